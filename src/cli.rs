@@ -1,0 +1,219 @@
+//! Command-line arguments. The `--help` text lives in these doc comments; `config` turns them
+//! into a checked configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// resiscan — replacing scanning for a municipal scan center (BSI TR-03138 TR-RESISCAN).
+///
+/// Exit codes: 0 all good; 3 finished but some documents need a person (quarantined or
+/// unclassified); 1 failure (bad profile, unusable key, store locked, verify found an invalid
+/// or untrusted item); 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "resiscan", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v info per document, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Nothing on stderr except errors (for cron).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Process batches: check, OCR, PDF/A, sign, transfer notes, file into e-files.
+    Ingest(IngestArgs),
+    /// QA: check signatures, certificates, hashes and completeness.
+    Verify(VerifyArgs),
+    /// Profiles: validate one and show what it would do.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Make a PKCS#8 key and a self-signed certificate for trials and tests.
+    Keygen(KeygenArgs),
+    /// Visual quality assurance (TR-03138 A.SC.8): sample, record, status.
+    #[command(subcommand)]
+    Qa(QaCommand),
+    /// Show how every file-plan entry scores a PDF or text file.
+    Explain(ExplainArgs),
+    /// Query the e-file store's index.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Batch folders (each entry inside one is one paper document).
+    #[arg(required = true, value_name = "BATCH")]
+    pub batches: Vec<PathBuf>,
+    /// The profile (YAML) for this kind of work.
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// The e-file store to file into.
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// Documents processed at once. Default: the number of cores.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Also write batch reports and notes here (a copy of `_batches/<id>/`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Check and report what would happen; write nothing to the store.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a machine-readable summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// PDFs, transfer notes, batch folders or whole stores.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Trusted CA certificates (PEM, may hold several). Without it signers are "untrusted".
+    #[arg(long, value_name = "CA.pem")]
+    pub trust: Vec<PathBuf>,
+    /// Print a machine-readable result on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Validate a profile; list every mistake with its line and a hint.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Subject of the certificate, e.g. "CN=Scanstelle,O=Stadt Leipzig".
+    #[arg(long)]
+    pub subject: String,
+    /// Folder to write key.pk8.pem and cert.pem into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// EC P-256 key (the default).
+    #[arg(long, conflicts_with = "rsa_3072")]
+    pub ec_p256: bool,
+    /// RSA 3072-bit key.
+    #[arg(long)]
+    pub rsa_3072: bool,
+    /// Validity in days.
+    #[arg(long, default_value_t = 730)]
+    pub days: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QaCommand {
+    /// Choose the documents to inspect and write the HTML QA sheet.
+    Sample {
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        #[arg(long, value_name = "ID")]
+        batch: Option<String>,
+    },
+    /// Record a visual check in the batch's signed QA addendum.
+    Record(QaRecordArgs),
+    /// Per batch: sample size, inspected, open, rejected.
+    Status {
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        #[arg(long, value_name = "ID")]
+        batch: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct QaRecordArgs {
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    #[arg(long, value_name = "ID")]
+    pub batch: String,
+    #[arg(long, value_name = "ID")]
+    pub doc: String,
+    /// The document matches the paper.
+    #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
+    pub ok: bool,
+    /// The document does not match; it is marked for rescan.
+    #[arg(long, value_name = "REASON")]
+    pub reject: Option<String>,
+    /// Pseudonym of the inspecting person.
+    #[arg(long, value_name = "PSEUDONYM")]
+    pub inspector: String,
+    /// The profile (for the signing identity); default: the one recorded for the batch.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// A PDF (its text layer is read) or a text file.
+    #[arg(value_name = "DOC")]
+    pub doc: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Full-text search over the OCR text of filed documents.
+    Search {
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List filed documents.
+    List {
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        #[arg(long, value_name = "ID")]
+        efile: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ingest_takes_several_batches() {
+        let cli = Cli::try_parse_from([
+            "resiscan",
+            "ingest",
+            "a",
+            "b",
+            "--profile",
+            "p.yaml",
+            "--store",
+            "s",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Ingest(a) => assert_eq!(a.batches.len(), 2),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The checked configuration built from the arguments and the profile.

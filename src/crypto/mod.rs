@@ -1,0 +1,10 @@
+//! Evidence: SHA-256 over inputs and outputs, the signing identity (certificate, chain, PKCS#8
+//! key), CMS SignedData (RFC 5652) with ESS signing-certificate-v2 (RFC 5035), built from the
+//! RustCrypto `cms`/`der` types and signed with `ring`.
+
+use sha2::{Digest, Sha256};
+
+/// SHA-256 of `bytes` as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}

@@ -1,0 +1,24 @@
+//! resiscan: the replacing-scanning pipeline of a municipal scan center (BSI TR-03138,
+//! "TR-RESISCAN"). A batch folder goes in; checked, searchable, signed PDF/A documents with
+//! signed transfer notes come out, filed into the e-files of the profile's file plan.
+//!
+//! The modules follow the pipeline: intake -> image -> quality -> ocr -> pdf -> crypto ->
+//! note -> classify -> store. `pipeline` runs them in that order over rayon; `verify` and
+//! `qa` are the quality-assurance side. The binary (`src/main.rs`) only maps outcomes to
+//! exit codes.
+
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod image;
+pub mod intake;
+pub mod note;
+pub mod ocr;
+pub mod outcome;
+pub mod pdf;
+pub mod pipeline;
+pub mod profile;
+pub mod quality;
+pub mod store;
+pub mod verify;

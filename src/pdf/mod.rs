@@ -1,0 +1,48 @@
+//! The PDF stage: one PDF/A-2b file per document, written page by page to any `Write` so a
+//! 300-page document never sits in memory whole. Images go in as the scanner encoded them
+//! (see [`crate::image::Embed`]); an invisible text layer carries the OCR words.
+//!
+//! The writer reserves the signature field and a fixed-size `/Contents` placeholder; the
+//! `sign` module fills it afterwards (PAdES B-B).
+
+pub mod sign;
+
+use crate::image::{Embed, PageInfo};
+use crate::ocr::PageText;
+
+/// Document-level metadata, mirrored between the Info dictionary and XMP (ISO 19005-2 6.6.3).
+#[derive(Debug, Clone)]
+pub struct DocumentMeta {
+    pub title: String,
+    /// The organisation (XMP dc:creator / Info /Author).
+    pub author: String,
+    pub subject: Option<String>,
+    pub keywords: Vec<String>,
+    /// BCP 47 language for the catalog's `/Lang`, e.g. "de".
+    pub lang: String,
+    /// e.g. "resiscan 0.1.0".
+    pub creator_tool: String,
+    pub producer: String,
+    pub created: time::OffsetDateTime,
+    /// The trailer `/ID` (both halves equal on first write); derive it from the doc id.
+    pub document_id: [u8; 16],
+}
+
+/// One page to write: how it was scanned, its bytes, its resolution and its OCR words.
+#[derive(Debug, Clone, Copy)]
+pub struct PdfPage<'a> {
+    pub info: &'a PageInfo,
+    pub embed: &'a Embed,
+    /// Resolution (x, y) in dpi used for the page size (file metadata or assumed).
+    pub dpi: (f64, f64),
+    pub text: &'a PageText,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PdfError {
+    #[error("writing the PDF failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("a PDF needs at least one page")]
+    NoPages,
+}

@@ -1,0 +1,1 @@
+//! `resiscan ingest`: the stages in order, run over rayon.

@@ -1,0 +1,1 @@
+//! `resiscan verify`: the QA clerk's checks of signatures, certificates, hashes, completeness.
