@@ -3,6 +3,21 @@
 //!
 //! What comes back is what the PDF text layer and the classifier need: the engine's own text,
 //! words with pixel boxes and confidences in reading order, and the page orientation.
+//!
+//! Orientation costs: Tesseract's orientation and script detection (OSD) is a second pass over
+//! the page, so it runs only when the first recognition looks wrong (few words or a low mean
+//! confidence, as an upside-down or sideways page gives). Then the gray raster is rotated in
+//! memory (the embedded image never changes; the PDF shows the turn with `/Rotate`) and
+//! recognised again; the better of the two results wins.
+//!
+//! Debian's libtesseract runs OpenMP threads inside one engine; with one engine per worker that
+//! oversubscribes the cores unless `OMP_THREAD_LIMIT=1` is set before the process starts. That
+//! is the binary's job (and the test runner's), not this module's.
+
+use std::ffi::{CStr, CString};
+use std::ptr::NonNull;
+
+use tesseract::Tesseract;
 
 use crate::image::GrayImage;
 
@@ -46,6 +61,8 @@ pub enum OcrError {
     Init { languages: String, detail: String },
     #[error("Tesseract failed on the page: {0}")]
     Recognize(String),
+    #[error("page raster is inconsistent: {0}")]
+    BadImage(String),
 }
 
 /// Settings every engine of a run shares.
@@ -59,22 +76,525 @@ pub struct OcrOptions {
     pub detect_orientation: bool,
 }
 
+/// Below this mean word confidence the first pass is suspected of reading a turned page.
+/// Upright office print scores 85-95; turned pages give garbage words scoring well under 50.
+const SUSPECT_MEAN_CONFIDENCE: f32 = 55.0;
+/// A page with fewer words than this is also checked (a turned page often yields almost none).
+const SUSPECT_MIN_WORDS: usize = 5;
+/// OSD orientation confidence needed before a page is turned; Tesseract's own `--psm 0`
+/// output treats values under ~1.5 as guesses.
+const MIN_OSD_CONFIDENCE: f32 = 1.5;
+
 /// A Tesseract engine owned by one worker thread.
 pub struct OcrEngine {
-    _private: (),
+    /// The `tesseract` crate's methods consume the engine; it is taken out for a page and put
+    /// back. `None` after a failed call consumed it; the next page re-creates it.
+    tess: Option<Tesseract>,
+    /// Created on the first suspicious page only, so upright batches never pay for it.
+    osd: Option<OsdEngine>,
+    options: OcrOptions,
 }
 
 impl OcrEngine {
     pub fn new(options: &OcrOptions) -> Result<Self, OcrError> {
-        Err(OcrError::Init {
-            languages: options.languages.clone(),
-            detail: "OCR is not built yet".into(),
+        let tess = new_tesseract(options)?;
+        Ok(Self {
+            tess: Some(tess),
+            osd: None,
+            options: options.clone(),
         })
     }
 
     /// Recognises one page. `dpi` is the page's resolution (Tesseract sizes its models by it).
     pub fn recognize(&mut self, page: &GrayImage, dpi: u32) -> Result<PageText, OcrError> {
-        let _ = (page, dpi);
-        Err(OcrError::Recognize("OCR is not built yet".into()))
+        check_raster(page)?;
+        let first = self.recognize_upright(page, dpi)?;
+        if !self.options.detect_orientation || !looks_turned(&first) {
+            return Ok(first);
+        }
+        let rotation = self.detected_rotation(page, dpi)?;
+        if rotation == 0 {
+            return Ok(first);
+        }
+        let turned = rotated_clockwise(page, rotation);
+        let mut second = self.recognize_upright(&turned, dpi)?;
+        second.rotation = rotation;
+        // OSD can be wrong on sparse pages; trust the reading that the recogniser itself
+        // is more sure of.
+        if second.mean_confidence > first.mean_confidence {
+            Ok(second)
+        } else {
+            Ok(first)
+        }
+    }
+
+    /// Runs recognition on a raster taken as upright; `rotation` of the result is 0.
+    fn recognize_upright(&mut self, page: &GrayImage, dpi: u32) -> Result<PageText, OcrError> {
+        let tess = match self.tess.take() {
+            Some(t) => t,
+            None => new_tesseract(&self.options)?,
+        };
+        let (w, h) = raster_dims(page)?;
+        let tess = tess
+            .set_frame(&page.pixels, w, h, 1, w)
+            .map_err(|e| OcrError::Recognize(format!("setting the image: {e}")))?;
+        // Tesseract clamps nonsense resolutions itself, but 0 would make it guess; 70 is its
+        // own floor.
+        let ppi = i32::try_from(dpi).unwrap_or(i32::MAX).max(70);
+        let mut tess = tess
+            .set_source_resolution(ppi)
+            .recognize()
+            .map_err(|e| OcrError::Recognize(format!("recognition: {e}")))?;
+        let tsv = tess.get_tsv_text(1);
+        let text = tess.get_text();
+        // Put the engine back before looking at the results: a failed getter must not cost the
+        // worker its engine.
+        self.tess = Some(tess);
+        let tsv = tsv.map_err(|e| OcrError::Recognize(format!("reading TSV: {e}")))?;
+        let text = text.map_err(|e| OcrError::Recognize(format!("reading text: {e}")))?;
+        let words = words_from_tsv(&tsv)?;
+        Ok(PageText {
+            mean_confidence: mean_confidence(&words),
+            words,
+            text,
+            rotation: 0,
+        })
+    }
+
+    /// Clockwise degrees that make `page` upright according to OSD; 0 when OSD is unsure.
+    fn detected_rotation(&mut self, page: &GrayImage, dpi: u32) -> Result<u16, OcrError> {
+        if self.osd.is_none() {
+            self.osd = Some(OsdEngine::new(self.options.datapath.as_deref())?);
+        }
+        let Some(osd) = self.osd.as_mut() else {
+            return Ok(0);
+        };
+        Ok(match osd.orientation(page, dpi)? {
+            Some((rotation, confidence)) if confidence >= MIN_OSD_CONFIDENCE => rotation,
+            _ => 0,
+        })
+    }
+}
+
+fn new_tesseract(options: &OcrOptions) -> Result<Tesseract, OcrError> {
+    let datapath = options
+        .datapath
+        .as_ref()
+        .map(|p| {
+            p.to_str().ok_or_else(|| OcrError::Init {
+                languages: options.languages.clone(),
+                detail: format!("tessdata path {} is not UTF-8", p.display()),
+            })
+        })
+        .transpose()?;
+    if options.languages.trim().is_empty() {
+        return Err(OcrError::Init {
+            languages: options.languages.clone(),
+            detail: "no OCR language given".into(),
+        });
+    }
+    Tesseract::new(datapath, Some(&options.languages)).map_err(|e| OcrError::Init {
+        languages: options.languages.clone(),
+        detail: e.to_string(),
+    })
+}
+
+fn check_raster(page: &GrayImage) -> Result<(), OcrError> {
+    let expected = u64::from(page.width) * u64::from(page.height);
+    if page.width == 0 || page.height == 0 {
+        return Err(OcrError::BadImage(format!(
+            "empty raster {}x{}",
+            page.width, page.height
+        )));
+    }
+    if page.pixels.len() as u64 != expected {
+        return Err(OcrError::BadImage(format!(
+            "{}x{} raster holds {} bytes, expected {expected}",
+            page.width,
+            page.height,
+            page.pixels.len()
+        )));
+    }
+    raster_dims(page).map(|_| ())
+}
+
+fn raster_dims(page: &GrayImage) -> Result<(i32, i32), OcrError> {
+    match (i32::try_from(page.width), i32::try_from(page.height)) {
+        (Ok(w), Ok(h)) => Ok((w, h)),
+        _ => Err(OcrError::BadImage(format!(
+            "{}x{} is too large for Tesseract",
+            page.width, page.height
+        ))),
+    }
+}
+
+fn looks_turned(text: &PageText) -> bool {
+    text.words.len() < SUSPECT_MIN_WORDS || text.mean_confidence < SUSPECT_MEAN_CONFIDENCE
+}
+
+fn mean_confidence(words: &[Word]) -> f32 {
+    if words.is_empty() {
+        return 0.0;
+    }
+    words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32
+}
+
+/// Parses Tesseract's TSV (`GetTSVText`): 12 tab-separated columns, level 5 rows are words:
+/// level, page, block, par, line, word, left, top, width, height, conf, text.
+pub(crate) fn words_from_tsv(tsv: &str) -> Result<Vec<Word>, OcrError> {
+    let mut words = Vec::new();
+    for (n, row) in tsv.lines().enumerate() {
+        let cols: Vec<&str> = row.splitn(12, '\t').collect();
+        if cols.len() < 12 || cols[0] != "5" {
+            continue;
+        }
+        let text = cols[11].trim();
+        if text.is_empty() {
+            continue;
+        }
+        let num = |i: usize| -> Result<u32, OcrError> {
+            cols[i].parse::<u32>().map_err(|_| {
+                OcrError::Recognize(format!("TSV row {}: column {i} is {:?}", n + 1, cols[i]))
+            })
+        };
+        let confidence = cols[10].parse::<f32>().map_err(|_| {
+            OcrError::Recognize(format!("TSV row {}: confidence {:?}", n + 1, cols[10]))
+        })?;
+        words.push(Word {
+            text: text.to_string(),
+            left: num(6)?,
+            top: num(7)?,
+            width: num(8)?,
+            height: num(9)?,
+            confidence: confidence.clamp(0.0, 100.0),
+            block: num(2)?,
+            paragraph: num(3)?,
+            line: num(4)?,
+        });
+    }
+    Ok(words)
+}
+
+/// The raster turned clockwise by `degrees` (0, 90, 180, 270; others are taken as 0).
+pub(crate) fn rotated_clockwise(page: &GrayImage, degrees: u16) -> GrayImage {
+    let (w, h) = (page.width as usize, page.height as usize);
+    let src = &page.pixels;
+    match degrees {
+        180 => GrayImage {
+            width: page.width,
+            height: page.height,
+            pixels: src.iter().rev().copied().collect(),
+        },
+        90 | 270 => {
+            // New raster is h wide and w high. Clockwise 90: new(x, y) = old(y, h-1-x);
+            // clockwise 270: new(x, y) = old(w-1-y, x).
+            let mut out = vec![0u8; w * h];
+            for y in 0..w {
+                let row = &mut out[y * h..(y + 1) * h];
+                for (x, px) in row.iter_mut().enumerate() {
+                    let (sx, sy) = if degrees == 90 {
+                        (y, h - 1 - x)
+                    } else {
+                        (w - 1 - y, x)
+                    };
+                    *px = src[sy * w + sx];
+                }
+            }
+            GrayImage {
+                width: page.height,
+                height: page.width,
+                pixels: out,
+            }
+        }
+        _ => page.clone(),
+    }
+}
+
+/// A second, bare Tesseract handle loaded with `osd.traineddata`, for
+/// `TessBaseAPIDetectOrientationScript`, which the `tesseract` crate does not wrap. The raw
+/// handle is owned here alone and freed in `Drop`; nothing else ever sees the pointer.
+struct OsdEngine(NonNull<tesseract_sys::TessBaseAPI>);
+
+// The handle is only used through `&mut self` from the thread that owns the engine; Tesseract
+// handles may move between threads (the `tesseract` crate's handle is `Send` for this reason).
+unsafe impl Send for OsdEngine {}
+
+impl OsdEngine {
+    fn new(datapath: Option<&std::path::Path>) -> Result<Self, OcrError> {
+        let init_err = |detail: String| OcrError::Init {
+            languages: "osd".into(),
+            detail,
+        };
+        let datapath = datapath
+            .map(|p| {
+                p.to_str()
+                    .and_then(|s| CString::new(s).ok())
+                    .ok_or_else(|| init_err(format!("bad tessdata path {}", p.display())))
+            })
+            .transpose()?;
+        // SAFETY: TessBaseAPICreate returns a fresh handle or null.
+        let raw = unsafe { tesseract_sys::TessBaseAPICreate() };
+        let engine = Self(NonNull::new(raw).ok_or_else(|| init_err("out of memory".into()))?);
+        let lang = c"osd";
+        // SAFETY: the handle is valid; both strings outlive the call (Tesseract copies them).
+        let rc = unsafe {
+            tesseract_sys::TessBaseAPIInit3(
+                engine.0.as_ptr(),
+                datapath.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()),
+                lang.as_ptr(),
+            )
+        };
+        if rc != 0 {
+            return Err(init_err(
+                "osd.traineddata not found (install tesseract-ocr-osd)".into(),
+            ));
+        }
+        Ok(engine)
+    }
+
+    /// (clockwise degrees to make the page upright, OSD confidence), or `None` when OSD finds
+    /// too little text to judge.
+    fn orientation(&mut self, page: &GrayImage, dpi: u32) -> Result<Option<(u16, f32)>, OcrError> {
+        let (w, h) = raster_dims(page)?;
+        let mut orient_deg: std::os::raw::c_int = 0;
+        let mut orient_conf: f32 = 0.0;
+        let mut script: *const std::os::raw::c_char = std::ptr::null();
+        let mut script_conf: f32 = 0.0;
+        // SAFETY: the raster was checked to hold w*h bytes with w bytes per line; Tesseract
+        // copies it in SetImage. The out-pointers are valid locals; `script` points into
+        // Tesseract's own tables and is not freed by us.
+        let ok = unsafe {
+            let api = self.0.as_ptr();
+            tesseract_sys::TessBaseAPISetImage(api, page.pixels.as_ptr(), w, h, 1, w);
+            tesseract_sys::TessBaseAPISetSourceResolution(
+                api,
+                i32::try_from(dpi).unwrap_or(i32::MAX).max(70),
+            );
+            let ok = tesseract_sys::TessBaseAPIDetectOrientationScript(
+                api,
+                &mut orient_deg,
+                &mut orient_conf,
+                &mut script,
+                &mut script_conf,
+            );
+            tesseract_sys::TessBaseAPIClear(api);
+            ok
+        };
+        if ok == 0 {
+            return Ok(None);
+        }
+        if !script.is_null() {
+            // SAFETY: non-null, NUL-terminated name from Tesseract's script table.
+            let name = unsafe { CStr::from_ptr(script) }.to_string_lossy();
+            tracing::debug!(script = %name, script_conf, orient_deg, orient_conf, "OSD");
+        }
+        // Tesseract reports the page's orientation as counter-clockwise degrees the text is
+        // turned by; the clockwise turn that undoes it is the complement (baseapi.cpp,
+        // GetOsdText: "Rotate" = OrientationIdToValue(orient_deg / 90)).
+        let rotation = match orient_deg.rem_euclid(360) {
+            90 => 270,
+            180 => 180,
+            270 => 90,
+            _ => 0,
+        };
+        Ok(Some((rotation, orient_conf)))
+    }
+}
+
+impl Drop for OsdEngine {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from TessBaseAPICreate and is deleted exactly once.
+        unsafe {
+            tesseract_sys::TessBaseAPIEnd(self.0.as_ptr());
+            tesseract_sys::TessBaseAPIDelete(self.0.as_ptr());
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Renders `text` (lines separated by '\n') with ImageMagick and DejaVu Sans at 300 dpi
+    /// into an 8-bit gray raster; `rotate` turns the rendered page clockwise (to simulate a
+    /// page fed into the scanner turned).
+    pub(crate) fn rendered_page(text: &str, rotate: u16) -> GrayImage {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("page.pgm");
+        let status = Command::new("convert")
+            .args(["-density", "300", "-size", "2000x", "-background", "white"])
+            .args(["-fill", "black", "-font", "DejaVu-Sans", "-pointsize", "11"])
+            .args(["-bordercolor", "white", "-border", "150"])
+            // The text goes inline: ImageMagick's policy forbids `@file` reads on Debian.
+            .arg(format!("caption:{text}"))
+            .args(["-rotate", &rotate.to_string(), "-depth", "8"])
+            .arg(&out)
+            .status()
+            .expect("ImageMagick convert must be installed for the OCR tests");
+        assert!(status.success(), "convert failed");
+        read_pgm(&std::fs::read(&out).expect("read pgm"))
+    }
+
+    fn read_pgm(bytes: &[u8]) -> GrayImage {
+        // P5 header: magic, width, height, maxval, each separated by whitespace.
+        let mut fields = Vec::new();
+        let mut i = 0;
+        while fields.len() < 4 {
+            while bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let start = i;
+            while !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            fields.push(String::from_utf8_lossy(&bytes[start..i]).into_owned());
+        }
+        assert_eq!(fields[0], "P5");
+        assert_eq!(fields[3], "255");
+        let (width, height): (u32, u32) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        let pixels = bytes[i + 1..].to_vec();
+        assert_eq!(pixels.len(), (width * height) as usize);
+        GrayImage {
+            width,
+            height,
+            pixels,
+        }
+    }
+
+    pub(crate) fn engine() -> OcrEngine {
+        OcrEngine::new(&OcrOptions {
+            languages: "deu+eng".into(),
+            datapath: None,
+            detect_orientation: true,
+        })
+        .expect("tesseract with deu+eng")
+    }
+
+    pub(crate) const GERMAN_LETTER: &str = "Stadtverwaltung Leipzig, Stadtkasse\n\
+        Sehr geehrte Frau Müller-Größe,\n\
+        wir bestätigen den Eingang Ihres Schreibens vom 12. März 2026.\n\
+        Die Forderung aus dem Vollstreckungsverfahren wird gemäß Ihrer\n\
+        Ratenzahlungsvereinbarung in monatlichen Beträgen beglichen.\n\
+        Bitte überweisen Sie den Betrag bis zum 30. April auf das Konto.\n\
+        Mit freundlichen Grüßen, Ihre Straßenverkehrsbehörde";
+
+    fn squash(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn tsv_rows_become_words_and_other_levels_are_skipped() {
+        let tsv = "1\t1\t0\t0\t0\t0\t0\t0\t100\t50\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t91.5\tGrüße\n\
+                   5\t1\t1\t1\t1\t2\t45\t20\t10\t12\t95\t \n\
+                   5\t1\t1\t1\t2\t1\t10\t40\t30\t12\t-1\tß\n";
+        let words = words_from_tsv(tsv).unwrap();
+        assert_eq!(words.len(), 2);
+        assert_eq!(words[0].text, "Grüße");
+        assert_eq!((words[0].left, words[0].top, words[0].width), (10, 20, 30));
+        assert_eq!(words[1].line, 2);
+        assert_eq!(words[1].confidence, 0.0);
+        assert!(words_from_tsv("5\t1\t1\t1\t1\t1\tx\t20\t30\t12\t91\tA\n").is_err());
+    }
+
+    #[test]
+    fn rotation_turns_pixels_clockwise() {
+        // 3x2 raster: row0 = 1 2 3, row1 = 4 5 6.
+        let img = GrayImage {
+            width: 3,
+            height: 2,
+            pixels: vec![1, 2, 3, 4, 5, 6],
+        };
+        let r90 = rotated_clockwise(&img, 90);
+        assert_eq!((r90.width, r90.height), (2, 3));
+        assert_eq!(r90.pixels, vec![4, 1, 5, 2, 6, 3]);
+        let r270 = rotated_clockwise(&img, 270);
+        assert_eq!(r270.pixels, vec![3, 6, 2, 5, 1, 4]);
+        assert_eq!(rotated_clockwise(&img, 180).pixels, vec![6, 5, 4, 3, 2, 1]);
+        assert_eq!(
+            rotated_clockwise(&rotated_clockwise(&img, 90), 270).pixels,
+            img.pixels
+        );
+    }
+
+    #[test]
+    fn inconsistent_raster_is_refused_not_crashed() {
+        let mut e = engine();
+        let bad = GrayImage {
+            width: 100,
+            height: 100,
+            pixels: vec![255; 10],
+        };
+        assert!(matches!(e.recognize(&bad, 300), Err(OcrError::BadImage(_))));
+        // The engine survives and still works.
+        let ok = e.recognize(&rendered_page("Grüße aus Leipzig", 0), 300);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn unknown_language_is_an_init_error() {
+        let r = OcrEngine::new(&OcrOptions {
+            languages: "xxq".into(),
+            datapath: None,
+            detect_orientation: false,
+        });
+        assert!(matches!(r, Err(OcrError::Init { .. })));
+    }
+
+    #[test]
+    fn german_letter_is_read_with_umlauts_and_sharp_s() {
+        let mut e = engine();
+        let page = rendered_page(GERMAN_LETTER, 0);
+        let t = e.recognize(&page, 300).unwrap();
+        let got = squash(&t.text);
+        for needle in [
+            "Müller-Größe",
+            "bestätigen",
+            "gemäß",
+            "Grüßen",
+            "Straßenverkehrsbehörde",
+            "Beträgen",
+        ] {
+            assert!(got.contains(needle), "{needle:?} missing in {got:?}");
+        }
+        assert_eq!(t.rotation, 0);
+        assert!(t.mean_confidence > 80.0, "{}", t.mean_confidence);
+        // Words and text agree.
+        let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words.join(" "), got);
+        // A second page on the same engine works (engine is reused, not consumed).
+        let again = e.recognize(&page, 300).unwrap();
+        assert_eq!(squash(&again.text), got);
+    }
+
+    #[test]
+    fn upside_down_page_gives_rotation_180_and_upright_boxes() {
+        let mut e = engine();
+        let upright = e.recognize(&rendered_page(GERMAN_LETTER, 0), 300).unwrap();
+        let turned = e
+            .recognize(&rendered_page(GERMAN_LETTER, 180), 300)
+            .unwrap();
+        assert_eq!(turned.rotation, 180);
+        assert_eq!(squash(&turned.text), squash(&upright.text));
+        // Same page, same frame: the boxes of the first word agree within a few pixels.
+        let (a, b) = (&upright.words[0], &turned.words[0]);
+        assert!(
+            a.left.abs_diff(b.left) <= 3 && a.top.abs_diff(b.top) <= 3,
+            "{a:?} {b:?}"
+        );
+    }
+
+    #[test]
+    fn sideways_pages_give_90_and_270() {
+        let mut e = engine();
+        // Page turned 90 clockwise needs 270 clockwise to be upright, and vice versa.
+        let t = e.recognize(&rendered_page(GERMAN_LETTER, 90), 300).unwrap();
+        assert_eq!(t.rotation, 270);
+        assert!(squash(&t.text).contains("Vollstreckungsverfahren"));
+        let t = e
+            .recognize(&rendered_page(GERMAN_LETTER, 270), 300)
+            .unwrap();
+        assert_eq!(t.rotation, 90);
     }
 }
