@@ -5,7 +5,15 @@
 //! The writer reserves the signature field and a fixed-size `/Contents` placeholder; the
 //! `sign` module fills it afterwards (PAdES B-B).
 
+mod font;
+mod icc;
 pub mod sign;
+mod syntax;
+mod text;
+mod writer;
+mod xmp;
+
+pub use writer::{PdfWriter, SignatureSpec, WrittenPdf};
 
 use crate::image::{Embed, PageInfo};
 use crate::ocr::PageText;
@@ -45,4 +53,16 @@ pub enum PdfError {
     Io(#[from] std::io::Error),
     #[error("a PDF needs at least one page")]
     NoPages,
+    #[error("page {page}: {reason}")]
+    BadPage { page: usize, reason: String },
+    #[error("signature placeholder: {0}")]
+    BadSignatureSpec(String),
+    #[error("the text layer needs more than 65534 distinct characters, more than one font holds")]
+    TooManyGlyphs,
+}
+
+impl From<font::TooManyGlyphs> for PdfError {
+    fn from(_: font::TooManyGlyphs) -> Self {
+        PdfError::TooManyGlyphs
+    }
 }
