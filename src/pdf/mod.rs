@@ -13,6 +13,9 @@ mod text;
 mod writer;
 mod xmp;
 
+#[cfg(test)]
+mod end_to_end;
+
 pub use writer::{PdfWriter, SignatureSpec, WrittenPdf};
 
 use crate::image::{Embed, PageInfo};
