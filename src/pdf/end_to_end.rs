@@ -438,3 +438,112 @@ fn bad_input_is_an_error_not_a_panic() {
         Err(PdfError::BadSignatureSpec(_))
     ));
 }
+
+/// Measures the PDF stage alone (no OCR): A4 at 300 dpi, a 2480x3508 scanner JPEG and 350
+/// words per page, written to a sink. `cargo test --lib pdf::end_to_end::throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement, not a check"]
+fn throughput_pdf_stage_a4_300dpi() {
+    let dir = tempfile::tempdir().unwrap();
+    let jpg = dir.path().join("a4.jpg");
+    let status = Command::new("convert")
+        .args(["-size", "2480x3508", "plasma:", "-quality", "85"])
+        .arg(&jpg)
+        .status()
+        .expect("convert");
+    assert!(status.success());
+    let data: Arc<[u8]> = Arc::from(std::fs::read(&jpg).unwrap());
+    let info = PageInfo {
+        width: 2480,
+        height: 3508,
+        dpi: Some((300.0, 300.0)),
+        color: ColorKind::Rgb,
+        bits_per_component: 8,
+        format: FileFormat::Jpeg,
+    };
+    let embed = Embed::Dct {
+        data: data.clone(),
+        components: 3,
+    };
+    let words: Vec<crate::ocr::Word> = (0..350u32)
+        .map(|i| crate::ocr::Word {
+            text: ["Vollstreckung", "Grüße", "Straße", "Aktenzeichen:", "2026"][i as usize % 5]
+                .into(),
+            left: 200 + (i % 7) * 300,
+            top: 200 + (i / 7) * 60,
+            width: 260,
+            height: 40,
+            confidence: 90.0,
+            block: 1,
+            paragraph: 1,
+            line: i / 7,
+        })
+        .collect();
+    let text = PageText {
+        words,
+        text: String::new(),
+        mean_confidence: 90.0,
+        rotation: 0,
+    };
+    let pages = 100;
+    let start = std::time::Instant::now();
+    let mut w = PdfWriter::new(std::io::sink(), &meta(), None).unwrap();
+    for _ in 0..pages {
+        w.add_page(&PdfPage {
+            info: &info,
+            embed: &embed,
+            dpi: (300.0, 300.0),
+            text: &text,
+        })
+        .unwrap();
+    }
+    let written = w.finish().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "PDF stage: {pages} pages ({} KiB JPEG each, {} MiB out) in {secs:.3} s = {:.0} pages/s on one core",
+        data.len() / 1024,
+        written.len / (1024 * 1024),
+        pages as f64 / secs
+    );
+}
+
+/// OCR cost of orientation handling: upright pages (OSD never runs) with and without
+/// `detect_orientation`, and a turned page (first pass + OSD + second pass).
+#[test]
+#[ignore = "measurement, not a check"]
+fn throughput_ocr_with_and_without_orientation() {
+    let upright = rendered_page(GERMAN_LETTER, 0);
+    let turned = rendered_page(GERMAN_LETTER, 180);
+    let mut with = engine();
+    let mut without = crate::ocr::OcrEngine::new(&crate::ocr::OcrOptions {
+        languages: "deu+eng".into(),
+        datapath: None,
+        detect_orientation: false,
+    })
+    .unwrap();
+    let n = 10;
+    let time = |e: &mut crate::ocr::OcrEngine, img: &GrayImage| {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            e.recognize(img, 300).unwrap();
+        }
+        start.elapsed().as_secs_f64() / n as f64
+    };
+    // Warm both engines once.
+    with.recognize(&upright, 300).unwrap();
+    without.recognize(&upright, 300).unwrap();
+    let a = time(&mut without, &upright);
+    let b = time(&mut with, &upright);
+    let c = time(&mut with, &turned);
+    let d = time(&mut without, &turned);
+    eprintln!(
+        "OCR upright: {:.2} pages/s without orientation, {:.2} with ({:.3}x)\n\
+         OCR upside-down: {:.2} s/page corrected, {:.2} s/page uncorrected ({:.2}x)",
+        1.0 / a,
+        1.0 / b,
+        b / a,
+        c,
+        d,
+        c / d
+    );
+}
