@@ -72,7 +72,7 @@ pub fn sign_pdf_in_place(
     if ph.byte_range_offset < hole_end && ph.contents_offset < br_end {
         return Err(bad("/ByteRange and /Contents overlap".into()));
     }
-    if ph.contents_hex_len == 0 || ph.contents_hex_len % 2 != 0 {
+    if ph.contents_hex_len == 0 || !ph.contents_hex_len.is_multiple_of(2) {
         return Err(bad(format!(
             "/Contents length {} is not a positive even number of hex digits",
             ph.contents_hex_len
