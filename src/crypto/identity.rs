@@ -198,7 +198,7 @@ impl SigningIdentity {
                 cert: cert_path.clone(),
             });
         }
-        check_valid_at(&parsed, now).map_err(|r| cert_err(cert_path, r))?;
+        check_valid_at(&parsed, now).map_err(|r| cert_err(cert_path, r.to_string()))?;
         match parsed.key_usage() {
             Ok(Some(ku)) if !(ku.value.digital_signature() || ku.value.non_repudiation()) => {
                 return Err(cert_err(
@@ -239,7 +239,7 @@ impl SigningIdentity {
                         child_path.display()
                     ))
                 })?;
-            check_valid_at(&parent, now).map_err(chain_err)?;
+            check_valid_at(&parent, now).map_err(|r| chain_err(r.to_string()))?;
             child = parent;
             child_path = path;
         }
@@ -373,14 +373,51 @@ pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, String> {
     }
 }
 
-/// Whether `cert` is within its validity period at `at`; the error names the violated bound.
-pub(crate) fn check_valid_at(cert: &X509Certificate<'_>, at: OffsetDateTime) -> Result<(), String> {
+/// Why a certificate is outside its validity period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutsideValidity {
+    NotYetValid { not_before: OffsetDateTime },
+    Expired { not_after: OffsetDateTime },
+}
+
+impl OutsideValidity {
+    /// "expired" / "not yet valid", to build sentences like "certificate expired at signing
+    /// time (not after …)".
+    pub(crate) fn what(&self) -> &'static str {
+        match self {
+            OutsideValidity::NotYetValid { .. } => "not yet valid",
+            OutsideValidity::Expired { .. } => "expired",
+        }
+    }
+
+    /// "not before …" / "not after …".
+    pub(crate) fn bound(&self) -> String {
+        match self {
+            OutsideValidity::NotYetValid { not_before } => {
+                format!("not before {}", fmt_time(*not_before))
+            }
+            OutsideValidity::Expired { not_after } => format!("not after {}", fmt_time(*not_after)),
+        }
+    }
+}
+
+impl fmt::Display for OutsideValidity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.what(), self.bound())
+    }
+}
+
+/// Whether `cert` is within its validity period at `at` (RFC 5280 4.1.2.5).
+pub(crate) fn check_valid_at(
+    cert: &X509Certificate<'_>,
+    at: OffsetDateTime,
+) -> Result<(), OutsideValidity> {
     let v = cert.validity();
-    let (nb, na) = (v.not_before.to_datetime(), v.not_after.to_datetime());
-    if at < nb {
-        Err(format!("not yet valid (not before {})", fmt_time(nb)))
-    } else if at > na {
-        Err(format!("expired (not after {})", fmt_time(na)))
+    let (not_before, not_after) = (v.not_before.to_datetime(), v.not_after.to_datetime());
+    if at < not_before {
+        Err(OutsideValidity::NotYetValid { not_before })
+    } else if at > not_after {
+        Err(OutsideValidity::Expired { not_after })
     } else {
         Ok(())
     }

@@ -171,9 +171,21 @@ pub(crate) mod tests {
     /// AcroForm, pointing to a top-level signature dictionary with placeholders.
     pub(crate) fn unsigned_pdf(contents_hex_len: usize) -> (Vec<u8>, SignaturePlaceholder) {
         let content = b"BT /F1 12 Tf 20 100 Td (Hello) Tj ET";
+        // /M is "now", as the writer will set it; certificates made for the tests are valid
+        // around now.
+        let now = time::OffsetDateTime::now_utc();
+        let m = format!(
+            "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
         let sig = format!(
             "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
-             /M (D:20261125100000+01'00') /ByteRange {BR_PLACEHOLDER} /Contents <{}> >>",
+             /M ({m}) /ByteRange {BR_PLACEHOLDER} /Contents <{}> >>",
             "0".repeat(contents_hex_len)
         );
         let objects: Vec<Vec<u8>> = vec![
