@@ -170,6 +170,15 @@ pub(crate) mod tests {
     /// A tiny valid PDF laid out like the writer's output: a signature field on page 1, in the
     /// AcroForm, pointing to a top-level signature dictionary with placeholders.
     pub(crate) fn unsigned_pdf(contents_hex_len: usize) -> (Vec<u8>, SignaturePlaceholder) {
+        unsigned_pdf_with(contents_hex_len, false)
+    }
+
+    /// Like [`unsigned_pdf`]; `contents_first` puts /Contents before /ByteRange, as some
+    /// other writers do.
+    pub(crate) fn unsigned_pdf_with(
+        contents_hex_len: usize,
+        contents_first: bool,
+    ) -> (Vec<u8>, SignaturePlaceholder) {
         let content = b"BT /F1 12 Tf 20 100 Td (Hello) Tj ET";
         // /M is "now", as the writer will set it; certificates made for the tests are valid
         // around now.
@@ -183,11 +192,18 @@ pub(crate) mod tests {
             now.minute(),
             now.second()
         );
-        let sig = format!(
-            "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
-             /M ({m}) /ByteRange {BR_PLACEHOLDER} /Contents <{}> >>",
-            "0".repeat(contents_hex_len)
-        );
+        let hole = format!("/Contents <{}>", "0".repeat(contents_hex_len));
+        let sig = if contents_first {
+            format!(
+                "<< /Type /Sig {hole} /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
+                 /M ({m}) /ByteRange {BR_PLACEHOLDER} >>"
+            )
+        } else {
+            format!(
+                "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
+                 /M ({m}) /ByteRange {BR_PLACEHOLDER} {hole} >>"
+            )
+        };
         let objects: Vec<Vec<u8>> = vec![
             b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> >>"
                 .to_vec(),
@@ -246,7 +262,11 @@ pub(crate) mod tests {
 
     /// Writes a signed test PDF to `path`.
     pub(crate) fn signed_pdf(path: &Path, identity: &SigningIdentity) {
-        let (pdf, ph) = unsigned_pdf(16384);
+        signed_pdf_with(path, identity, false);
+    }
+
+    pub(crate) fn signed_pdf_with(path: &Path, identity: &SigningIdentity, contents_first: bool) {
+        let (pdf, ph) = unsigned_pdf_with(16384, contents_first);
         std::fs::write(path, &pdf).unwrap();
         let mut f = File::options().read(true).write(true).open(path).unwrap();
         sign_pdf_in_place(&mut f, &ph, identity).unwrap();
@@ -302,6 +322,31 @@ pub(crate) mod tests {
         let out = Command::new("pdfsig").arg(&bad_path).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(!text.contains("Signature is Valid."), "{text}");
+    }
+
+    #[test]
+    fn rsa_signed_pdf_with_contents_first_is_valid_for_pdfsig() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = crate::crypto::keygen::generate(
+            "CN=RSA Signer,O=Stadt",
+            crate::crypto::keygen::KeyKind::Rsa3072,
+            30,
+            &dir.path().join("k"),
+        )
+        .unwrap();
+        let id = SigningIdentity::load(&g.cert_path, &g.key_path, &[]).unwrap();
+        let path = dir.path().join("rsa.pdf");
+        signed_pdf_with(&path, &id, true);
+        let out = Command::new("pdfsig").arg(&path).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Signature Validation: Signature is Valid."),
+            "{text}"
+        );
+        let trust =
+            crate::verify::TrustStore::from_pem_files(std::slice::from_ref(&g.cert_path)).unwrap();
+        let r = crate::verify::verify_pdf(&path, &trust);
+        assert_eq!(r.status, crate::verify::Status::Valid, "{:?}", r.problems);
     }
 
     #[test]
