@@ -8,7 +8,10 @@ pub mod hash;
 pub mod identity;
 pub mod keygen;
 
-pub use cms::{CmsOptions, CryptoError, SignatureReport, sign_detached, verify_detached};
+pub use cms::{
+    CmsOptions, CryptoError, SignatureReport, sign_detached, verify_detached,
+    verify_detached_content,
+};
 pub use hash::{HashingReader, HashingWriter, sha256_file, sha256_file_hex};
 pub use identity::{IdentityError, KeyAlgorithm, SigningIdentity};
 
