@@ -116,7 +116,8 @@ pub struct ItemReport {
 }
 
 impl ItemReport {
-    fn new(path: &Path, kind: ItemKind) -> Self {
+    /// A report that starts Valid; checks lower it with [`ItemReport::fail`].
+    pub fn new(path: &Path, kind: ItemKind) -> Self {
         ItemReport {
             path: path.to_path_buf(),
             kind,
@@ -1126,6 +1127,29 @@ mod tests {
             big.len() / 1024,
             n as f64 / secs
         );
+    }
+
+    proptest::proptest! {
+        /// Hostile bytes never panic the PDF lexer, the date parser or the CMS parser.
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let mut lexer = Lexer { data: &data, pos: 0, depth: 0 };
+            let _ = lexer.value();
+            let _ = parse_pdf_date(&data);
+            let _ = verify_detached(&data, &[0; 32]);
+            let _ = find_object_start(&data);
+        }
+
+        /// Dictionary-shaped garbage, deeper nesting than allowed included.
+        #[test]
+        fn pdf_like_tokens_never_panic(parts in proptest::collection::vec(
+            proptest::sample::select(vec!["<<", ">>", "[", "]", "(", ")", "\\", "/N", "<0A", ">", "12", "0 R", " ", "%c\n", "#4"]),
+            0..200,
+        )) {
+            let data = parts.concat().into_bytes();
+            let mut lexer = Lexer { data: &data, pos: 0, depth: 0 };
+            let _ = lexer.value();
+        }
     }
 
     #[test]
