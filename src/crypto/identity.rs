@@ -579,6 +579,18 @@ pub(crate) fn random_serial() -> Result<rcgen::SerialNumber, String> {
 /// owner-only (keys). An existing `path` is replaced; callers that must not overwrite check
 /// first.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    write_atomic_with(path, bytes, private, true)
+}
+
+/// Like [`write_atomic`]; with `replace == false` an existing `path` is an `AlreadyExists`
+/// error decided atomically by the file system (hard link instead of rename), so two
+/// processes can never both "create" the same key file.
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    replace: bool,
+) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -598,7 +610,12 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> io::Resu
         let mut f = opts.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)?;
+        if replace {
+            fs::rename(&tmp, path)?;
+        } else {
+            fs::hard_link(&tmp, path)?;
+            fs::remove_file(&tmp)?;
+        }
         fs::File::open(dir)?.sync_all()
     })();
     if result.is_err() {
@@ -758,6 +775,20 @@ pub(crate) mod tests {
         let key_p = write(dir.path(), "k.pem", key.serialize_pem().as_bytes());
         let err = SigningIdentity::load(&cert_p, &key_p, &[]).unwrap_err();
         assert!(err.to_string().contains("digitalSignature"), "{err}");
+    }
+
+    #[test]
+    fn atomic_write_without_replace_keeps_the_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key.pem");
+        write_atomic_with(&p, b"first", true, false).unwrap();
+        let err = write_atomic_with(&p, b"second", true, false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&p).unwrap(), b"first");
+        write_atomic(&p, b"third", false).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"third");
+        // No temporary files left behind either way.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::identity::{random_serial, write_atomic};
+use super::identity::{random_serial, write_atomic_with};
 
 pub const KEY_FILE: &str = "key.pk8.pem";
 pub const CERT_FILE: &str = "cert.pem";
@@ -119,16 +119,21 @@ fn generate_with(
         path: out_dir.to_path_buf(),
         source,
     })?;
-    write_atomic(&key_path, key.serialize_pem().as_bytes(), true).map_err(|source| {
-        KeygenError::Io {
-            path: key_path.clone(),
-            source,
+    // No-replace writes: a file that appeared since the check above is still not overwritten.
+    let io_err = |path: &PathBuf| {
+        let path = path.clone();
+        move |source: std::io::Error| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => KeygenError::Exists(path.clone()),
+            _ => KeygenError::Io {
+                path: path.clone(),
+                source,
+            },
         }
-    })?;
-    write_atomic(&cert_path, cert.pem().as_bytes(), false).map_err(|source| KeygenError::Io {
-        path: cert_path.clone(),
-        source,
-    })?;
+    };
+    write_atomic_with(&key_path, key.serialize_pem().as_bytes(), true, false)
+        .map_err(io_err(&key_path))?;
+    write_atomic_with(&cert_path, cert.pem().as_bytes(), false, false)
+        .map_err(io_err(&cert_path))?;
     Ok(Generated {
         key_path,
         cert_path,
