@@ -1,1 +1,1167 @@
 //! `resiscan verify`: the QA clerk's checks of signatures, certificates, hashes, completeness.
+//!
+//! This module holds the signature side: for a PAdES PDF ([`verify_pdf`]) or a detached CMS
+//! beside a transfer note ([`verify_detached_file`]) it answers "is the signature
+//! mathematically valid, over exactly these bytes, by a certificate valid at signing time, and
+//! does that certificate chain to one the clerk trusts?" Each answer is an [`ItemReport`] with
+//! a status and specific, human-readable reasons. Note-content checks (the hashes a note lists
+//! vs. the files, completeness of a batch) build on it: they add findings with
+//! [`ItemReport::fail`].
+//!
+//! PDFs are not parsed whole: we find the last signature dictionary by scanning back from the
+//! end for `/ByteRange`, read that one object, and hash the signed ranges streamed — verify
+//! should run at hundreds of documents per second.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::crypto::cms::{SignatureReport, verify_detached};
+use crate::crypto::hash::{sha256_file, sha256_ranges};
+use crate::crypto::identity::{check_valid_at, parse_cert, read_certificates};
+
+/// Largest detached signature file we read (a CMS with a long chain is a few KB).
+const MAX_P7S: u64 = 1 << 20;
+/// How far back from `/ByteRange` the object header may be. Generous because some writers put
+/// a large `/Contents` hex string before `/ByteRange` (a CMS with a long chain and embedded
+/// revocation data can reach 100 KB, i.e. 200 KB of hex).
+const DICT_LOOKBACK: u64 = 512 * 1024;
+/// How far past `/ByteRange` the dictionary may still run (same reason).
+const DICT_LOOKAHEAD: u64 = 512 * 1024;
+/// Longest issuer chain we follow; real PKIs have 2–4 levels.
+const MAX_CHAIN: usize = 8;
+
+pub const NOT_TRUSTED: &str = "signer does not chain to a trusted certificate";
+pub const APPENDED: &str = "modified after signing (appended revision)";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    #[error("trust file {}: {reason}", path.display())]
+    Trust { path: PathBuf, reason: String },
+}
+
+/// The certificates the clerk trusts (`--trust`). Empty: signatures are still checked, but
+/// every signer is reported untrusted (SPEC §1).
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    anchors: Vec<Vec<u8>>,
+}
+
+impl TrustStore {
+    pub fn empty() -> Self {
+        TrustStore::default()
+    }
+
+    /// Loads trust anchors from PEM files (several certificates per file allowed) or DER.
+    pub fn from_pem_files(paths: &[PathBuf]) -> Result<Self, VerifyError> {
+        let mut anchors = Vec::new();
+        for path in paths {
+            let ders = read_certificates(path).map_err(|reason| VerifyError::Trust {
+                path: path.clone(),
+                reason,
+            })?;
+            anchors.extend(ders);
+        }
+        Ok(TrustStore { anchors })
+    }
+
+    pub fn from_der(anchors: Vec<Vec<u8>>) -> Self {
+        TrustStore { anchors }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.anchors.is_empty()
+    }
+}
+
+/// What was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A PAdES-signed PDF.
+    Pdf,
+    /// A file with a detached CMS signature beside it (`.p7s`), e.g. a transfer note.
+    Detached,
+}
+
+/// The verdict, least severe first, so items merge with `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Mathematically valid and the signer chains to a trusted certificate.
+    Valid,
+    /// Mathematically valid, but the signer does not chain to a trusted certificate.
+    Untrusted,
+    /// Something is wrong: see the problems.
+    Invalid,
+}
+
+/// The result of verifying one item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemReport {
+    pub path: PathBuf,
+    pub kind: ItemKind,
+    pub status: Status,
+    /// The signer certificate's subject.
+    pub signer: Option<String>,
+    /// When it was signed: the PDF's /M, or the CMS signing-time of a note.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub signed_at: Option<OffsetDateTime>,
+    /// Every reason the status is not Valid, as sentences for the clerk.
+    pub problems: Vec<String>,
+}
+
+impl ItemReport {
+    /// A report that starts Valid; checks lower it with [`ItemReport::fail`].
+    pub fn new(path: &Path, kind: ItemKind) -> Self {
+        ItemReport {
+            path: path.to_path_buf(),
+            kind,
+            status: Status::Valid,
+            signer: None,
+            signed_at: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Records a finding that makes the item invalid (the extension point for content checks).
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.problems.push(reason.into());
+        self.status = Status::Invalid;
+    }
+
+    /// Records that the signer is not trusted; never lowers an Invalid.
+    fn distrust(&mut self, reason: impl Into<String>) {
+        self.problems.push(reason.into());
+        self.status = self.status.max(Status::Untrusted);
+    }
+}
+
+/// Verifies the last PAdES signature of a PDF.
+pub fn verify_pdf(path: &Path, trust: &TrustStore) -> ItemReport {
+    let mut report = ItemReport::new(path, ItemKind::Pdf);
+    if let Err(reason) = check_pdf(path, trust, &mut report) {
+        report.fail(reason);
+    }
+    report
+}
+
+/// Verifies `content_path` against the detached CMS in `p7s_path`.
+pub fn verify_detached_file(
+    content_path: &Path,
+    p7s_path: &Path,
+    trust: &TrustStore,
+) -> ItemReport {
+    let mut report = ItemReport::new(content_path, ItemKind::Detached);
+    let run = |report: &mut ItemReport| -> Result<(), String> {
+        let size = std::fs::metadata(p7s_path)
+            .map_err(|e| format!("cannot read signature {}: {e}", p7s_path.display()))?
+            .len();
+        if size > MAX_P7S {
+            return Err(format!(
+                "signature {} is {size} bytes, not a CMS signature",
+                p7s_path.display()
+            ));
+        }
+        let cms = std::fs::read(p7s_path)
+            .map_err(|e| format!("cannot read signature {}: {e}", p7s_path.display()))?;
+        let digest = sha256_file(content_path).map_err(|e| format!("cannot read: {e}"))?;
+        let sig = verify_detached(&cms, &digest)
+            .map_err(|e| format!("signature {} unreadable: {e}", p7s_path.display()))?;
+        let at = sig.signing_time;
+        judge_signature(sig, at, trust, report);
+        Ok(())
+    };
+    if let Err(reason) = run(&mut report) {
+        report.fail(reason);
+    }
+    report
+}
+
+/// The checks common to PDFs and notes, on a parsed CMS: its own problems, the signer
+/// certificate at signing time, and the chain to the trust store.
+fn judge_signature(
+    sig: SignatureReport,
+    signed_at: Option<OffsetDateTime>,
+    trust: &TrustStore,
+    report: &mut ItemReport,
+) {
+    report.signed_at = signed_at;
+    for p in &sig.problems {
+        report.fail(p.clone());
+    }
+    let signer = match parse_cert(&sig.signer_cert_der) {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(format!("signer certificate unreadable: {e}"));
+            return;
+        }
+    };
+    report.signer = Some(signer.subject().to_string());
+    // Without a claimed time, the certificate must be valid now (the best we can say).
+    let at = signed_at.unwrap_or_else(OffsetDateTime::now_utc);
+    if let Err(e) = check_valid_at(&signer, at) {
+        report.fail(format!(
+            "certificate {} at signing time ({})",
+            e.what(),
+            e.bound()
+        ));
+    }
+    if let Ok(Some(ku)) = signer.key_usage()
+        && !(ku.value.digital_signature() || ku.value.non_repudiation())
+    {
+        report.fail(
+            "signer certificate's KeyUsage allows neither digitalSignature nor nonRepudiation",
+        );
+    }
+
+    // Walk up: signer -> issuer -> ... until a trust anchor (RFC 5280 6.1, simplified: names,
+    // signatures, validity at signing time, CA flag; no revocation, no policies).
+    let mut current = sig.signer_cert_der.clone();
+    let candidates: Vec<&Vec<u8>> = trust.anchors.iter().chain(sig.chain_der.iter()).collect();
+    for _ in 0..MAX_CHAIN {
+        if trust.anchors.contains(&current) {
+            return;
+        }
+        let Ok(cur) = parse_cert(&current) else {
+            report.fail("chain certificate unreadable");
+            return;
+        };
+        let mut next = None;
+        for cand_der in &candidates {
+            let Ok(cand) = parse_cert(cand_der) else {
+                continue;
+            };
+            if cand.subject().as_raw() != cur.issuer().as_raw()
+                || cand_der.as_slice() == current.as_slice()
+            {
+                continue;
+            }
+            if cur.verify_signature(Some(cand.public_key())).is_err() {
+                continue;
+            }
+            if !cand.is_ca() && !trust.anchors.contains(cand_der) {
+                report.fail(format!(
+                    "issuer \"{}\" is not a CA certificate",
+                    cand.subject()
+                ));
+                return;
+            }
+            if let Err(e) = check_valid_at(&cand, at) {
+                report.fail(format!(
+                    "issuer certificate \"{}\" {} at signing time ({})",
+                    cand.subject(),
+                    e.what(),
+                    e.bound()
+                ));
+            }
+            next = Some((*cand_der).clone());
+            break;
+        }
+        match next {
+            Some(n) => current = n,
+            None => {
+                // A named issuer present but not verifying is tampering, not mere distrust.
+                if sig.chain_der.iter().any(|d| {
+                    parse_cert(d).is_ok_and(|c| c.subject().as_raw() == cur.issuer().as_raw())
+                }) && cur.issuer().as_raw() != cur.subject().as_raw()
+                {
+                    report.fail(format!(
+                        "certificate \"{}\" is not signed by the included issuer certificate",
+                        cur.subject()
+                    ));
+                } else if trust.is_empty() {
+                    report.distrust(format!("{NOT_TRUSTED} (no trust anchors given)"));
+                } else {
+                    report.distrust(NOT_TRUSTED);
+                }
+                return;
+            }
+        }
+    }
+    report.distrust(format!("{NOT_TRUSTED} (chain longer than {MAX_CHAIN})"));
+}
+
+/// The PDF checks; an `Err` is a reason that ends the verification (Invalid).
+fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result<(), String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let len = file
+        .metadata()
+        .map_err(|e| format!("cannot read: {e}"))?
+        .len();
+    let br_pos = rfind_in_file(&mut file, len, b"/ByteRange")
+        .map_err(|e| format!("cannot read: {e}"))?
+        .ok_or("not signed: no signature dictionary (/ByteRange) found")?;
+
+    // The object that holds /ByteRange: find its header (a short look back first, the usual
+    // case; a long one if a big /Contents comes first), then read the dictionary.
+    let mut obj_start = None;
+    for lookback in [8192, DICT_LOOKBACK] {
+        let window_start = br_pos.saturating_sub(lookback);
+        let head = read_range(&mut file, window_start, br_pos - window_start)
+            .map_err(|e| e.to_string())?;
+        obj_start = find_object_start(&head).map(|p| window_start + p as u64);
+        if obj_start.is_some() || window_start == 0 {
+            break;
+        }
+    }
+    let obj_start = obj_start.ok_or("signature dictionary: no 'obj' header before /ByteRange")?;
+    // The dictionary may contain a large /Contents string; read generously but bounded.
+    let tail_len = (len - obj_start).min(br_pos - obj_start + DICT_LOOKAHEAD);
+    let text = read_range(&mut file, obj_start, tail_len).map_err(|e| e.to_string())?;
+    let body_at = text
+        .windows(3)
+        .position(|w| w == b"obj")
+        .map(|p| p + 3)
+        .ok_or("signature dictionary: no 'obj' header")?;
+    let mut lexer = Lexer {
+        data: &text,
+        pos: body_at,
+        depth: 0,
+    };
+    let dict = match lexer.value() {
+        Some(Obj::Dict(d)) => d,
+        _ => return Err("signature dictionary: the object is not a readable dictionary".into()),
+    };
+    let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+
+    match get(b"Type") {
+        None => {}
+        Some(Obj::Name(n)) if n == b"Sig" => {}
+        Some(Obj::Name(n)) if n == b"DocTimeStamp" => {
+            return Err(
+                "the last signature is a document timestamp; timestamps are not checked".into(),
+            );
+        }
+        Some(_) => return Err("signature dictionary /Type is not /Sig".into()),
+    }
+    match get(b"SubFilter") {
+        Some(Obj::Name(n)) if n == b"ETSI.CAdES.detached" => {}
+        Some(Obj::Name(n)) => report.fail(format!(
+            "/SubFilter /{} is not PAdES (/ETSI.CAdES.detached expected)",
+            String::from_utf8_lossy(n)
+        )),
+        _ => report.fail("signature dictionary has no /SubFilter"),
+    }
+    let signed_at = match get(b"M") {
+        Some(Obj::Str(s)) => {
+            let t = parse_pdf_date(s);
+            if t.is_none() {
+                report.fail(format!(
+                    "/M \"{}\" is not a PDF date",
+                    String::from_utf8_lossy(s)
+                ));
+            }
+            t
+        }
+        _ => None,
+    };
+
+    let ranges: Vec<u64> = match get(b"ByteRange") {
+        Some(Obj::Array(items)) => items
+            .iter()
+            .filter_map(|o| match o {
+                Obj::Int(i) => u64::try_from(*i).ok(),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let [start, len1, start2, len2] = ranges[..] else {
+        return Err("/ByteRange is not an array of four non-negative integers".into());
+    };
+    if start != 0 {
+        return Err(format!(
+            "/ByteRange starts at {start}, not 0: the file's start is not signed"
+        ));
+    }
+    let (hole_start, hole_end) = (len1, start2);
+    let Some(Obj::Hex {
+        start: h0,
+        end: h1,
+        bytes: cms,
+    }) = get(b"Contents")
+    else {
+        return Err("signature dictionary has no /Contents hex string".into());
+    };
+    // The hole must be exactly the /Contents string, < and > included (ISO 32000-1 12.8.1).
+    if obj_start + *h0 as u64 != hole_start || obj_start + *h1 as u64 != hole_end {
+        return Err("/ByteRange does not exclude exactly the /Contents hex string".into());
+    }
+    let signed_end = start2.checked_add(len2).ok_or("/ByteRange overflows")?;
+    if signed_end > len {
+        return Err(format!(
+            "/ByteRange runs past the end of the file ({signed_end} > {len} bytes): file truncated"
+        ));
+    }
+    if signed_end < len {
+        report.fail(format!(
+            "{APPENDED}: {} bytes after the signed range",
+            len - signed_end
+        ));
+    }
+
+    let digest = sha256_ranges(&mut file, &[(0, len1), (start2, len2)])
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let sig = verify_detached(cms, &digest)
+        .map_err(|e| format!("signature container unreadable: {e}"))?;
+    judge_signature(sig, signed_at, trust, report);
+    Ok(())
+}
+
+fn read_range(file: &mut File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buf = Vec::with_capacity(len as usize);
+    file.by_ref().take(len).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Offset of the last occurrence of `needle`, scanning backwards in chunks: the newest
+/// signature is normally near the end, so big PDFs are not read whole twice.
+fn rfind_in_file(file: &mut File, len: u64, needle: &[u8]) -> io::Result<Option<u64>> {
+    const CHUNK: u64 = 64 * 1024;
+    let overlap = needle.len() as u64;
+    let mut end = len;
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let read_end = (end + overlap).min(len);
+        let buf = read_range(file, start, read_end - start)?;
+        if let Some(p) = buf.windows(needle.len()).rposition(|w| w == needle) {
+            return Ok(Some(start + p as u64));
+        }
+        end = start;
+    }
+    Ok(None)
+}
+
+/// The start of the last "N G obj" header in `head`.
+fn find_object_start(head: &[u8]) -> Option<usize> {
+    let mut search_end = head.len();
+    while let Some(p) = head[..search_end].windows(3).rposition(|w| w == b"obj") {
+        // Walk back over "N G " to the start of the object number.
+        let before = &head[..p];
+        let trimmed = before.trim_ascii_end();
+        let gen_start = trimmed
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        let rest = trimmed[..gen_start].trim_ascii_end();
+        let num_start = rest
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        if gen_start < trimmed.len() && num_start < rest.len() {
+            return Some(num_start);
+        }
+        search_end = p;
+    }
+    None
+}
+
+/// A PDF object, as much as the signature dictionary needs.
+#[derive(Debug)]
+enum Obj {
+    Dict(Vec<(Vec<u8>, Obj)>),
+    Array(Vec<Obj>),
+    Name(Vec<u8>),
+    Str(Vec<u8>),
+    /// A hex string with the offsets of its `<` and one past its `>`.
+    Hex {
+        start: usize,
+        end: usize,
+        bytes: Vec<u8>,
+    },
+    Int(i64),
+    Other,
+}
+
+/// A small PDF lexer/parser for one object (ISO 32000-1 7.2, 7.3). Depth-limited so hostile
+/// nesting cannot overflow the stack.
+struct Lexer<'a> {
+    data: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+fn is_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
+}
+
+impl Lexer<'_> {
+    fn skip_ws(&mut self) {
+        while let Some(&b) = self.data.get(self.pos) {
+            if b.is_ascii_whitespace() || b == 0 {
+                self.pos += 1;
+            } else if b == b'%' {
+                while self
+                    .data
+                    .get(self.pos)
+                    .is_some_and(|b| *b != b'\n' && *b != b'\r')
+                {
+                    self.pos += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn value(&mut self) -> Option<Obj> {
+        self.skip_ws();
+        if self.depth > 32 {
+            return None;
+        }
+        let rest = self.data.get(self.pos..)?;
+        match *rest.first()? {
+            b'<' if rest.get(1) == Some(&b'<') => {
+                self.pos += 2;
+                self.depth += 1;
+                let mut entries = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.data.get(self.pos..self.pos + 2) == Some(b">>") {
+                        self.pos += 2;
+                        self.depth -= 1;
+                        return Some(Obj::Dict(entries));
+                    }
+                    let Obj::Name(key) = self.value()? else {
+                        return None;
+                    };
+                    let mut v = self.value()?;
+                    // "N G R" references: fold into one value.
+                    if let Obj::Int(_) = v {
+                        let save = self.pos;
+                        if let Some(Obj::Int(_)) = self.value() {
+                            self.skip_ws();
+                            if self.data.get(self.pos) == Some(&b'R') {
+                                self.pos += 1;
+                                v = Obj::Other;
+                            } else {
+                                self.pos = save;
+                            }
+                        } else {
+                            self.pos = save;
+                        }
+                    }
+                    entries.push((key, v));
+                }
+            }
+            b'<' => {
+                let start = self.pos;
+                let close = rest.iter().position(|b| *b == b'>')?;
+                let digits: Vec<u8> = rest[1..close]
+                    .iter()
+                    .copied()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect();
+                let mut digits = digits;
+                if digits.len() % 2 == 1 {
+                    digits.push(b'0'); // ISO 32000-1 7.3.4.3: a missing last digit is 0
+                }
+                let bytes = hex::decode(&digits).ok()?;
+                self.pos += close + 1;
+                Some(Obj::Hex {
+                    start,
+                    end: self.pos,
+                    bytes,
+                })
+            }
+            b'[' => {
+                self.pos += 1;
+                self.depth += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.data.get(self.pos) == Some(&b']') {
+                        self.pos += 1;
+                        self.depth -= 1;
+                        return Some(Obj::Array(items));
+                    }
+                    items.push(self.value()?);
+                }
+            }
+            b'/' => {
+                let mut name = Vec::new();
+                self.pos += 1;
+                while let Some(&b) = self.data.get(self.pos) {
+                    if b.is_ascii_whitespace() || is_delim(b) {
+                        break;
+                    }
+                    if b == b'#'
+                        && let Some(v) = self
+                            .data
+                            .get(self.pos + 1..self.pos + 3)
+                            .and_then(|h| hex::decode(h).ok())
+                    {
+                        name.extend(v);
+                        self.pos += 3;
+                        continue;
+                    }
+                    name.push(b);
+                    self.pos += 1;
+                }
+                Some(Obj::Name(name))
+            }
+            b'(' => {
+                self.pos += 1;
+                let mut out = Vec::new();
+                let mut nest = 1;
+                loop {
+                    let b = *self.data.get(self.pos)?;
+                    self.pos += 1;
+                    match b {
+                        b'\\' => {
+                            let e = *self.data.get(self.pos)?;
+                            self.pos += 1;
+                            match e {
+                                b'n' => out.push(b'\n'),
+                                b'r' => out.push(b'\r'),
+                                b't' => out.push(b'\t'),
+                                b'b' => out.push(8),
+                                b'f' => out.push(12),
+                                b'0'..=b'7' => {
+                                    let mut v = u32::from(e - b'0');
+                                    for _ in 0..2 {
+                                        match self.data.get(self.pos) {
+                                            Some(d @ b'0'..=b'7') => {
+                                                v = v * 8 + u32::from(d - b'0');
+                                                self.pos += 1;
+                                            }
+                                            _ => break,
+                                        }
+                                    }
+                                    out.push((v & 0xff) as u8);
+                                }
+                                b'\n' => {}
+                                b'\r' => {
+                                    if self.data.get(self.pos) == Some(&b'\n') {
+                                        self.pos += 1;
+                                    }
+                                }
+                                other => out.push(other),
+                            }
+                        }
+                        b'(' => {
+                            nest += 1;
+                            out.push(b);
+                        }
+                        b')' => {
+                            nest -= 1;
+                            if nest == 0 {
+                                return Some(Obj::Str(out));
+                            }
+                            out.push(b);
+                        }
+                        _ => out.push(b),
+                    }
+                }
+            }
+            _ => {
+                let start = self.pos;
+                while let Some(&b) = self.data.get(self.pos) {
+                    if b.is_ascii_whitespace() || is_delim(b) {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                if self.pos == start {
+                    return None; // a stray delimiter such as ')' or '>'
+                }
+                let token = &self.data[start..self.pos];
+                Some(
+                    std::str::from_utf8(token)
+                        .ok()
+                        .and_then(|t| t.parse::<i64>().ok())
+                        .map_or(Obj::Other, Obj::Int),
+                )
+            }
+        }
+    }
+}
+
+/// Parses a PDF date "D:YYYYMMDDHHmmSSOHH'mm'" (ISO 32000-1 7.9.4); all parts after the year
+/// are optional, a missing offset means UTC (the best reading of "unknown").
+fn parse_pdf_date(s: &[u8]) -> Option<OffsetDateTime> {
+    let s = std::str::from_utf8(s).ok()?;
+    let s = s.strip_prefix("D:").unwrap_or(s);
+    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (d, tz) = s.split_at(digits_end);
+    if d.len() < 4 || d.len() % 2 != 0 || d.len() > 14 {
+        return None;
+    }
+    let part = |from: usize, default: u8| -> Option<u8> {
+        d.get(from..from + 2)
+            .map_or(Some(default), |p| p.parse().ok())
+    };
+    let year: i32 = d[..4].parse().ok()?;
+    let month = time::Month::try_from(part(4, 1)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, part(6, 1)?).ok()?;
+    let t = time::Time::from_hms(part(8, 0)?, part(10, 0)?, part(12, 0)?).ok()?;
+    let offset = match tz.as_bytes().first() {
+        None | Some(b'Z') => time::UtcOffset::UTC,
+        Some(&sign @ (b'+' | b'-')) => {
+            let rest: String = tz[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+            let h: i8 = rest.get(..2)?.parse().ok()?;
+            let m: i8 = rest.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+            let (h, m) = if sign == b'-' { (-h, -m) } else { (h, m) };
+            time::UtcOffset::from_hms(h, m, 0).ok()?
+        }
+        _ => return None,
+    };
+    Some(time::PrimitiveDateTime::new(date, t).assume_offset(offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SigningIdentity;
+    use crate::crypto::cms::tests::{pem_cert, sign_with_wrong_ess, test_identity};
+    use crate::crypto::cms::{
+        BAD_SIGNATURE, CmsOptions, DIGEST_MISMATCH, ESS_MISMATCH, sign_detached,
+    };
+    use crate::crypto::identity::tests::ca_and_leaf;
+    use crate::pdf::sign::tests::signed_pdf;
+    use std::process::Command;
+
+    fn trust_of(ca: &[u8]) -> TrustStore {
+        TrustStore::from_der(vec![ca.to_vec()])
+    }
+
+    fn note(dir: &Path, id: &SigningIdentity, at: OffsetDateTime) -> (PathBuf, PathBuf) {
+        let content = dir.join("note.yaml");
+        std::fs::write(&content, "id: batch-1\ndocuments: 3\n").unwrap();
+        let digest = sha256_file(&content).unwrap();
+        let p7s = dir.join("note.yaml.p7s");
+        std::fs::write(
+            &p7s,
+            sign_detached(
+                id,
+                &digest,
+                CmsOptions {
+                    signing_time: Some(at),
+                },
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        (content, p7s)
+    }
+
+    #[test]
+    fn signed_pdf_is_valid_with_trust_and_untrusted_without() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, ca) = test_identity();
+        let path = dir.path().join("doc.pdf");
+        signed_pdf(&path, &id);
+        let r = verify_pdf(&path, &trust_of(&ca));
+        assert_eq!(r.status, Status::Valid, "{:?}", r.problems);
+        assert_eq!(r.signer.as_deref(), Some("CN=Test Signer"));
+        let age = OffsetDateTime::now_utc() - r.signed_at.unwrap();
+        assert!(age.whole_seconds().abs() < 60, "{age}");
+        let r = verify_pdf(&path, &TrustStore::empty());
+        assert_eq!(r.status, Status::Untrusted);
+        assert!(r.problems[0].starts_with(NOT_TRUSTED), "{:?}", r.problems);
+        let (_, _, other_ca) = ca_and_leaf(
+            OffsetDateTime::now_utc(),
+            OffsetDateTime::now_utc() + time::Duration::days(1),
+        );
+        assert_eq!(
+            verify_pdf(&path, &trust_of(&other_ca)).status,
+            Status::Untrusted
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["status"], "untrusted");
+        assert_eq!(json["kind"], "pdf");
+    }
+
+    #[test]
+    fn every_flipped_byte_of_a_signed_pdf_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, ca) = test_identity();
+        let path = dir.path().join("doc.pdf");
+        signed_pdf(&path, &id);
+        let good = std::fs::read(&path).unwrap();
+        let trust = trust_of(&ca);
+        let hole = good.windows(10).position(|w| w == b"/Contents ").unwrap() + 10;
+        let cms_len = good[hole + 1..]
+            .iter()
+            .position(|b| *b == b'0' || *b == b'>')
+            .unwrap();
+        // Every byte outside the zero padding of /Contents (which carries no information).
+        let bad_path = dir.path().join("bad.pdf");
+        let mut checked = 0;
+        for i in (0..good.len()).filter(|i| !(hole + 1 + cms_len + 2..hole + 16385).contains(i)) {
+            let mut bad = good.clone();
+            bad[i] ^= 0x01;
+            std::fs::write(&bad_path, &bad).unwrap();
+            let r = verify_pdf(&bad_path, &trust);
+            assert_eq!(
+                r.status,
+                Status::Invalid,
+                "flip at {i} ({:?}) passed",
+                good[i] as char
+            );
+            checked += 1;
+        }
+        assert!(checked > 1000);
+
+        // The specific reason for a change in the page content.
+        let mut bad = good.clone();
+        let pos = good.windows(5).position(|w| w == b"Hello").unwrap();
+        bad[pos] = b'J';
+        std::fs::write(&bad_path, &bad).unwrap();
+        let r = verify_pdf(&bad_path, &trust);
+        assert_eq!(r.problems, vec![DIGEST_MISMATCH.to_string()]);
+    }
+
+    #[test]
+    fn appended_revision_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, ca) = test_identity();
+        let path = dir.path().join("doc.pdf");
+        signed_pdf(&path, &id);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        use std::io::Write;
+        f.write_all(b"8 0 obj\n(evil)\nendobj\nxref\n8 1\n0000017500 00000 n \ntrailer\n<< /Size 9 /Root 1 0 R /Prev 100 >>\nstartxref\n17530\n%%EOF\n").unwrap();
+        drop(f);
+        let r = verify_pdf(&path, &trust_of(&ca));
+        assert_eq!(r.status, Status::Invalid);
+        assert!(
+            r.problems.iter().any(|p| p.starts_with(APPENDED)),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn notes_valid_flipped_expired_wrong_ess_and_swapped_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, ca) = test_identity();
+        let trust = trust_of(&ca);
+        let now = OffsetDateTime::now_utc();
+        let (content, p7s) = note(dir.path(), &id, now);
+        let r = verify_detached_file(&content, &p7s, &trust);
+        assert_eq!(r.status, Status::Valid, "{:?}", r.problems);
+        assert_eq!(r.kind, ItemKind::Detached);
+        assert_eq!(
+            r.signed_at.map(|t| t.unix_timestamp()),
+            Some(now.unix_timestamp())
+        );
+
+        // One flipped byte in the note.
+        let mut bytes = std::fs::read(&content).unwrap();
+        bytes[4] ^= 0x01;
+        std::fs::write(&content, &bytes).unwrap();
+        let r = verify_detached_file(&content, &p7s, &trust);
+        assert_eq!(
+            (r.status, r.problems.clone()),
+            (Status::Invalid, vec![DIGEST_MISMATCH.to_string()])
+        );
+        bytes[4] ^= 0x01;
+        std::fs::write(&content, &bytes).unwrap();
+
+        // Wrong ESS hash.
+        let digest = sha256_file(&content).unwrap();
+        std::fs::write(&p7s, sign_with_wrong_ess(&id, &digest)).unwrap();
+        let r = verify_detached_file(&content, &p7s, &trust);
+        assert_eq!(
+            (r.status, r.problems.clone()),
+            (Status::Invalid, vec![ESS_MISMATCH.to_string()])
+        );
+
+        // Expired certificate: signed (per its signing-time) after the certificate ended.
+        let (old, old_key, old_ca) = ca_and_leaf(
+            now - time::Duration::days(400),
+            now - time::Duration::days(35),
+        );
+        let expired = SigningIdentity::for_tests(
+            old,
+            vec![old_ca.clone()],
+            &old_key,
+            now - time::Duration::days(40),
+        );
+        let (content, p7s) = note(dir.path(), &expired, now);
+        let r = verify_detached_file(&content, &p7s, &trust_of(&old_ca));
+        assert_eq!(r.status, Status::Invalid);
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.starts_with("certificate expired at signing time (not after ")),
+            "{:?}",
+            r.problems
+        );
+        // Signed while valid (signing-time inside the validity): fine.
+        let (content, p7s) = note(dir.path(), &expired, now - time::Duration::days(40));
+        assert_eq!(
+            verify_detached_file(&content, &p7s, &trust_of(&old_ca)).status,
+            Status::Valid
+        );
+
+        // Swapped certificate: same issuer name and serial, another key.
+        let (content, p7s) = note(dir.path(), &id, now);
+        let swapped = swap_signer_certificate(&std::fs::read(&p7s).unwrap());
+        std::fs::write(&p7s, swapped).unwrap();
+        let r = verify_detached_file(&content, &p7s, &trust);
+        assert_eq!(r.status, Status::Invalid);
+        assert!(
+            r.problems.contains(&ESS_MISMATCH.to_string()),
+            "{:?}",
+            r.problems
+        );
+        assert!(
+            r.problems.contains(&BAD_SIGNATURE.to_string()),
+            "{:?}",
+            r.problems
+        );
+
+        // Missing or garbage signature file.
+        std::fs::write(&p7s, b"junk").unwrap();
+        let r = verify_detached_file(&content, &p7s, &trust);
+        assert!(r.problems[0].contains("unreadable"), "{:?}", r.problems);
+        let r = verify_detached_file(&content, &dir.path().join("none.p7s"), &trust);
+        assert_eq!(r.status, Status::Invalid);
+    }
+
+    /// Replaces the signer certificate in a CMS by one with the same issuer and serial number
+    /// but a different key (signed by a look-alike CA).
+    fn swap_signer_certificate(cms_der: &[u8]) -> Vec<u8> {
+        use der::{Decode, Encode};
+        let mut info = cms::content_info::ContentInfo::from_der(cms_der).unwrap();
+        let mut sd: cms::signed_data::SignedData = info.content.decode_as().unwrap();
+        let certs: Vec<_> = sd.certificates.take().unwrap().0.into_vec();
+        let mut out = Vec::new();
+        for c in certs {
+            let cms::cert::CertificateChoices::Certificate(cert) = c else {
+                panic!()
+            };
+            if cert
+                .tbs_certificate
+                .subject
+                .to_string()
+                .contains("Test Signer")
+            {
+                let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+                let mut p = rcgen::CertificateParams::default();
+                p.distinguished_name
+                    .push(rcgen::DnType::CommonName, "Test Signer");
+                p.serial_number = Some(rcgen::SerialNumber::from_slice(
+                    cert.tbs_certificate.serial_number.as_bytes(),
+                ));
+                let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+                let mut ca = rcgen::CertificateParams::default();
+                ca.distinguished_name
+                    .push(rcgen::DnType::CommonName, "Test Root CA");
+                let issuer = rcgen::Issuer::new(ca, &ca_key);
+                let fake = p.signed_by(&key, &issuer).unwrap();
+                out.push(cms::cert::CertificateChoices::Certificate(
+                    x509_cert::Certificate::from_der(fake.der()).unwrap(),
+                ));
+            } else {
+                out.push(cms::cert::CertificateChoices::Certificate(cert));
+            }
+        }
+        sd.certificates = Some(out.try_into().unwrap());
+        info.content = der::Any::encode_from(&sd).unwrap();
+        info.to_der().unwrap()
+    }
+
+    #[test]
+    fn keygen_certificate_as_its_own_trust_anchor_and_openssl_agrees() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = crate::crypto::keygen::generate(
+            "CN=QA Test,O=Stadt",
+            crate::crypto::keygen::KeyKind::EcP256,
+            30,
+            &dir.path().join("k"),
+        )
+        .unwrap();
+        let id = SigningIdentity::load(&g.cert_path, &g.key_path, &[]).unwrap();
+        let (content, p7s) = note(dir.path(), &id, OffsetDateTime::now_utc());
+        let trust = TrustStore::from_pem_files(std::slice::from_ref(&g.cert_path)).unwrap();
+        assert_eq!(
+            verify_detached_file(&content, &p7s, &trust).status,
+            Status::Valid
+        );
+        assert_eq!(
+            verify_detached_file(&content, &p7s, &TrustStore::empty()).status,
+            Status::Untrusted
+        );
+        let ok = Command::new("openssl")
+            .args([
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
+                "-in",
+            ])
+            .arg(&p7s)
+            .arg("-content")
+            .arg(&content)
+            .arg("-CAfile")
+            .arg(&g.cert_path)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+
+        // A demo identity's PDF: pdfsig says valid but not trusted; we say untrusted.
+        let store = tempfile::tempdir().unwrap();
+        let demo = SigningIdentity::demo(store.path()).unwrap();
+        let pdf = dir.path().join("demo.pdf");
+        signed_pdf(&pdf, &demo);
+        let out = Command::new("pdfsig").arg(&pdf).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Signature Validation: Signature is Valid."),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Certificate Validation: Certificate is Trusted."),
+            "{text}"
+        );
+        assert_eq!(
+            verify_pdf(&pdf, &TrustStore::empty()).status,
+            Status::Untrusted
+        );
+        let _ = pem_cert;
+    }
+
+    #[test]
+    fn trust_files_and_unsigned_or_broken_pdfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, ca) = test_identity();
+        let (_, ca2) = test_identity();
+        let two = dir.path().join("cas.pem");
+        std::fs::write(&two, pem_cert(&ca) + &pem_cert(&ca2)).unwrap();
+        assert_eq!(TrustStore::from_pem_files(&[two]).unwrap().anchors.len(), 2);
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "hello").unwrap();
+        let err = TrustStore::from_pem_files(&[junk]).unwrap_err();
+        assert!(err.to_string().contains("junk.pem"), "{err}");
+
+        let plain = dir.path().join("plain.pdf");
+        std::fs::write(&plain, b"%PDF-1.7\n1 0 obj\n<< >>\nendobj\n%%EOF\n").unwrap();
+        let r = verify_pdf(&plain, &TrustStore::empty());
+        assert_eq!(r.status, Status::Invalid);
+        assert!(r.problems[0].starts_with("not signed"), "{:?}", r.problems);
+        let r = verify_pdf(&dir.path().join("missing.pdf"), &TrustStore::empty());
+        assert!(r.problems[0].starts_with("cannot read"), "{:?}", r.problems);
+    }
+
+    /// Throughput of `verify_pdf` (run with `--ignored --nocapture`): 200 signed PDFs of
+    /// ~500 KB each (a few scanned pages), verified one after another on one core.
+    #[test]
+    #[ignore = "measurement, not a check"]
+    fn verify_throughput() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, ca) = test_identity();
+        let (pdf, ph) = crate::pdf::sign::tests::unsigned_pdf(16384);
+        // Pad with a comment before the signature object: 500 KB of "image data".
+        let pad = 500 * 1024;
+        let mut big = pdf[..9].to_vec();
+        big.extend(std::iter::repeat_n(b'%', 1));
+        big.extend((0..pad).map(|i| if i % 100 == 99 { b'\n' } else { b'x' }));
+        big.push(b'\n');
+        big.extend_from_slice(&pdf[9..]);
+        let shift = (pad + 2) as u64;
+        let ph = crate::pdf::sign::SignaturePlaceholder {
+            byte_range_offset: ph.byte_range_offset + shift,
+            contents_offset: ph.contents_offset + shift,
+            ..ph
+        };
+        let n = 200;
+        let paths: Vec<PathBuf> = (0..n)
+            .map(|i| {
+                let p = dir.path().join(format!("{i}.pdf"));
+                std::fs::write(&p, &big).unwrap();
+                let mut f = File::options().read(true).write(true).open(&p).unwrap();
+                crate::pdf::sign::sign_pdf_in_place(&mut f, &ph, &id).unwrap();
+                p
+            })
+            .collect();
+        let trust = trust_of(&ca);
+        let start = std::time::Instant::now();
+        for p in &paths {
+            assert_eq!(verify_pdf(p, &trust).status, Status::Valid);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        for p in &paths {
+            sha256_file(p).unwrap();
+        }
+        println!(
+            "  of which hashing alone: {:.3} s",
+            t.elapsed().as_secs_f64()
+        );
+        let cms_der = {
+            let d = std::fs::read(&paths[0]).unwrap();
+            let h = ph.contents_offset as usize + 1;
+            hex::decode(&d[h..h + 16384]).unwrap()
+        };
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let r = verify_detached(&cms_der, &[0; 32]).unwrap();
+            let mut rep = ItemReport::new(Path::new("x"), ItemKind::Pdf);
+            judge_signature(r, None, &trust, &mut rep);
+        }
+        println!(
+            "  of which CMS + chain checks: {:.3} s",
+            t.elapsed().as_secs_f64()
+        );
+        println!(
+            "verify_pdf: {n} PDFs of {} KB in {secs:.3} s = {:.0} documents/s",
+            big.len() / 1024,
+            n as f64 / secs
+        );
+    }
+
+    proptest::proptest! {
+        /// Hostile bytes never panic the PDF lexer, the date parser or the CMS parser.
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let mut lexer = Lexer { data: &data, pos: 0, depth: 0 };
+            let _ = lexer.value();
+            let _ = parse_pdf_date(&data);
+            let _ = verify_detached(&data, &[0; 32]);
+            let _ = find_object_start(&data);
+        }
+
+        /// Dictionary-shaped garbage, deeper nesting than allowed included.
+        #[test]
+        fn pdf_like_tokens_never_panic(parts in proptest::collection::vec(
+            proptest::sample::select(vec!["<<", ">>", "[", "]", "(", ")", "\\", "/N", "<0A", ">", "12", "0 R", " ", "%c\n", "#4"]),
+            0..200,
+        )) {
+            let data = parts.concat().into_bytes();
+            let mut lexer = Lexer { data: &data, pos: 0, depth: 0 };
+            let _ = lexer.value();
+        }
+    }
+
+    #[test]
+    fn pdf_dates() {
+        let t = parse_pdf_date(b"D:20261125100000+01'00'").unwrap();
+        assert_eq!(t.unix_timestamp(), 1_795_597_200); // 09:00 UTC
+        assert_eq!(parse_pdf_date(b"D:2026").unwrap().year(), 2026);
+        assert_eq!(
+            parse_pdf_date(b"D:20261125100000Z").unwrap().offset(),
+            time::UtcOffset::UTC
+        );
+        assert!(parse_pdf_date(b"D:20261345").is_none());
+        assert!(parse_pdf_date(b"yesterday").is_none());
+    }
+}

@@ -2,6 +2,19 @@
 //! key), CMS SignedData (RFC 5652) with ESS signing-certificate-v2 (RFC 5035), built from the
 //! RustCrypto `cms`/`der` types and signed with `ring`.
 
+pub mod cms;
+mod derwalk;
+pub mod hash;
+pub mod identity;
+pub mod keygen;
+
+pub use cms::{
+    CmsOptions, CryptoError, SignatureReport, sign_detached, verify_detached,
+    verify_detached_content,
+};
+pub use hash::{HashingReader, HashingWriter, sha256_file, sha256_file_hex};
+pub use identity::{IdentityError, KeyAlgorithm, SigningIdentity};
+
 use sha2::{Digest, Sha256};
 
 /// SHA-256 of `bytes` as lower-case hex.

@@ -1,0 +1,197 @@
+//! Streamed SHA-256 for the evidence chain (TR-03138 A.NB.4: the transfer note lists the
+//! hash of every source file and of the output). Sources are hashed *as they are read*, before
+//! any processing, and outputs *as they are written*, so the recorded hash is of exactly the
+//! bytes that went in or came out — no second read that could see a different file.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+/// Read buffer for streamed hashing; large enough to keep syscalls cheap, small enough that
+/// many workers hashing at once stay bounded in memory.
+const CHUNK: usize = 256 * 1024;
+
+/// SHA-256 of a file, read in chunks (never the whole file in memory).
+pub fn sha256_file(path: &Path) -> io::Result<[u8; 32]> {
+    let mut reader = HashingReader::new(File::open(path)?);
+    io::copy(&mut reader, &mut io::sink())?;
+    Ok(reader.finish().0)
+}
+
+/// SHA-256 of a file as lower-case hex, the form the transfer note records.
+pub fn sha256_file_hex(path: &Path) -> io::Result<String> {
+    sha256_file(path).map(hex::encode)
+}
+
+/// SHA-256 of the given byte ranges `(offset, len)` of a reader, in order. Used for PAdES,
+/// where the signed bytes are the file minus the `/Contents` hole (ISO 32000-1 12.8.1).
+pub(crate) fn sha256_ranges<R: Read + io::Seek>(
+    reader: &mut R,
+    ranges: &[(u64, u64)],
+) -> io::Result<[u8; 32]> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    for &(offset, len) in ranges {
+        reader.seek(io::SeekFrom::Start(offset))?;
+        let mut left = len;
+        while left > 0 {
+            let want = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
+            let n = reader.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("file ends inside the signed range {offset}+{len}"),
+                ));
+            }
+            hasher.update(&buf[..n]);
+            left -= n as u64;
+        }
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// A `Read` adapter that hashes every byte passing through it.
+#[derive(Debug)]
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The SHA-256 of everything read so far and its length in bytes.
+    pub fn finish(self) -> ([u8; 32], u64) {
+        (self.hasher.finalize().into(), self.count)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// A `Write` adapter that hashes every byte the inner writer accepted.
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The SHA-256 and length of everything written, and the inner writer back (flushed).
+    pub fn finish(mut self) -> io::Result<([u8; 32], u64, W)> {
+        self.inner.flush()?;
+        Ok((self.hasher.finalize().into(), self.count, self.inner))
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Hash only what the inner writer took: a short write must not hash bytes twice.
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // FIPS 180-2 test vector.
+    const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn reader_and_writer_hash_what_passes_through() {
+        let mut r = HashingReader::new(&b"abc"[..]);
+        let mut out = Vec::new();
+        io::copy(&mut r, &mut out).unwrap();
+        let (h, n) = r.finish();
+        assert_eq!(hex::encode(h), ABC);
+        assert_eq!(n, 3);
+
+        let mut w = HashingWriter::new(Vec::new());
+        w.write_all(b"ab").unwrap();
+        w.write_all(b"c").unwrap();
+        let (h, n, inner) = w.finish().unwrap();
+        assert_eq!(hex::encode(h), ABC);
+        assert_eq!((n, inner.as_slice()), (3, &b"abc"[..]));
+    }
+
+    /// A writer that accepts one byte per call, to check short writes are hashed once.
+    struct OneByte(Vec<u8>);
+    impl Write for OneByte {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.extend_from_slice(&buf[..buf.len().min(1)]);
+            Ok(buf.len().min(1))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn short_writes_are_hashed_once() {
+        let mut w = HashingWriter::new(OneByte(Vec::new()));
+        w.write_all(b"abc").unwrap();
+        let (h, _, inner) = w.finish().unwrap();
+        assert_eq!(hex::encode(h), ABC);
+        assert_eq!(inner.0, b"abc");
+    }
+
+    #[test]
+    fn file_and_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        // Larger than one chunk so the loop runs more than once.
+        let data: Vec<u8> = (0..(CHUNK * 2 + 17)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        assert_eq!(
+            sha256_file(&p).unwrap(),
+            <[u8; 32]>::from(Sha256::digest(&data))
+        );
+        assert_eq!(
+            sha256_file_hex(&p).unwrap(),
+            crate::crypto::sha256_hex(&data)
+        );
+
+        let mut f = File::open(&p).unwrap();
+        let got = sha256_ranges(&mut f, &[(0, 10), (CHUNK as u64, 20)]).unwrap();
+        let mut want = Sha256::new();
+        want.update(&data[..10]);
+        want.update(&data[CHUNK..CHUNK + 20]);
+        assert_eq!(got, <[u8; 32]>::from(want.finalize()));
+        // A range past the end is an error, not a silently shorter hash.
+        let err = sha256_ranges(&mut f, &[(data.len() as u64 - 5, 10)]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(sha256_file(&dir.path().join("missing")).is_err());
+    }
+}
