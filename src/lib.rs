@@ -9,12 +9,14 @@
 
 pub mod classify;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod image;
 pub mod intake;
 pub mod note;
 pub mod ocr;
+pub mod openmp;
 pub mod outcome;
 pub mod pdf;
 pub mod pipeline;

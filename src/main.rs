@@ -1,7 +1,10 @@
+//! The `resiscan` binary: parse arguments, run the command, map the outcome to an exit code.
+
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let _cli = resiscan::cli::Cli::parse();
-    eprintln!("resiscan: this command is not built yet");
-    std::process::ExitCode::from(1)
+    // Must come first: libgomp reads its limits when the process starts (see `openmp`).
+    resiscan::openmp::reexec_with_single_threaded_openmp();
+    let cli = resiscan::cli::Cli::parse();
+    std::process::ExitCode::from(resiscan::commands::run(cli).code())
 }

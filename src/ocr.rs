@@ -598,3 +598,16 @@ pub(crate) mod tests {
         assert_eq!(t.rotation, 90);
     }
 }
+
+/// The linked Tesseract library's version, for the transfer note's environment (A.NB.4 b).
+pub fn engine_version() -> String {
+    // SAFETY: TessVersion returns a pointer to a static NUL-terminated string owned by the
+    // library; it is never freed and we only copy it.
+    let ptr = unsafe { tesseract_sys::TessVersion() };
+    if ptr.is_null() {
+        return "unknown".into();
+    }
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,10 +1,10 @@
 //! Per-document outcomes and the exit code they add up to (SPEC §1). Outcomes are values that
 //! order by severity, so a batch's exit code is the maximum of its documents'.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What became of one document, least severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fate {
     /// Filed into its e-file.

@@ -1,1 +1,1307 @@
-//! `resiscan ingest`: the stages in order, run over rayon.
+//! `resiscan ingest`: the stages in order, run in parallel over documents.
+//!
+//! A document flows down once: sources hashed -> pages decoded and checked -> OCR -> PDF page
+//! written -> PDF signed -> classified -> filed with its signed note and meta -> indexed. Each
+//! step's failure becomes that document's quarantine reason; nothing one document does can stop
+//! another (a panic included: it is caught and the document quarantined).
+//!
+//! Parallelism: one worker per `--jobs`, each with its own Tesseract engine (created once, ~150
+//! ms), pulling the next document from a shared queue, largest first so the batch does not end
+//! with one core idle on a long document. Within a document pages stream one at a time, so
+//! memory is bounded by the number of workers, not by batch or document size.
+//!
+//! Crash safety: every store write is atomic (temp file, fsync, rename, fsync folder) and the
+//! index row is written last, as the commit point. A document killed half-way has at most a
+//! temp file (removed at the next open) or files without an index row, which the next run
+//! rewrites identically in place. Re-running a batch skips what the index holds.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::classify::{Classification, Classifier};
+use crate::crypto::identity::SigningIdentity;
+use crate::image::{self, DecodedPage, Embed};
+use crate::intake::{self, Batch, DocumentSource};
+use crate::note::{
+    self, Completeness, Concordance, DocumentRecord, Filing, NoteKind, PageRecord, SourceFile,
+    TransferNote,
+};
+use crate::ocr::{OcrEngine, OcrOptions, PageText};
+use crate::outcome::{Exit, Fate};
+use crate::pdf::{DocumentMeta, PdfPage, PdfWriter, SignatureSpec};
+use crate::profile::{BlankPolicy, Level, LoadedProfile};
+use crate::store::{self, Store};
+
+/// Room for the CMS in each PDF: 16 KiB of DER covers a signer with a three-certificate chain
+/// of RSA-4096 keys; hex doubles it.
+const CONTENTS_HEX_LEN: usize = 32 * 1024;
+
+/// Everything `ingest` needs, checked.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub batches: Vec<PathBuf>,
+    pub profile: LoadedProfile,
+    pub store_dir: PathBuf,
+    pub out_dir: Option<PathBuf>,
+    pub jobs: usize,
+    pub dry_run: bool,
+    /// Draw a progress bar (stderr is a terminal and not --quiet).
+    pub progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("{0}")]
+    Identity(String),
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    #[error("OCR engine: {0}")]
+    Ocr(#[from] crate::ocr::OcrError),
+    #[error("profile: {0}")]
+    Classifier(String),
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Intake(#[from] intake::IntakeError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// What one batch came to.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchSummary {
+    pub batch: String,
+    pub folder: PathBuf,
+    pub documents: usize,
+    pub pages: usize,
+    pub filed: usize,
+    pub already_filed: usize,
+    pub duplicates: usize,
+    pub unclassified: usize,
+    pub quarantined: usize,
+    pub dropped_pages: usize,
+    pub seconds: f64,
+    /// `_batches/<id>/` in the store (or `None` on a dry run).
+    pub report: Option<PathBuf>,
+    /// Problems with the batch as a whole (completeness, intake notices).
+    pub notices: Vec<String>,
+    pub exit: u8,
+}
+
+/// What the whole run came to.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestSummary {
+    pub batches: Vec<BatchSummary>,
+    /// Batches that could not be read at all, with the reason.
+    pub failed_batches: Vec<(PathBuf, String)>,
+    pub signer: String,
+    pub exit: u8,
+    #[serde(skip)]
+    pub exit_code: Exit,
+}
+
+/// Time spent per stage, summed over a document's pages (for profiling; in report.json).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageTimes {
+    pub hash_ms: f64,
+    pub decode_ms: f64,
+    pub quality_ms: f64,
+    pub ocr_ms: f64,
+    pub pdf_ms: f64,
+    pub sign_ms: f64,
+    pub classify_ms: f64,
+    pub file_ms: f64,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One document's result, as it goes into report.json and the batch note.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentReport {
+    #[serde(flatten)]
+    pub record: DocumentRecord,
+    pub classification: Option<Classification>,
+    pub times: StageTimes,
+}
+
+/// Shared, read-only state of a run.
+struct Context<'a> {
+    config: &'a IngestConfig,
+    identity: &'a SigningIdentity,
+    classifier: &'a Classifier,
+    store: Option<&'a Mutex<Store>>,
+    /// Where unsigned PDFs are written before they move into their e-file.
+    work_dir: PathBuf,
+    ocr_options: OcrOptions,
+    environment: note::Environment,
+    signer: note::Signer,
+    started: String,
+}
+
+/// Runs `ingest` over every batch of the configuration.
+pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
+    let profile = &config.profile.profile;
+    if profile.protection.integrity == Level::SehrHoch {
+        return Err(IngestError::Refused(
+            "protection 'sehr_hoch' needs a qualified timestamp on every signature \
+             (TR-03138 A.AM.IN.H.1); resiscan cannot obtain one yet, so it refuses to \
+             ingest at this level rather than pretend"
+                .into(),
+        ));
+    }
+    let classifier =
+        Classifier::new(&profile.efiles).map_err(|e| IngestError::Classifier(e.to_string()))?;
+
+    // The store first: a locked store must fail at once, before any slow work.
+    let store = if config.dry_run {
+        None
+    } else {
+        Some(Mutex::new(Store::open(&config.store_dir)?))
+    };
+    let identity = load_identity(config)?;
+    if identity.is_demo() && profile.protection.integrity >= Level::Hoch {
+        return Err(IngestError::Identity(format!(
+            "a demo identity is refused at protection '{}' (TR-03138 A.AM.IN.H.1)",
+            profile.protection.integrity
+        )));
+    }
+
+    let ocr_options = OcrOptions {
+        languages: profile.ocr.languages.value.join("+"),
+        datapath: profile
+            .ocr
+            .tessdata
+            .as_ref()
+            .map(|t| config.profile.resolve(&t.value)),
+        detect_orientation: profile.ocr.detect_orientation,
+    };
+    // One engine up front proves the languages load; a failure here is the run's, not a
+    // document's.
+    drop(OcrEngine::new(&ocr_options)?);
+
+    let work_dir = match &store {
+        Some(_) => config.store_dir.join(".resiscan").join("work"),
+        None => std::env::temp_dir().join(format!("resiscan-dry-run-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&work_dir).map_err(|source| IngestError::Write {
+        path: work_dir.clone(),
+        source,
+    })?;
+
+    let signer = note::Signer {
+        subject: identity.subject().to_string(),
+        certificate_sha256: identity.fingerprint_hex(),
+        kind: if identity.is_demo() {
+            "demo (untrusted)".into()
+        } else {
+            "certificate".into()
+        },
+    };
+    let ctx = Context {
+        config,
+        identity: &identity,
+        classifier: &classifier,
+        store: store.as_ref(),
+        work_dir: work_dir.clone(),
+        environment: environment(config, &ocr_options),
+        ocr_options,
+        signer: signer.clone(),
+        started: now_rfc3339(),
+    };
+
+    let mut batches = Vec::new();
+    let mut failed_batches = Vec::new();
+    for path in &config.batches {
+        match intake::read_batch(path) {
+            Ok(b) => batches.push(b),
+            Err(e) => {
+                tracing::error!("{e}");
+                failed_batches.push((path.clone(), e.to_string()));
+            }
+        }
+    }
+    let queue: Vec<(usize, usize, u64)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(bi, b)| {
+            b.documents
+                .iter()
+                .enumerate()
+                .map(move |(di, d)| (bi, di, source_bytes(d)))
+        })
+        .collect();
+    let results = run_queue(&ctx, &batches, queue);
+
+    let mut summaries = Vec::new();
+    let mut exit = if failed_batches.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Failure
+    };
+    let mut results = results.into_iter().peekable();
+    for (bi, batch) in batches.iter().enumerate() {
+        let mut docs = Vec::new();
+        while let Some(((b, _), _)) = results.peek() {
+            if *b != bi {
+                break;
+            }
+            docs.push(results.next().map(|(_, r)| r).expect("peeked"));
+        }
+        match finish_batch(&ctx, batch, docs) {
+            Ok(s) => {
+                exit = exit.merge(exit_of(&s));
+                summaries.push(s);
+            }
+            Err(e) => {
+                tracing::error!("batch {}: {e}", batch.id);
+                failed_batches.push((batch.root.clone(), e.to_string()));
+                exit = Exit::Failure;
+            }
+        }
+    }
+    if config.dry_run {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    Ok(IngestSummary {
+        batches: summaries,
+        failed_batches,
+        signer: format!("{} ({})", signer.subject, signer.kind),
+        exit: exit.code(),
+        exit_code: exit,
+    })
+}
+
+fn exit_of(s: &BatchSummary) -> Exit {
+    match s.exit {
+        0 => Exit::Ok,
+        3 => Exit::NeedsPerson,
+        _ => Exit::Failure,
+    }
+}
+
+fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> {
+    let profile = &config.profile;
+    let signing = profile
+        .profile
+        .signing
+        .as_ref()
+        .map(|s| &s.value)
+        .ok_or_else(|| IngestError::Identity("the profile has no signing section".into()))?;
+    if signing.demo {
+        // A dry run writes nothing to the store, so its demo identity lives in a temp folder.
+        let home = if config.dry_run {
+            std::env::temp_dir().join(format!("resiscan-dry-run-identity-{}", std::process::id()))
+        } else {
+            config.store_dir.clone()
+        };
+        return SigningIdentity::demo(&home)
+            .map_err(|e| IngestError::Identity(format!("demo identity: {e}")));
+    }
+    let (Some(cert), Some(key)) = (&signing.certificate, &signing.key) else {
+        return Err(IngestError::Identity(
+            "signing needs certificate and key (or demo: true)".into(),
+        ));
+    };
+    let chain: Vec<PathBuf> = signing
+        .chain
+        .iter()
+        .map(|c| profile.resolve(&c.value))
+        .collect();
+    SigningIdentity::load(
+        &profile.resolve(&cert.value),
+        &profile.resolve(&key.value),
+        &chain,
+    )
+    .map_err(|e| IngestError::Identity(format!("signing identity unusable: {e}")))
+}
+
+fn environment(config: &IngestConfig, ocr: &OcrOptions) -> note::Environment {
+    let p = &config.profile.profile;
+    note::Environment {
+        software: format!("resiscan {}", env!("CARGO_PKG_VERSION")),
+        ocr_engine: format!(
+            "Tesseract {} ({})",
+            crate::ocr::engine_version(),
+            ocr.languages
+        ),
+        host: hostname(),
+        station: None,
+        scanner: None,
+        profile: note::ProfileRef {
+            name: p.name.value.clone(),
+            version: p.version,
+            sha256: config.profile.sha256.clone(),
+        },
+        procedure_doc: p.procedure_doc.clone(),
+        protection: p.protection.integrity,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+fn source_bytes(d: &DocumentSource) -> u64 {
+    d.files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+type Slot = ((usize, usize), DocumentReport);
+
+/// Runs every document through the workers; results come back in batch and document order.
+fn run_queue(
+    ctx: &Context<'_>,
+    batches: &[Batch],
+    mut queue: Vec<(usize, usize, u64)>,
+) -> Vec<Slot> {
+    // Largest first: the long documents start early and the short ones fill the gaps.
+    queue.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Slot>> = Mutex::new(Vec::with_capacity(queue.len()));
+    let progress = progress_bar(ctx.config.progress, queue.len());
+    let jobs = ctx.config.jobs.clamp(1, queue.len().max(1));
+    let worker = || {
+        let mut engine: Option<OcrEngine> = None;
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(bi, di, _)) = queue.get(i) else {
+                break;
+            };
+            let batch = &batches[bi];
+            let doc = &batch.documents[di];
+            let report = document_guarded(ctx, &mut engine, batch, doc);
+            tracing::info!(
+                "{}: {:?}{}",
+                report.record.id,
+                report.record.fate,
+                report
+                    .record
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+            if let Some(p) = &progress {
+                p.inc(1);
+            }
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(((bi, di), report));
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(&worker);
+        }
+    });
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let mut out = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    out.sort_by_key(|(k, _)| *k);
+    out
+}
+
+fn progress_bar(show: bool, len: usize) -> Option<indicatif::ProgressBar> {
+    if !show {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} documents ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// Processes one document; a panic anywhere inside becomes a quarantine reason.
+fn document_guarded(
+    ctx: &Context<'_>,
+    engine: &mut Option<OcrEngine>,
+    batch: &Batch,
+    doc: &DocumentSource,
+) -> DocumentReport {
+    let run = std::panic::AssertUnwindSafe(|| process_document(ctx, engine, batch, doc));
+    match std::panic::catch_unwind(run) {
+        Ok(report) => report,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            // The engine may be in any state after a panic inside it: start a fresh one.
+            *engine = None;
+            let mut r = empty_record(batch, doc);
+            r.fate = Fate::Quarantined;
+            r.reason = Some(format!(
+                "internal error while processing (please report): {msg}"
+            ));
+            DocumentReport {
+                record: r,
+                classification: None,
+                times: StageTimes::default(),
+            }
+        }
+    }
+}
+
+fn empty_record(batch: &Batch, doc: &DocumentSource) -> DocumentRecord {
+    DocumentRecord {
+        id: doc.id.clone(),
+        entry: doc.name.clone(),
+        fate: Fate::Quarantined,
+        reason: None,
+        sources: Vec::new(),
+        pages: Vec::new(),
+        dropped_pages: Vec::new(),
+        flags: Vec::new(),
+        anomaly: batch.manifest.anomaly_for(&doc.name).map(str::to_string),
+        mean_ocr_confidence: None,
+        pdf: None,
+        pdf_sha256: None,
+        filing: None,
+        index_fields: BTreeMap::new(),
+    }
+}
+
+/// Why a document stops before filing.
+struct Quarantine(String);
+
+fn process_document(
+    ctx: &Context<'_>,
+    engine: &mut Option<OcrEngine>,
+    batch: &Batch,
+    doc: &DocumentSource,
+) -> DocumentReport {
+    let mut record = empty_record(batch, doc);
+    let mut times = StageTimes::default();
+    let mut classification = None;
+    match process_inner(
+        ctx,
+        engine,
+        batch,
+        doc,
+        &mut record,
+        &mut times,
+        &mut classification,
+    ) {
+        Ok(()) => {}
+        Err(Quarantine(reason)) => {
+            record.fate = Fate::Quarantined;
+            record.reason = Some(reason);
+            record.pdf = None;
+            record.pdf_sha256 = None;
+            record.filing = None;
+        }
+    }
+    DocumentReport {
+        record,
+        classification,
+        times,
+    }
+}
+
+fn relative(batch: &Batch, path: &Path) -> String {
+    path.strip_prefix(&batch.root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn process_inner(
+    ctx: &Context<'_>,
+    engine: &mut Option<OcrEngine>,
+    batch: &Batch,
+    doc: &DocumentSource,
+    record: &mut DocumentRecord,
+    times: &mut StageTimes,
+    classification: &mut Option<Classification>,
+) -> Result<(), Quarantine> {
+    let profile = &ctx.config.profile.profile;
+    if let Some(reason) = &doc.refusal {
+        return Err(Quarantine(reason.clone()));
+    }
+    // Already filed by an earlier run of this batch: report it, write nothing.
+    if let Some(store) = ctx.store {
+        let found = lock(store)
+            .lookup(&doc.id)
+            .map_err(|e| Quarantine(e.to_string()))?;
+        if let Some(entry) = found {
+            record.fate = Fate::AlreadyFiled;
+            record.reason = Some("filed by an earlier run".into());
+            record.pdf = Some(entry.pdf_path.clone());
+            record.pdf_sha256 = Some(entry.pdf_sha256.clone());
+            if let Ok(prev) = previous_record(&ctx.config.store_dir, &entry) {
+                let fate = record.fate;
+                let reason = record.reason.clone();
+                *record = prev;
+                record.fate = fate;
+                record.reason = reason;
+            }
+            return Ok(());
+        }
+    }
+
+    // 1. Hash every source as read from the batch, before any processing (A.NB.4 d).
+    let t = Instant::now();
+    for file in &doc.files {
+        let (sha, bytes) = hash_file(file)
+            .map_err(|e| Quarantine(format!("{}: cannot read: {e}", relative(batch, file))))?;
+        record.sources.push(SourceFile {
+            file: relative(batch, file),
+            sha256: sha,
+            bytes,
+            pages: 0,
+        });
+    }
+    times.hash_ms += ms(t.elapsed());
+    let digest = sources_digest(&record.sources);
+    if let Some(store) = ctx.store {
+        let found = lock(store)
+            .find_by_sources(&digest)
+            .map_err(|e| Quarantine(e.to_string()))?;
+        if let Some(other) = found
+            && other.doc_id != doc.id
+        {
+            record.fate = Fate::Duplicate;
+            record.reason = Some(format!(
+                "the same scan (identical source files) is already filed as {} from batch {}",
+                other.doc_id, other.batch_id
+            ));
+            record.pdf = Some(other.pdf_path.clone());
+            return Ok(());
+        }
+    }
+
+    // 2. Pages: decode, check, OCR, write — one at a time.
+    let tmp_pdf = ctx.work_dir.join(format!("{}.pdf.tmp", doc.id));
+    let mut pdf_file = std::fs::File::create(&tmp_pdf)
+        .map_err(|e| Quarantine(format!("cannot create {}: {e}", tmp_pdf.display())))?;
+    let cleanup = TempGuard(tmp_pdf.clone());
+    let meta = DocumentMeta {
+        title: format!("{} — {}", doc.id, profile.name.value),
+        author: profile.organisation.clone(),
+        subject: Some(format!("Scan of batch {} entry {}", batch.id, doc.name)),
+        keywords: Vec::new(),
+        lang: bcp47(
+            profile
+                .ocr
+                .languages
+                .value
+                .first()
+                .map(String::as_str)
+                .unwrap_or("deu"),
+        ),
+        creator_tool: format!("resiscan {}", env!("CARGO_PKG_VERSION")),
+        producer: format!("resiscan {}", env!("CARGO_PKG_VERSION")),
+        created: time::OffsetDateTime::now_utc(),
+        document_id: document_id(&doc.id, &digest),
+    };
+    let spec = SignatureSpec {
+        contents_hex_len: CONTENTS_HEX_LEN,
+        signing_time: time::OffsetDateTime::now_utc(),
+        field_name: "Signature1".into(),
+    };
+    // A second handle on the same open file: the writer streams through it, then signing and
+    // hashing use the first (the offset is shared, so the writer is finished before either).
+    let write_handle = pdf_file
+        .try_clone()
+        .map_err(|e| Quarantine(format!("cannot write {}: {e}", tmp_pdf.display())))?;
+    let mut writer = PdfWriter::new(std::io::BufWriter::new(write_handle), &meta, Some(spec))
+        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+    let mut page_number = 0usize;
+    let mut text = String::new();
+    let mut confidences = Vec::new();
+    let mut written_pages = 0usize;
+    let max_pixels = u64::from(profile.scan.max_megapixels) * 1_000_000;
+    for (fi, file) in doc.files.iter().enumerate() {
+        let name = relative(batch, file);
+        let t = Instant::now();
+        let bytes: Arc<[u8]> = std::fs::read(file)
+            .map_err(|e| Quarantine(format!("{name}: cannot read: {e}")))?
+            .into();
+        // The file must be what was hashed a moment ago: a scanner still writing it, or a
+        // file swapped under us, must not be filed half (issue: hash before and after).
+        if crate::crypto::sha256_hex(&bytes) != record.sources[fi].sha256 {
+            return Err(Quarantine(format!(
+                "{name}: the file changed while it was being read; scan it again or re-run"
+            )));
+        }
+        times.hash_ms += ms(t.elapsed());
+        let t = Instant::now();
+        let infos =
+            image::probe(&bytes, max_pixels).map_err(|e| Quarantine(format!("{name}: {e}")))?;
+        times.decode_ms += ms(t.elapsed());
+        record.sources[fi].pages = infos.len();
+        for index in 0..infos.len() {
+            page_number += 1;
+            let t = Instant::now();
+            let page = image::decode_page(&bytes, index, max_pixels)
+                .map_err(|e| Quarantine(format!("{name}, page {}: {e}", index + 1)))?;
+            times.decode_ms += ms(t.elapsed());
+            let t = Instant::now();
+            let q = crate::quality::page_quality(&page.info, &page.gray, profile.scan.assume_dpi);
+            times.quality_ms += ms(t.elapsed());
+            let mut pr = PageRecord {
+                number: page_number,
+                source: name.clone(),
+                source_page: index + 1,
+                width: page.info.width,
+                height: page.info.height,
+                dpi: q.dpi,
+                dpi_source: q.dpi_source.to_string(),
+                color: format!("{:?}", page.info.color).to_lowercase(),
+                blank: q.blank,
+                dropped: false,
+                ocr_confidence: None,
+                words: None,
+                rotation: 0,
+                embedding: None,
+            };
+            let Some(dpi) = q.dpi else {
+                return Err(Quarantine(format!(
+                    "{name}, page {}: the file carries no resolution and the profile gives no scan.assume_dpi",
+                    index + 1
+                )));
+            };
+            if dpi + 0.5 < f64::from(profile.scan.min_dpi) {
+                return Err(Quarantine(format!(
+                    "{name}, page {}: {dpi:.0} dpi is below the profile's minimum of {} dpi",
+                    index + 1,
+                    profile.scan.min_dpi
+                )));
+            }
+            if q.blank {
+                match profile.scan.blank_pages {
+                    BlankPolicy::Drop => {
+                        pr.dropped = true;
+                        record.dropped_pages.push(page_number);
+                        record.pages.push(pr);
+                        continue;
+                    }
+                    BlankPolicy::Flag => record
+                        .flags
+                        .push(format!("page {page_number} is blank and was kept")),
+                    BlankPolicy::Keep => {}
+                }
+            }
+            let t = Instant::now();
+            let page_text = recognize(ctx, engine, &page, dpi)
+                .map_err(|e| Quarantine(format!("{name}, page {}: OCR: {e}", index + 1)))?;
+            times.ocr_ms += ms(t.elapsed());
+            pr.ocr_confidence = Some(page_text.mean_confidence);
+            pr.words = Some(page_text.words.len());
+            pr.rotation = page_text.rotation;
+            pr.embedding = Some(embedding_name(&page.embed).into());
+            if !page_text.words.is_empty() {
+                confidences.push(page_text.mean_confidence);
+                if page_text.mean_confidence < profile.ocr.min_confidence {
+                    record.flags.push(format!(
+                        "page {page_number}: OCR confidence {:.0} below {:.0}",
+                        page_text.mean_confidence, profile.ocr.min_confidence
+                    ));
+                }
+            }
+            if page_text.rotation != 0 {
+                record.flags.push(format!(
+                    "page {page_number} was scanned rotated; shown turned by {}°",
+                    page_text.rotation
+                ));
+            }
+            let t = Instant::now();
+            let xdpi = page.info.dpi.map(|d| d.0).unwrap_or(dpi);
+            let ydpi = page.info.dpi.map(|d| d.1).unwrap_or(dpi);
+            writer
+                .add_page(&PdfPage {
+                    info: &page.info,
+                    embed: &page.embed,
+                    dpi: (xdpi, ydpi),
+                    text: &page_text,
+                })
+                .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+            times.pdf_ms += ms(t.elapsed());
+            written_pages += 1;
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(&page_text.text);
+            record.pages.push(pr);
+        }
+    }
+    if written_pages == 0 {
+        return Err(Quarantine(
+            "every page is blank: nothing to file; check the scan".into(),
+        ));
+    }
+    record.mean_ocr_confidence = (!confidences.is_empty())
+        .then(|| confidences.iter().sum::<f32>() / confidences.len() as f32);
+
+    // 3. Finish and sign the PDF (PAdES B-B).
+    let t = Instant::now();
+    let written = writer
+        .finish()
+        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+    let placeholder = written
+        .signature
+        .ok_or_else(|| Quarantine("PDF writer left no signature placeholder".into()))?;
+    written
+        .out
+        .into_inner()
+        .map_err(|e| Quarantine(format!("PDF: {}", e.error())))?;
+    times.pdf_ms += ms(t.elapsed());
+    let t = Instant::now();
+    crate::pdf::sign::sign_pdf_in_place(&mut pdf_file, &placeholder, ctx.identity)
+        .map_err(|e| Quarantine(format!("signing the PDF: {e}")))?;
+    pdf_file
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+    let pdf_sha = hash_reader(&mut pdf_file).map_err(|e| Quarantine(format!("PDF: {e}")))?;
+    times.sign_ms += ms(t.elapsed());
+
+    // 4. Classify.
+    let t = Instant::now();
+    let result = ctx.classifier.classify(&text);
+    times.classify_ms += ms(t.elapsed());
+    let filed_at = time::OffsetDateTime::now_utc();
+    let (folder, filing) = filing_for(ctx, batch, &result, filed_at)?;
+    record.index_fields = result
+        .decision()
+        .map(|d| d.fields_normalised())
+        .unwrap_or_default();
+    record.fate = if filing.efile.is_some() {
+        Fate::Filed
+    } else {
+        Fate::Unclassified
+    };
+    if record.fate == Fate::Unclassified {
+        record.reason = Some("no file-plan entry matched; filed for clarification".into());
+    }
+    if filing.ambiguous {
+        record.flags.push(format!(
+            "classification ambiguous: runner-up {}",
+            filing.runner_up.as_deref().unwrap_or("?")
+        ));
+    }
+    *classification = Some(result);
+
+    // 5. The sources must still be what was hashed before the PDF may be filed.
+    for (fi, file) in doc.files.iter().enumerate() {
+        let (sha, _) = hash_file(file).map_err(|e| {
+            Quarantine(format!(
+                "{}: vanished while processing: {e}",
+                relative(batch, file)
+            ))
+        })?;
+        if sha != record.sources[fi].sha256 {
+            return Err(Quarantine(format!(
+                "{}: changed while processing; not filed",
+                relative(batch, file)
+            )));
+        }
+    }
+
+    let pdf_rel = format!("{folder}/{}.pdf", doc.id);
+    record.pdf = Some(pdf_rel.clone());
+    record.pdf_sha256 = Some(pdf_sha.clone());
+    record.filing = Some(filing.clone());
+    let Some(store) = ctx.store else {
+        // Dry run: nothing is written.
+        return Ok(());
+    };
+
+    // 6. File: PDF, note, signature, meta; the index row last.
+    let t = Instant::now();
+    let dir = ctx.config.store_dir.join(&folder);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Quarantine(format!("cannot create {}: {e}", dir.display())))?;
+    pdf_file
+        .sync_all()
+        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+    drop(pdf_file);
+    let pdf_path = ctx.config.store_dir.join(&pdf_rel);
+    std::fs::rename(&tmp_pdf, &pdf_path)
+        .map_err(|e| Quarantine(format!("cannot move the PDF into {}: {e}", dir.display())))?;
+    cleanup.disarm();
+    store::sync_dir(&dir).map_err(|e| Quarantine(format!("{}: {e}", dir.display())))?;
+
+    let note = document_note(ctx, batch, record.clone());
+    let note_rel = format!("{folder}/{}.transfer.yaml", doc.id);
+    let note_sha = write_signed_note(ctx, &ctx.config.store_dir.join(&note_rel), &note)
+        .map_err(|e| Quarantine(e.to_string()))?;
+    let meta = store::Meta::new(
+        record,
+        &batch.id,
+        classification.as_ref(),
+        &filing,
+        &note_sha,
+        filed_at,
+    );
+    let meta_rel = format!("{folder}/{}.meta.json", doc.id);
+    let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| Quarantine(e.to_string()))?;
+    store::atomic_write(&ctx.config.store_dir.join(&meta_rel), &meta_json)
+        .map_err(|e| Quarantine(format!("{meta_rel}: {e}")))?;
+    lock(store)
+        .record(&store::NewEntry {
+            doc_id: doc.id.clone(),
+            batch_id: batch.id.clone(),
+            efile_id: filing.efile.clone(),
+            pdf_path: pdf_rel,
+            note_path: note_rel,
+            meta_path: meta_rel,
+            pdf_sha256: pdf_sha,
+            source_digest: digest,
+            filed_at: rfc3339(filed_at),
+            retention_until: filing.retention_until.clone(),
+            text: text.clone(),
+        })
+        .map_err(|e| Quarantine(format!("index: {e}")))?;
+    times.file_ms += ms(t.elapsed());
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes a temp file unless the document got filed.
+struct TempGuard(PathBuf);
+
+impl TempGuard {
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn recognize(
+    ctx: &Context<'_>,
+    engine: &mut Option<OcrEngine>,
+    page: &DecodedPage,
+    dpi: f64,
+) -> Result<PageText, crate::ocr::OcrError> {
+    if engine.is_none() {
+        *engine = Some(OcrEngine::new(&ctx.ocr_options)?);
+    }
+    let e = engine.as_mut().expect("engine was just created");
+    e.recognize(&page.gray, dpi.round() as u32)
+}
+
+fn embedding_name(e: &Embed) -> &'static str {
+    match e {
+        Embed::Dct { .. } => "DCT passthrough (scanner's JPEG bytes)",
+        Embed::CcittG4 { .. } => "CCITT G4 passthrough (scanner's strip bytes)",
+        Embed::Flate {
+            png_predictor: true,
+            ..
+        } => "Flate (PNG data passed through)",
+        Embed::Flate { .. } => "Flate (lossless re-encoding)",
+    }
+}
+
+/// Tesseract language code to the BCP 47 tag of the PDF's `/Lang`.
+fn bcp47(tesseract: &str) -> String {
+    match tesseract {
+        "deu" | "frk" => "de",
+        "eng" => "en",
+        "fra" => "fr",
+        "ita" => "it",
+        "spa" => "es",
+        "pol" => "pl",
+        "tur" => "tr",
+        "rus" => "ru",
+        "nld" => "nl",
+        "ces" => "cs",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The PDF's trailer /ID: stable for a document and its content, so a re-run writes the same.
+fn document_id(doc_id: &str, sources_digest: &str) -> [u8; 16] {
+    let h = crate::crypto::sha256_hex(format!("{doc_id}\n{sources_digest}").as_bytes());
+    let mut id = [0u8; 16];
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    id
+}
+
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    Ok((hash_reader(&mut f)?, len))
+}
+
+fn hash_reader(r: &mut impl Read) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Identifies the same paper scanned again: the page files' hashes in order, names aside.
+fn sources_digest(sources: &[SourceFile]) -> String {
+    let joined: Vec<&str> = sources.iter().map(|s| s.sha256.as_str()).collect();
+    crate::crypto::sha256_hex(joined.join("\n").as_bytes())
+}
+
+fn filing_for(
+    ctx: &Context<'_>,
+    batch: &Batch,
+    result: &Classification,
+    filed_at: time::OffsetDateTime,
+) -> Result<(String, Filing), Quarantine> {
+    let profile = &ctx.config.profile.profile;
+    let unclassified = || {
+        (
+            format!("{}/{}", profile.unclassified.value, batch.id),
+            Filing {
+                efile: None,
+                title: None,
+                folder: format!("{}/{}", profile.unclassified.value, batch.id),
+                score: None,
+                decided_by: Vec::new(),
+                runner_up: result.runner_up_id().map(str::to_string),
+                ambiguous: false,
+                retention_until: None,
+            },
+        )
+    };
+    let Some(decision) = result.decision() else {
+        return Ok(unclassified());
+    };
+    let Some(rule) = profile.efiles.iter().find(|r| r.id.value == decision.id()) else {
+        return Ok(unclassified());
+    };
+    let mut fields = decision.fields_normalised();
+    fields.insert("year".into(), filed_at.year().to_string());
+    fields.insert("month".into(), format!("{:02}", u8::from(filed_at.month())));
+    fields.insert("batch".into(), batch.id.clone());
+    fields.insert("efile".into(), rule.id.value.clone());
+    let folder = store::render_path(&rule.path.value, &fields)
+        .map_err(|e| Quarantine(format!("e-file path for '{}': {e}", rule.id.value)))?;
+    let folder = folder.to_string_lossy().into_owned();
+    let retention_until = rule.retention.as_ref().map(|r| {
+        let date = filed_at.date();
+        let year = date.year() + r.years as i32;
+        let d = time::Date::from_calendar_date(year, date.month(), date.day())
+            .or_else(|_| time::Date::from_calendar_date(year, date.month(), 28))
+            .unwrap_or(date);
+        d.to_string()
+    });
+    Ok((
+        folder.clone(),
+        Filing {
+            efile: Some(rule.id.value.clone()),
+            title: Some(rule.title.clone()),
+            folder,
+            score: Some(decision.score()),
+            decided_by: decision.evidence(),
+            runner_up: result.runner_up_id().map(str::to_string),
+            ambiguous: result.is_ambiguous(),
+            retention_until,
+        },
+    ))
+}
+
+fn responsible(ctx: &Context<'_>, batch: &Batch) -> note::Responsible {
+    let p = &ctx.config.profile.profile;
+    note::Responsible {
+        operator: batch
+            .manifest
+            .operator
+            .clone()
+            .unwrap_or_else(|| "not recorded (no operator in batch.yaml)".into()),
+        organisation: p.organisation.clone(),
+        unit: batch.manifest.unit.clone().or_else(|| p.unit.clone()),
+    }
+}
+
+fn automatic_checks(ctx: &Context<'_>) -> Vec<String> {
+    let p = &ctx.config.profile.profile;
+    vec![
+        format!("resolution of every page >= {} dpi", p.scan.min_dpi),
+        "every page decoded completely from the scanner's file".into(),
+        format!("blank pages detected ({:?})", p.scan.blank_pages).to_lowercase(),
+        format!(
+            "OCR mean word confidence checked against {:.0}",
+            p.ocr.min_confidence
+        ),
+        "images embedded without re-encoding or losslessly (no JBIG2, TR-03138 A.SC.12)".into(),
+        "source files hashed before and after processing (SHA-256)".into(),
+    ]
+}
+
+fn document_note(ctx: &Context<'_>, batch: &Batch, record: DocumentRecord) -> TransferNote {
+    let mut env = ctx.environment.clone();
+    env.station = batch.manifest.station.clone();
+    env.scanner = batch.manifest.scanner.clone();
+    let now = now_rfc3339();
+    TransferNote {
+        format: note::NOTE_FORMAT.into(),
+        kind: NoteKind::Document,
+        batch: batch.id.clone(),
+        responsible: responsible(ctx, batch),
+        environment: env,
+        times: note::Times {
+            scanned_at: batch.manifest.scanned_at.clone(),
+            processing_started: ctx.started.clone(),
+            processing_finished: now.clone(),
+            signed_at: now,
+        },
+        signer: ctx.signer.clone(),
+        completeness: None,
+        document_notes: BTreeMap::new(),
+        documents: vec![record],
+        concordance: Concordance::automatic(automatic_checks(ctx)),
+    }
+}
+
+/// Writes the note's YAML and its detached CMS signature (with signing-time) atomically;
+/// returns the SHA-256 of the note bytes.
+fn write_signed_note(
+    ctx: &Context<'_>,
+    path: &Path,
+    note: &TransferNote,
+) -> Result<String, IngestError> {
+    let yaml = note
+        .to_yaml()
+        .map_err(|e| IngestError::Refused(e.to_string()))?;
+    let digest: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&yaml).into()
+    };
+    let p7s = crate::crypto::cms::sign_detached(
+        ctx.identity,
+        &digest,
+        crate::crypto::cms::CmsOptions {
+            signing_time: Some(time::OffsetDateTime::now_utc()),
+        },
+    )
+    .map_err(|e| IngestError::Refused(format!("signing {}: {e}", path.display())))?;
+    let write = |p: &Path, b: &[u8]| {
+        store::atomic_write(p, b).map_err(|source| IngestError::Write {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    write(path, &yaml)?;
+    let mut sig_path = path.as_os_str().to_owned();
+    sig_path.push(".p7s");
+    write(Path::new(&sig_path), &p7s)?;
+    Ok(hex::encode(digest))
+}
+
+fn previous_record(store_dir: &Path, entry: &store::IndexedDoc) -> Result<DocumentRecord, String> {
+    let bytes = std::fs::read(store_dir.join(&entry.note_path)).map_err(|e| e.to_string())?;
+    let note = TransferNote::from_yaml(&bytes).map_err(|e| e.to_string())?;
+    note.documents
+        .into_iter()
+        .next()
+        .ok_or_else(|| "empty note".to_string())
+}
+
+/// Report entries for quarantine.json.
+#[derive(Debug, Serialize)]
+struct QuarantineEntry<'a> {
+    id: &'a str,
+    entry: &'a str,
+    files: Vec<&'a str>,
+    reason: &'a str,
+}
+
+fn finish_batch(
+    ctx: &Context<'_>,
+    batch: &Batch,
+    docs: Vec<DocumentReport>,
+) -> Result<BatchSummary, IngestError> {
+    let started = Instant::now();
+    let mut notices = batch.notices.clone();
+    let expected = batch.manifest.expected.as_ref().and_then(|e| e.documents);
+    let complete = expected.map(|n| n == batch.documents.len());
+    if complete == Some(false) {
+        notices.push(format!(
+            "completeness: the station counted {} documents, the batch folder holds {}",
+            expected.unwrap_or(0),
+            batch.documents.len()
+        ));
+    }
+    let count = |f: Fate| docs.iter().filter(|d| d.record.fate == f).count();
+    let mut exit = Exit::from_fates(docs.iter().map(|d| d.record.fate));
+    if complete == Some(false) {
+        exit = exit.merge(Exit::NeedsPerson);
+    }
+    let mut summary = BatchSummary {
+        batch: batch.id.clone(),
+        folder: batch.root.clone(),
+        documents: docs.len(),
+        pages: docs.iter().map(|d| d.record.pages.len()).sum(),
+        filed: count(Fate::Filed),
+        already_filed: count(Fate::AlreadyFiled),
+        duplicates: count(Fate::Duplicate),
+        unclassified: count(Fate::Unclassified),
+        quarantined: count(Fate::Quarantined),
+        dropped_pages: docs.iter().map(|d| d.record.dropped_pages.len()).sum(),
+        seconds: 0.0,
+        report: None,
+        notices: notices.clone(),
+        exit: exit.code(),
+    };
+    let quarantine: Vec<QuarantineEntry<'_>> = docs
+        .iter()
+        .filter(|d| d.record.fate == Fate::Quarantined)
+        .map(|d| QuarantineEntry {
+            id: &d.record.id,
+            entry: &d.record.entry,
+            files: d.record.sources.iter().map(|s| s.file.as_str()).collect(),
+            reason: d.record.reason.as_deref().unwrap_or("unknown"),
+        })
+        .collect();
+    for q in &quarantine {
+        tracing::warn!("{}: quarantined: {}", q.id, q.reason);
+    }
+    if ctx.store.is_none() {
+        summary.seconds = started.elapsed().as_secs_f64();
+        return Ok(summary);
+    }
+    let dir = ctx.config.store_dir.join("_batches").join(&batch.id);
+    std::fs::create_dir_all(&dir).map_err(|source| IngestError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut document_notes = BTreeMap::new();
+    for d in &docs {
+        if let Some(store) = ctx.store
+            && let Ok(Some(e)) = lock(store).lookup(&d.record.id)
+            && let Ok(bytes) = std::fs::read(ctx.config.store_dir.join(&e.note_path))
+        {
+            document_notes.insert(d.record.id.clone(), crate::crypto::sha256_hex(&bytes));
+        }
+    }
+    let mut env = ctx.environment.clone();
+    env.station = batch.manifest.station.clone();
+    env.scanner = batch.manifest.scanner.clone();
+    let now = now_rfc3339();
+    let note = TransferNote {
+        format: note::NOTE_FORMAT.into(),
+        kind: NoteKind::Batch,
+        batch: batch.id.clone(),
+        responsible: responsible(ctx, batch),
+        environment: env,
+        times: note::Times {
+            scanned_at: batch.manifest.scanned_at.clone(),
+            processing_started: ctx.started.clone(),
+            processing_finished: now.clone(),
+            signed_at: now,
+        },
+        signer: ctx.signer.clone(),
+        completeness: Some(Completeness {
+            expected_documents: expected,
+            found_documents: batch.documents.len(),
+            complete,
+        }),
+        document_notes,
+        documents: docs.iter().map(|d| d.record.clone()).collect(),
+        concordance: Concordance::automatic(automatic_checks(ctx)),
+    };
+    write_signed_note(ctx, &dir.join("transfer-note.yaml"), &note)?;
+    #[derive(Serialize)]
+    struct Report<'a> {
+        batch: &'a str,
+        folder: String,
+        manifest_sha256: Option<&'a str>,
+        profile: &'a note::ProfileRef,
+        signer: &'a note::Signer,
+        summary: &'a BatchSummary,
+        documents: &'a [DocumentReport],
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.report = Some(dir.clone());
+    let report = Report {
+        batch: &batch.id,
+        folder: batch.root.display().to_string(),
+        manifest_sha256: batch.manifest_sha256.as_deref(),
+        profile: &ctx.environment.profile,
+        signer: &ctx.signer,
+        summary: &summary,
+        documents: &docs,
+    };
+    let report_json =
+        serde_json::to_vec_pretty(&report).map_err(|e| IngestError::Refused(e.to_string()))?;
+    let quarantine_json =
+        serde_json::to_vec_pretty(&quarantine).map_err(|e| IngestError::Refused(e.to_string()))?;
+    for (name, bytes) in [
+        ("report.json", &report_json),
+        ("quarantine.json", &quarantine_json),
+    ] {
+        let p = dir.join(name);
+        store::atomic_write(&p, bytes).map_err(|source| IngestError::Write { path: p, source })?;
+    }
+    if let Some(out) = &ctx.config.out_dir {
+        let target = out.join(&batch.id);
+        std::fs::create_dir_all(&target).map_err(|source| IngestError::Write {
+            path: target.clone(),
+            source,
+        })?;
+        for name in [
+            "transfer-note.yaml",
+            "transfer-note.yaml.p7s",
+            "report.json",
+            "quarantine.json",
+        ] {
+            let bytes = std::fs::read(dir.join(name)).map_err(|source| IngestError::Write {
+                path: dir.join(name),
+                source,
+            })?;
+            let p = target.join(name);
+            store::atomic_write(&p, &bytes)
+                .map_err(|source| IngestError::Write { path: p, source })?;
+        }
+    }
+    let _ = std::io::stderr().flush();
+    Ok(summary)
+}

@@ -12,6 +12,9 @@
 //! end for `/ByteRange`, read that one object, and hash the signed ranges streamed — verify
 //! should run at hundreds of documents per second.
 
+mod walk;
+pub use walk::{VerifyOutcome, run};
+
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages resiscan needs to build, run and test — only those missing.
+# Tesseract's C library and models, leptonica and clang (bindgen), poppler (pdftotext, pdfsig,
+# pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check.
+set -euo pipefail
+packages=(
+  build-essential pkg-config libclang-dev clang
+  libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
+  poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf bc time
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

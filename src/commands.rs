@@ -1,0 +1,299 @@
+//! One function per subcommand: each takes its parsed arguments, does the work through the
+//! library, prints for people (stderr) or scripts (`--json` on stdout), and returns the exit
+//! code of SPEC §1. Errors get their context here, at the edge, and are printed with `{:#}`.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command, IngestArgs, KeygenArgs, ProfileCommand, QaCommand, StoreCommand};
+use crate::outcome::Exit;
+
+/// Runs the command line and returns the exit code.
+pub fn run(cli: Cli) -> Exit {
+    init_logging(cli.verbose, cli.quiet);
+    let quiet = cli.quiet;
+    let result = match cli.command {
+        Command::Ingest(args) => ingest(&args, quiet),
+        Command::Verify(args) => verify(&args),
+        Command::Profile(ProfileCommand::Check { file }) => profile_check(&file),
+        Command::Keygen(args) => keygen(&args),
+        Command::Qa(cmd) => qa(cmd),
+        Command::Explain(args) => explain(&args),
+        Command::Store(cmd) => store(cmd),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("resiscan: error: {e:#}");
+            Exit::Failure
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RESISCAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("resiscan={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
+    let config = match crate::config::ingest_config(args, quiet) {
+        Ok(c) => c,
+        Err(e) if e.is_usage() => {
+            eprintln!("resiscan: usage error: {e}");
+            return Ok(Exit::Usage);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let summary = crate::pipeline::ingest(&config).context("ingest stopped")?;
+    if !quiet {
+        for b in &summary.batches {
+            eprintln!(
+                "{}: {} documents, {} pages: {} filed, {} already filed, {} duplicates, {} unclassified, {} quarantined, {} blank pages dropped{}{}",
+                b.batch,
+                b.documents,
+                b.pages,
+                b.filed,
+                b.already_filed,
+                b.duplicates,
+                b.unclassified,
+                b.quarantined,
+                b.dropped_pages,
+                if config.dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                },
+                b.report
+                    .as_ref()
+                    .map(|p| format!("; report in {}", p.display()))
+                    .unwrap_or_default()
+            );
+            for n in &b.notices {
+                eprintln!("{}: {n}", b.batch);
+            }
+        }
+    }
+    for (path, reason) in &summary.failed_batches {
+        eprintln!(
+            "resiscan: error: batch {} not processed: {reason}",
+            path.display()
+        );
+    }
+    if args.json {
+        print_json(&summary)?;
+    }
+    Ok(summary.exit_code)
+}
+
+fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {
+    match crate::profile::LoadedProfile::load(file) {
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(Exit::Failure)
+        }
+        Ok(p) => {
+            print!("{}", describe_profile(&p));
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// What a valid profile will do, for the person who wrote it.
+fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
+    use std::fmt::Write as _;
+    let pr = &p.profile;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "profile {} (version {}), sha256 {}",
+        pr.name.value, pr.version, p.sha256
+    );
+    let _ = writeln!(
+        s,
+        "organisation: {}{}",
+        pr.organisation,
+        pr.unit
+            .as_deref()
+            .map(|u| format!(", {u}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "protection: {} (visual QA sample {}%)",
+        pr.protection.integrity,
+        pr.sample_percent()
+    );
+    let _ = writeln!(
+        s,
+        "scan: min {} dpi, {}; blank pages: {:?}",
+        pr.scan.min_dpi,
+        pr.scan
+            .assume_dpi
+            .map(|d| format!("files without resolution taken as {d} dpi"))
+            .unwrap_or_else(|| "files without resolution are quarantined".into()),
+        pr.scan.blank_pages
+    );
+    let _ = writeln!(
+        s,
+        "ocr: {} (flag pages below confidence {})",
+        pr.ocr.languages.value.join("+"),
+        pr.ocr.min_confidence
+    );
+    match pr.signing.as_ref().map(|s| &s.value) {
+        Some(sig) if sig.demo => {
+            let _ = writeln!(s, "signer: demo identity, generated per store (untrusted)");
+        }
+        Some(sig) => {
+            let cert = sig.certificate.as_ref().map(|c| p.resolve(&c.value));
+            let _ = writeln!(
+                s,
+                "signer: certificate {} with key {}",
+                cert.as_ref()
+                    .map(|c| c.display().to_string())
+                    .unwrap_or_default(),
+                sig.key
+                    .as_ref()
+                    .map(|k| p.resolve(&k.value).display().to_string())
+                    .unwrap_or_default()
+            );
+        }
+        None => {}
+    }
+    let _ = writeln!(
+        s,
+        "file plan ({} entries, first best match wins):",
+        pr.efiles.len()
+    );
+    for r in &pr.efiles {
+        let _ = writeln!(
+            s,
+            "  {:<20} {} -> {}{}",
+            r.id.value,
+            r.title,
+            r.path.value,
+            r.retention
+                .as_ref()
+                .map(|x| format!(" (keep {} years)", x.years))
+                .unwrap_or_default()
+        );
+        let m = &r.matching;
+        if !m.all.is_empty() {
+            let _ = writeln!(s, "      all of: {}", m.all.join(", "));
+        }
+        if !m.any.is_empty() {
+            let _ = writeln!(s, "      any of: {}", m.any.join(", "));
+        }
+        if !m.none.is_empty() {
+            let _ = writeln!(s, "      none of: {}", m.none.join(", "));
+        }
+        for re in &m.regex {
+            let _ = writeln!(s, "      regex: {}", re.value);
+        }
+        for (name, re) in &r.fields {
+            let req = if r.require.iter().any(|q| &q.value == name) {
+                " (required)"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "      field {name}{req}: {}", re.value);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  (no match)           -> {}/<batch-id>",
+        pr.unclassified.value
+    );
+    s
+}
+
+fn keygen(args: &KeygenArgs) -> anyhow::Result<Exit> {
+    let kind = if args.rsa_3072 {
+        crate::crypto::keygen::KeyKind::Rsa3072
+    } else {
+        crate::crypto::keygen::KeyKind::EcP256
+    };
+    let g = crate::crypto::keygen::generate(&args.subject, kind, args.days, &args.out)
+        .context("keygen failed")?;
+    eprintln!(
+        "wrote {} and {} (SHA-256 fingerprint {})",
+        g.key_path.display(),
+        g.cert_path.display(),
+        g.fingerprint
+    );
+    Ok(Exit::Ok)
+}
+
+fn verify(args: &crate::cli::VerifyArgs) -> anyhow::Result<Exit> {
+    let outcome = crate::verify::run(&args.paths, &args.trust).context("verify")?;
+    if args.json {
+        print_json(&outcome)?;
+    } else {
+        for line in outcome.lines() {
+            println!("{line}");
+        }
+    }
+    Ok(outcome.exit())
+}
+
+fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
+    let _ = cmd;
+    eprintln!(
+        "resiscan: the visual-QA commands (qa sample, qa record, qa status) are not built yet"
+    );
+    Ok(Exit::Failure)
+}
+
+fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
+    let profile = crate::profile::LoadedProfile::load(&args.profile)?;
+    let text = crate::classify::document_text(&args.doc)
+        .with_context(|| format!("reading {}", args.doc.display()))?;
+    let classifier = crate::classify::Classifier::new(&profile.profile.efiles)?;
+    let result = classifier.classify(&text);
+    if args.json {
+        print_json(&result)?;
+    } else {
+        print!("{}", crate::classify::explain(&result));
+    }
+    Ok(Exit::Ok)
+}
+
+fn store(cmd: StoreCommand) -> anyhow::Result<Exit> {
+    match cmd {
+        StoreCommand::Search {
+            store,
+            query,
+            limit,
+            json,
+        } => print!(
+            "{}",
+            crate::store::store_search(&store, &query, limit, json)?
+        ),
+        StoreCommand::List { store, efile, json } => {
+            print!(
+                "{}",
+                crate::store::store_list(&store, efile.as_deref(), json)?
+            )
+        }
+    }
+    Ok(Exit::Ok)
+}
