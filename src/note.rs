@@ -63,6 +63,8 @@ pub struct Environment {
     pub profile: ProfileRef,
     pub procedure_doc: Option<String>,
     pub protection: crate::profile::Level,
+    /// The visual-QA sample share in percent the profile set (or its level's default).
+    pub qa_sample_percent: f64,
 }
 
 /// A.NB.4 c: times, RFC 3339.
@@ -259,6 +261,7 @@ mod tests {
                 },
                 procedure_doc: None,
                 protection: crate::profile::Level::Normal,
+                qa_sample_percent: 5.0,
             },
             times: Times {
                 scanned_at: None,

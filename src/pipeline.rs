@@ -346,6 +346,7 @@ fn environment(config: &IngestConfig, ocr: &OcrOptions) -> note::Environment {
         },
         procedure_doc: p.procedure_doc.clone(),
         protection: p.protection.integrity,
+        qa_sample_percent: p.sample_percent(),
     }
 }
 
