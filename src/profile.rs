@@ -818,4 +818,26 @@ efiles:
         assert_eq!(template_fields("20/{az}/x{ year }"), vec!["az", "year"]);
         assert!(template_fields("plain").is_empty());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            if let Ok(p) = parse(&text) {
+                let _ = p.problems(Path::new("/nonexistent"));
+            }
+        }
+
+        #[test]
+        fn mutated_good_profiles_never_panic(pos in 0usize..400, byte in proptest::prelude::any::<u8>()) {
+            let mut bytes = GOOD.as_bytes().to_vec();
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+            if let Ok(text) = std::str::from_utf8(&bytes)
+                && let Ok(p) = parse(text)
+            {
+                let _ = p.problems(Path::new("/nonexistent"));
+            }
+        }
+    }
 }
