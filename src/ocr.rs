@@ -411,6 +411,19 @@ impl Drop for OsdEngine {
     }
 }
 
+/// The linked Tesseract library's version, for the transfer note's environment (A.NB.4 b).
+pub fn engine_version() -> String {
+    // SAFETY: TessVersion returns a pointer to a static NUL-terminated string owned by the
+    // library; it is never freed and we only copy it.
+    let ptr = unsafe { tesseract_sys::TessVersion() };
+    if ptr.is_null() {
+        return "unknown".into();
+    }
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -597,17 +610,4 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(t.rotation, 90);
     }
-}
-
-/// The linked Tesseract library's version, for the transfer note's environment (A.NB.4 b).
-pub fn engine_version() -> String {
-    // SAFETY: TessVersion returns a pointer to a static NUL-terminated string owned by the
-    // library; it is never freed and we only copy it.
-    let ptr = unsafe { tesseract_sys::TessVersion() };
-    if ptr.is_null() {
-        return "unknown".into();
-    }
-    unsafe { std::ffi::CStr::from_ptr(ptr) }
-        .to_string_lossy()
-        .into_owned()
 }

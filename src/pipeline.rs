@@ -420,7 +420,7 @@ fn run_queue(
     };
     std::thread::scope(|s| {
         for _ in 0..jobs {
-            s.spawn(&worker);
+            s.spawn(worker);
         }
     });
     if let Some(p) = progress {

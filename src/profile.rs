@@ -453,7 +453,7 @@ impl Profile {
         if self.name.value.trim().is_empty() {
             out.push(at(&self.name, "name is empty".into(), None));
         }
-        if self.pdf.pdfa.value.to_ascii_lowercase() != "2b" {
+        if !self.pdf.pdfa.value.eq_ignore_ascii_case("2b") {
             out.push(at(
                 &self.pdf.pdfa,
                 format!("pdf.pdfa '{}' is not supported", self.pdf.pdfa.value),
