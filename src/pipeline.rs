@@ -273,6 +273,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     }
     if config.dry_run {
         let _ = std::fs::remove_dir_all(&work_dir);
+        let _ = std::fs::remove_dir_all(dry_run_identity_home());
     }
     Ok(IngestSummary {
         batches: summaries,
@@ -302,7 +303,7 @@ fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
     if signing.demo {
         // A dry run writes nothing to the store, so its demo identity lives in a temp folder.
         let home = if config.dry_run {
-            std::env::temp_dir().join(format!("resiscan-dry-run-identity-{}", std::process::id()))
+            dry_run_identity_home()
         } else {
             config.store_dir.clone()
         };
@@ -325,6 +326,10 @@ fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
         &chain,
     )
     .map_err(|e| IngestError::Identity(format!("signing identity unusable: {e}")))
+}
+
+fn dry_run_identity_home() -> PathBuf {
+    std::env::temp_dir().join(format!("resiscan-dry-run-identity-{}", std::process::id()))
 }
 
 fn environment(config: &IngestConfig, ocr: &OcrOptions) -> note::Environment {
