@@ -228,7 +228,14 @@ pub fn verify_addendum(batch_dir: &Path, trust: &TrustStore) -> Option<ItemRepor
             return Some(report);
         }
     };
-    let note_path = batch_dir.join(&addendum.batch_note.file);
+    // Always the batch's own note: a path taken from the file could point anywhere.
+    let note_path = batch_dir.join(NOTE_FILE);
+    if addendum.batch_note.file != NOTE_FILE {
+        report.fail(format!(
+            "it names \"{}\" as its batch note instead of {NOTE_FILE}",
+            addendum.batch_note.file
+        ));
+    }
     let note = std::fs::read(&note_path);
     match &note {
         Err(e) => report.fail(format!(

@@ -95,9 +95,10 @@ impl SplitMix64 {
     }
 }
 
-/// A fresh seed from the operating system (only the seed; the draw itself is ours).
+/// A fresh seed from the operating system (only the seed; the draw itself is ours). 53 bits,
+/// so the seed survives JSON readers that hold numbers as IEEE doubles (JavaScript, jq).
 pub(crate) fn fresh_seed() -> u64 {
-    rand::random()
+    rand::random::<u64>() >> 11
 }
 
 /// `ceil(percent / 100 * n)`, at least 1 when `n > 0`, at most `n`.
@@ -291,6 +292,13 @@ mod tests {
             seen[r.below(5) as usize] += 1;
         }
         assert!(seen.iter().all(|&c| c > 100), "{seen:?}");
+    }
+
+    #[test]
+    fn fresh_seeds_fit_a_json_double() {
+        for _ in 0..100 {
+            assert!(fresh_seed() < (1 << 53));
+        }
     }
 
     #[test]
