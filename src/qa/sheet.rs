@@ -168,6 +168,11 @@ pub(crate) fn render(
 ) -> String {
     let note = &batch.note;
     let e = html_escape;
+    // The commands in the sheet must work from any folder the inspector pastes them into.
+    let store_abs = std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
+    let store = store_abs.as_path();
+    let entries: Vec<QaEntry> = recorded.values().cloned().collect();
+    let state = super::addendum::qa_state(&selection.ids(), &entries);
     let mut h = String::new();
     let _ = write!(
         h,
@@ -186,7 +191,8 @@ pub(crate) fn render(
          <tr><th>to inspect</th><td>{} documents</td></tr>\
          <tr><th>quarantined</th><td>{}</td></tr>\
          <tr><th>batch note SHA-256</th><td class=\"hash\">{}</td></tr>\
-         <tr><th>selection drawn</th><td>{}</td></tr></table>",
+         <tr><th>selection drawn</th><td>{}</td></tr>\
+         <tr><th>QA state when this sheet was written</th><td>{}</td></tr></table>",
         e(&note.responsible.operator),
         e(&note.responsible.organisation),
         selection.protection,
@@ -198,6 +204,7 @@ pub(crate) fn render(
         selection.quarantined.len(),
         e(&batch.note_sha256),
         e(&selection.created),
+        e(&state),
     );
     h.push_str(
         "<p>Compare each document below with the paper original: every page present, in order, \
@@ -531,6 +538,12 @@ mod tests {
         }
         assert_eq!(html.matches("<img ").count(), 3);
         assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 3);
+        let abs = fs.store().canonicalize().unwrap();
+        assert!(html.contains(&format!(
+            "qa record --store {} --batch b1",
+            html_escape(&shell_quote(&abs.display().to_string()))
+        )));
+        assert!(html.contains("visual sample: 0 of 3 inspected"));
         // No external resources of any kind.
         for needle in [
             "http://",
