@@ -302,7 +302,7 @@ mod tests {
     }
 
     fn recorded_store() -> FakeStore {
-        let fs = FakeStore::new(Level::Hoch, 4);
+        let fs = FakeStore::new(Level::Normal, 4);
         sample(fs.store(), Some("b1")).unwrap();
         for doc in ["b1_0001", "b1_0002"] {
             record(&RecordRequest {

@@ -538,8 +538,17 @@ fn signing_identity(
         SigningIdentity::demo(store).map_err(|e| id_err(format!("demo identity: {e}")))
     };
     let level = batch.note.environment.protection;
+    // The same rule as ingest: a demo identity carries no weight at higher protection.
+    let refuse_demo = || {
+        id_err(format!(
+            "a demo identity is refused at protection '{level}' (TR-03138 A.AM.IN.H.1); give --profile with a real signer"
+        ))
+    };
     let Some(profile) = profile else {
         if batch.note.signer.kind.starts_with("demo") {
+            if level >= Level::Hoch {
+                return Err(refuse_demo());
+            }
             return demo(store);
         }
         return Err(id_err(format!(
@@ -555,11 +564,8 @@ fn signing_identity(
         .map(|s| &s.value)
         .ok_or_else(|| id_err(format!("{} has no signing section", profile.display())))?;
     if signing.demo {
-        // The same rule as ingest: a demo identity carries no weight at higher protection.
         if level >= Level::Hoch {
-            return Err(id_err(format!(
-                "a demo identity is refused at protection '{level}' (TR-03138 A.AM.IN.H.1)"
-            )));
+            return Err(refuse_demo());
         }
         return demo(store);
     }
@@ -800,7 +806,8 @@ mod tests {
 
     #[test]
     fn record_and_status_follow_the_inspection() {
-        let fs = FakeStore::new(Level::SehrHoch, 3);
+        let fs = FakeStore::new(Level::Normal, 3);
+        fs.rewrite_note(|n| n.environment.qa_sample_percent = 100.0);
         sample(fs.store(), Some("b1")).unwrap();
         let st = status(fs.store(), Some("b1")).unwrap().remove(0);
         assert_eq!((st.selected, st.inspected, st.open.len()), (3, 0, 3));
@@ -872,6 +879,77 @@ mod tests {
         );
         let st = status(fs.store(), None).unwrap().remove(0);
         assert_eq!((st.inspected, st.outside_sample), (0, 1));
+    }
+
+    /// A profile beside `keys/` made by keygen, its paths relative to the profile's folder.
+    fn profile_with_keys(dir: &Path, demo: bool) -> (PathBuf, PathBuf) {
+        let g = crate::crypto::keygen::generate(
+            "CN=Scanstelle QA,O=Stadt Leipzig",
+            crate::crypto::keygen::KeyKind::EcP256,
+            30,
+            &dir.join("keys"),
+        )
+        .unwrap();
+        let signing = if demo {
+            "signing:\n  demo: true\n".to_string()
+        } else {
+            "signing:\n  certificate: keys/cert.pem\n  key: keys/key.pk8.pem\n".to_string()
+        };
+        let demo_profile =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/demo.yaml"))
+                .unwrap();
+        let text = demo_profile.replace("signing:\n  demo: true\n", &signing);
+        assert_ne!(
+            text.contains("keys/cert.pem"),
+            demo,
+            "demo profile layout changed"
+        );
+        let path = dir.join("profile.yaml");
+        std::fs::write(&path, text).unwrap();
+        (path, g.cert_path)
+    }
+
+    #[test]
+    fn with_a_profile_the_addendum_is_signed_by_its_identity() {
+        let fs = FakeStore::new(Level::Normal, 3);
+        fs.rewrite_note(|n| n.signer.kind = "certificate".into());
+        sample(fs.store(), Some("b1")).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let (profile, cert) = profile_with_keys(elsewhere.path(), false);
+        let mut r = req(&fs, "b1_0001", Decision::Ok, "qa-1");
+        r.profile = Some(&profile);
+        record(&r).unwrap();
+        let a = addendum::read(&fs.batch_dir()).unwrap().unwrap();
+        assert!(
+            a.signer.subject.contains("Scanstelle QA"),
+            "{}",
+            a.signer.subject
+        );
+        assert_eq!(a.signer.kind, "certificate");
+        let trust = crate::verify::TrustStore::from_pem_files(&[cert]).unwrap();
+        let report = verify_addendum(&fs.batch_dir(), &trust).unwrap();
+        assert_eq!(
+            report.status,
+            crate::verify::Status::Valid,
+            "{:?}",
+            report.problems
+        );
+        assert!(report.signed_at.is_some(), "signing-time attribute missing");
+    }
+
+    #[test]
+    fn a_demo_profile_is_refused_at_hoch() {
+        let fs = FakeStore::new(Level::Hoch, 3);
+        sample(fs.store(), Some("b1")).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let (profile, _) = profile_with_keys(elsewhere.path(), true);
+        let mut r = req(&fs, "b1_0001", Decision::Ok, "qa-1");
+        r.profile = Some(&profile);
+        let e = record(&r).unwrap_err();
+        assert!(e.to_string().contains("A.AM.IN.H.1"), "{e}");
+        // Nor the store's demo identity without a profile.
+        let e = record(&req(&fs, "b1_0001", Decision::Ok, "qa-1")).unwrap_err();
+        assert!(e.to_string().contains("A.AM.IN.H.1"), "{e}");
     }
 
     #[test]
