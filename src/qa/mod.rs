@@ -71,6 +71,10 @@ pub enum QaError {
         "batch '{batch}' has no QA selection yet: run `resiscan qa sample --store … --batch {batch}` first"
     )]
     NotSampled { batch: String },
+    #[error(
+        "batch '{batch}''s transfer note changed since its QA selection was drawn: run `resiscan qa sample --store … --batch {batch}` again (it keeps the recorded seed)"
+    )]
+    StaleSelection { batch: String },
     #[error("document '{doc}' is not in batch '{batch}'")]
     UnknownDocument { doc: String, batch: String },
     #[error("document '{doc}' cannot be inspected: {reason}")]
@@ -361,6 +365,13 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
     let selection = read_selection(&batch.dir)?.ok_or_else(|| QaError::NotSampled {
         batch: batch.id.clone(),
     })?;
+    // The inspector works from a sheet of the current note; an older selection may miss
+    // documents the new note flags.
+    if selection.batch_note_sha256 != batch.note_sha256 {
+        return Err(QaError::StaleSelection {
+            batch: batch.id.clone(),
+        });
+    }
     let pdf = req.store.join(pdf_rel);
     let actual = crate::crypto::sha256_file_hex(&pdf).map_err(|source| QaError::Read {
         path: pdf.clone(),
@@ -597,6 +608,8 @@ pub struct BatchStatus {
     /// Documents selected for inspection.
     pub selected: usize,
     pub inspected: usize,
+    /// The batch note changed since the selection was drawn (`qa sample` must run again).
+    pub stale_selection: bool,
     /// Selected documents with no decision yet.
     pub open: Vec<String>,
     /// Documents whose latest decision is "rejected" (inside or outside the sample).
@@ -616,7 +629,11 @@ impl BatchStatus {
     pub fn exit(&self) -> Exit {
         if !self.addendum_problems.is_empty() {
             Exit::Failure
-        } else if !self.sampled || !self.open.is_empty() || !self.rejected.is_empty() {
+        } else if !self.sampled
+            || self.stale_selection
+            || !self.open.is_empty()
+            || !self.rejected.is_empty()
+        {
             Exit::NeedsPerson
         } else {
             Exit::Ok
@@ -644,6 +661,7 @@ fn batch_status(store: &Path, id: &str) -> Result<BatchStatus, QaError> {
         return Ok(BatchStatus {
             batch: batch.id,
             sampled: false,
+            stale_selection: false,
             selected: 0,
             inspected: 0,
             open: Vec::new(),
@@ -679,13 +697,21 @@ fn batch_status(store: &Path, id: &str) -> Result<BatchStatus, QaError> {
         .filter(|e| e.result == QaResult::Rejected)
         .map(|e| e.doc.clone())
         .collect();
+    let stale_selection = selection.batch_note_sha256 != batch.note_sha256;
+    let mut qa_state = addendum::qa_state(&selected, &entries);
+    if stale_selection {
+        qa_state.push_str(
+            " (the batch note changed since the selection: run `resiscan qa sample` again)",
+        );
+    }
     Ok(BatchStatus {
         batch: batch.id,
         sampled: true,
+        stale_selection,
         selected: selected.len(),
         inspected: selected.len() - open.len(),
         outside_sample: latest.values().filter(|e| !e.in_sample).count(),
-        qa_state: addendum::qa_state(&selected, &entries),
+        qa_state,
         open,
         rejected,
         quarantined,
@@ -729,6 +755,11 @@ mod tests {
         let fs = FakeStore::new(Level::Hoch, 12);
         let first = sample(fs.store(), Some("b1")).unwrap().remove(0);
         fs.rewrite_note(|n| n.documents[0].flags.push("low OCR confidence".into()));
+        let st = status(fs.store(), None).unwrap().remove(0);
+        assert!(st.stale_selection);
+        assert_eq!(st.exit(), Exit::NeedsPerson);
+        let e = record(&req(&fs, "b1_0001", Decision::Ok, "qa-1")).unwrap_err();
+        assert!(matches!(e, QaError::StaleSelection { .. }), "{e}");
         let again = sample(fs.store(), Some("b1")).unwrap().remove(0);
         assert!(!again.reused);
         assert_eq!(again.selection.seed, first.selection.seed);
