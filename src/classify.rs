@@ -1324,4 +1324,19 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<Classifier>();
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_classifies_without_panic(text in "\\PC{0,400}") {
+            let c = Classifier::new(&rules(VOLLSTRECKUNG)).unwrap();
+            let r = c.classify(&text);
+            proptest::prop_assert_eq!(r.candidates.len(), 1);
+        }
+
+        #[test]
+        fn slip_heavy_codes_never_panic(text in "[VBO0lI1S5 :-]{0,60}") {
+            let c = Classifier::new(&rules(VOLLSTRECKUNG)).unwrap();
+            let _ = c.classify(&format!("Vollstreckung Pfändung Aktenzeichen: {text}"));
+        }
+    }
 }
