@@ -1339,4 +1339,69 @@ mod tests {
             let _ = c.classify(&format!("Vollstreckung Pfändung Aktenzeichen: {text}"));
         }
     }
+
+    /// The labelled letters under `tests/data/classify/<expected-efile or _none>/NN.txt`.
+    #[test]
+    fn labelled_letters_land_in_their_e_files_and_nothing_else_is_filed() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/classify");
+        let profile = crate::profile::LoadedProfile::load(&base.join("profile.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let classifier = Classifier::new(&profile.profile.efiles).unwrap();
+        let mut folders: Vec<_> = std::fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        folders.sort();
+        let (mut total, mut correct, mut wrong_efile, mut missed, mut corrected) = (0, 0, 0, 0, 0);
+        let mut failures = Vec::new();
+        for folder in &folders {
+            let expected = folder.file_name().unwrap().to_str().unwrap().to_string();
+            let mut files: Vec<_> = std::fs::read_dir(folder)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            for file in files {
+                total += 1;
+                let name = file.file_name().unwrap().to_str().unwrap().to_string();
+                let text = document_text(&file).unwrap();
+                let c = classifier.classify(&text);
+                let got = c.decision().map_or("_none", Decision::id).to_string();
+                let want_ambiguous = name.contains("ambiguous");
+                if c.decision().is_some_and(Decision::has_corrected_fields) {
+                    corrected += 1;
+                }
+                if got == expected && c.is_ambiguous() == want_ambiguous {
+                    correct += 1;
+                    continue;
+                }
+                if got != expected && got != "_none" {
+                    wrong_efile += 1;
+                } else if got != expected {
+                    missed += 1;
+                }
+                failures.push(format!(
+                    "{expected}/{name}: got {got} (ambiguous {}, want {want_ambiguous})\n{}",
+                    c.is_ambiguous(),
+                    explain(&c)
+                ));
+            }
+        }
+        println!(
+            "classified {correct}/{total} correctly; {wrong_efile} filed into a wrong e-file; \
+             {missed} sent to Klärung although they belong to an e-file; \
+             {corrected} filed with an OCR-slip-corrected index field"
+        );
+        assert!(
+            total >= 30 && folders.len() >= 7,
+            "the labelled set shrank: {total}"
+        );
+        assert_eq!(wrong_efile, 0, "{}", failures.join("\n"));
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(
+            corrected >= 3,
+            "the set should exercise OCR-slip correction"
+        );
+    }
 }
