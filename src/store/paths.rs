@@ -1,0 +1,255 @@
+//! Store paths from a profile's `path` template (SPEC §4: "Fields put into a path are
+//! sanitised, whatever the OCR read").
+//!
+//! Promise: whatever a field value holds, [`render_path`] returns a relative path of plain
+//! folder names that stays inside the store and that Linux, Windows file shares and the DMS
+//! import can all hold: no `/` or `\`, no `.`/`..`, no leading dot (hidden files, and our own
+//! temp names start with one), no control characters, none of `<>:"|?*` (forbidden on
+//! Windows), no Windows device name (CON, PRN, AUX, NUL, COM1–9, LPT1–9, also with an
+//! extension), no trailing dot or space (Windows drops them), at most
+//! [`MAX_SEGMENT_BYTES`] bytes per folder name, never empty.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::StoreError;
+
+/// Longest folder name we write, in bytes (well under the usual 255 so the document's own
+/// file name and suffixes fit beside it on any file system).
+pub const MAX_SEGMENT_BYTES: usize = 100;
+
+/// What an unusable or empty value becomes.
+const PLACEHOLDER: &str = "_";
+
+/// Renders a path template: each `{field}` is replaced by the sanitised value from `fields`
+/// (the pipeline adds the built-ins `year`, `month`, `batch`, `efile`); each folder name is
+/// then sanitised as a whole. An unknown field or a template that leaves the store is an error.
+pub fn render_path(
+    template: &str,
+    fields: &BTreeMap<String, String>,
+) -> Result<PathBuf, StoreError> {
+    let bad = |reason: String| StoreError::BadTemplate {
+        template: template.to_string(),
+        reason,
+    };
+    if template.starts_with('/') || template.starts_with('\\') {
+        return Err(bad(
+            "the path is absolute; it must be relative to the store".into(),
+        ));
+    }
+    let mut out = PathBuf::new();
+    for part in template.split(['/', '\\']) {
+        let literal_only = !part.contains('{');
+        if part.trim().is_empty() {
+            continue;
+        }
+        if literal_only && (part.trim() == "." || part.trim() == "..") {
+            return Err(bad(format!("'{part}' would leave the folder")));
+        }
+        let mut seg = String::new();
+        let mut rest = part;
+        while let Some(start) = rest.find('{') {
+            seg.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| bad("a '{' is not closed".into()))?;
+            let name = after[..end].trim();
+            let value = fields.get(name).ok_or_else(|| StoreError::UnknownField {
+                template: template.to_string(),
+                field: name.to_string(),
+            })?;
+            seg.push_str(&sanitised_value(value));
+            rest = &after[end + 1..];
+        }
+        seg.push_str(rest);
+        out.push(sanitised_path_segment(&seg));
+    }
+    if out.as_os_str().is_empty() {
+        return Err(bad("the path is empty".into()));
+    }
+    Ok(out)
+}
+
+/// A value made safe to stand inside a folder name: separators, control characters and
+/// characters Windows forbids become `_`; white space runs become one space.
+fn sanitised_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.nfc() {
+        let c = match c {
+            '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
+            c if c.is_control() => '_',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        };
+        if c == ' ' && out.ends_with(' ') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One folder name that is safe whatever `value` holds (see the module doc for the rules).
+pub fn sanitised_path_segment(value: &str) -> String {
+    let mut s = sanitised_value(value).trim().to_string();
+    // A leading dot hides the folder and "."/".." walk the tree: write "_" for it.
+    if s.starts_with('.') {
+        s.replace_range(0..1, PLACEHOLDER);
+    }
+    if s.len() > MAX_SEGMENT_BYTES {
+        let mut cut = MAX_SEGMENT_BYTES;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    // Windows strips trailing dots and spaces, which would merge "a." with "a".
+    let trimmed = s.trim_end_matches(['.', ' ']).len();
+    s.truncate(trimmed);
+    if s.is_empty() {
+        return PLACEHOLDER.to_string();
+    }
+    if is_windows_device_name(&s) {
+        s.insert_str(0, PLACEHOLDER);
+    }
+    s
+}
+
+/// CON, PRN, AUX, NUL, COM1–9, LPT1–9 (any case, with or without an extension) name devices on
+/// Windows and cannot be folder names there.
+fn is_windows_device_name(s: &str) -> bool {
+    let stem = s
+        .split('.')
+        .next()
+        .unwrap_or(s)
+        .trim_end()
+        .to_ascii_uppercase();
+    match stem.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" => true,
+        _ => {
+            // Windows also treats the superscript digits ¹²³ as device numbers.
+            let tail = stem
+                .strip_prefix("COM")
+                .or_else(|| stem.strip_prefix("LPT"));
+            tail.is_some_and(|t| {
+                matches!(
+                    t,
+                    "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"
+                )
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Component, Path};
+
+    fn render(template: &str, value: &str) -> PathBuf {
+        let fields = BTreeMap::from([("az".to_string(), value.to_string())]);
+        render_path(template, &fields).unwrap()
+    }
+
+    fn assert_safe(p: &Path) {
+        let parts: Vec<Component> = p.components().collect();
+        assert!(!parts.is_empty());
+        for c in parts {
+            let Component::Normal(name) = c else {
+                panic!("{} has a non-normal component {c:?}", p.display());
+            };
+            let name = name.to_str().unwrap();
+            assert!(
+                !name.is_empty() && name.len() <= MAX_SEGMENT_BYTES,
+                "{name:?}"
+            );
+            assert!(
+                !name.starts_with('.') && !name.ends_with(['.', ' ']),
+                "{name:?}"
+            );
+            assert!(
+                !name.chars().any(|c| c.is_control() || c == '\\'),
+                "{name:?}"
+            );
+            assert!(!is_windows_device_name(name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_normal_value_is_kept() {
+        assert_eq!(
+            render("20 Stadtkasse/20.3 Vollstreckung/{az}", "VB-2026-00417"),
+            PathBuf::from("20 Stadtkasse/20.3 Vollstreckung/VB-2026-00417")
+        );
+    }
+
+    #[test]
+    fn hostile_values_stay_inside_one_folder_name() {
+        let long = "x".repeat(300);
+        let umlauts = "ä".repeat(300);
+        for hostile in [
+            "../../etc",
+            "a/b",
+            "a\\b",
+            "\u{0}",
+            "CON",
+            "con.txt",
+            "LPT1",
+            "COM9 ",
+            long.as_str(),
+            umlauts.as_str(),
+            "...",
+            "..",
+            ".",
+            "",
+            "   ",
+            "x. . .",
+            "\n\r\t",
+            "a:b*c?d\"e<f>g|h",
+        ] {
+            let p = render("20/{az}", hostile);
+            assert_safe(&p);
+            assert_eq!(p.components().count(), 2, "{hostile:?} -> {}", p.display());
+        }
+        assert_eq!(render("20/{az}", "a/b"), PathBuf::from("20/a_b"));
+        assert_eq!(
+            render("20/{az}", "../../etc"),
+            PathBuf::from("20/_._.._etc")
+        );
+        assert_eq!(render("20/{az}", "CON"), PathBuf::from("20/_CON"));
+        assert_eq!(render("20/{az}", ".."), PathBuf::from("20/_"));
+        assert_eq!(render("20/{az}", ""), PathBuf::from("20/_"));
+        let cut = render("{az}", &umlauts);
+        assert_eq!(cut.to_str().unwrap().len(), MAX_SEGMENT_BYTES);
+    }
+
+    #[test]
+    fn a_field_value_cannot_rejoin_a_template_dot_dot() {
+        // "{az}." with az = "." would make "..": sanitised as a whole segment.
+        let p = render("{az}.", ".");
+        assert_safe(&p);
+    }
+
+    #[test]
+    fn template_errors_name_the_reason() {
+        let fields = BTreeMap::new();
+        let e = render_path("20/{kz}", &fields).unwrap_err();
+        assert!(e.to_string().contains("kz"), "{e}");
+        assert!(render_path("/etc/{x}", &fields).is_err());
+        assert!(render_path("a/../b", &fields).is_err());
+        assert!(render_path("a/{x", &fields).is_err());
+        assert!(render_path("//", &fields).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_value_renders_to_a_safe_path_inside_the_store(v in "\\PC{0,300}") {
+            let p = render("20/{az}", &v);
+            assert_safe(&p);
+            proptest::prop_assert_eq!(p.components().count(), 2);
+        }
+    }
+}
