@@ -515,4 +515,36 @@ mod tests {
         // Generous bound for unoptimised test builds; the release figure is in the report.
         assert!(ms < 1000.0, "{ms} ms");
     }
+
+    /// The committed sample batch (`cargo run --example make_samples -- samples`): every
+    /// letter page has content, the dusty back side of 0002 is blank, and the pages decode
+    /// with their 300 dpi from the files' own metadata.
+    #[test]
+    fn sample_batch_pages_are_judged_right() {
+        use std::sync::Arc;
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/poststelle-2026-11-24");
+        let cases: [(&str, usize, bool); 7] = [
+            ("0001/1.png", 0, false),
+            ("0001/2.png", 0, false),
+            ("0002/1.png", 0, false),
+            ("0002/2.png", 0, true),
+            ("0003.tif", 1, false),
+            ("0004.jpg", 0, false),
+            ("0005.png", 0, false),
+        ];
+        for (name, index, blank) in cases {
+            let bytes: Arc<[u8]> = Arc::from(std::fs::read(dir.join(name)).unwrap());
+            let page =
+                crate::image::decode_page(&bytes, index, crate::image::DEFAULT_MAX_PIXELS).unwrap();
+            let q = page_quality(&page.info, &page.gray, None);
+            assert_eq!(q.blank, blank, "{name}: {q:?}");
+            let dpi = q.dpi.unwrap_or(0.0);
+            assert!((dpi - 300.0).abs() < 0.1, "{name}: {q:?}");
+        }
+        let broken: Arc<[u8]> = Arc::from(std::fs::read(dir.join("0006.png")).unwrap());
+        let err =
+            crate::image::decode_page(&broken, 0, crate::image::DEFAULT_MAX_PIXELS).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+    }
 }
