@@ -334,4 +334,89 @@ mod tests {
         assert_eq!(packed_sample(&[0b0001_1011], 2, 3), 3);
         assert_eq!(packed_sample(&[0xAB, 0xCD], 16, 0), 0xAB);
     }
+
+    /// Small valid files of every format, the seeds that the fuzz-style tests damage.
+    fn seed_files() -> Vec<Vec<u8>> {
+        use super::tiff::tests::{TiffPage, g4_encode, pattern, write_tiff};
+        let black = pattern(40, 16);
+        let mut g4 = TiffPage::new(40, 16, vec![g4_encode(&black, 40)]);
+        g4.bits = 1;
+        g4.compression = 4;
+        g4.photometric = 0;
+        let px: Vec<u8> = (0..40 * 16).map(|i| (i * 7) as u8).collect();
+        let lzw_data = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(&px)
+            .unwrap_or_default();
+        let mut lzw = TiffPage::new(40, 16, vec![lzw_data]);
+        lzw.compression = 5;
+        let mut packbits = TiffPage::new(4, 2, vec![vec![0xF9, 0x80]]);
+        packbits.compression = 32773;
+        vec![
+            write_tiff(&[g4], true),
+            write_tiff(&[lzw, packbits], false),
+            super::png::tests::encode(
+                40,
+                16,
+                ::png::ColorType::Grayscale,
+                ::png::BitDepth::Eight,
+                &px,
+                |_| {},
+            ),
+            super::jpeg::tests::encode_gray(40, 16, &px, Some(300)),
+        ]
+    }
+
+    fn exercise(bytes: Vec<u8>) {
+        let _ = probe(&bytes, 1_000_000);
+        let arc: Arc<[u8]> = Arc::from(bytes);
+        for index in 0..2 {
+            let _ = decode_page(&arc, index, 1_000_000);
+        }
+    }
+
+    #[test]
+    fn seed_files_decode() {
+        for f in seed_files() {
+            let arc: Arc<[u8]> = Arc::from(f);
+            decode_page(&arc, 0, 1_000_000).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            exercise(bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_behind_a_real_signature_never_panic(
+            kind in 0usize..4,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        ) {
+            let magic: &[u8] = [&b"II*\0"[..], b"MM\0*", b"\x89PNG\r\n\x1a\n", &[0xFF, 0xD8, 0xFF]][kind];
+            let mut bytes = magic.to_vec();
+            bytes.extend_from_slice(&tail);
+            exercise(bytes);
+        }
+
+        #[test]
+        fn damaged_valid_files_never_panic(
+            seed in 0usize..4,
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), 0u8..8), 1..8),
+            cut in proptest::option::of(proptest::prelude::any::<usize>()),
+        ) {
+            let mut bytes = seed_files().swap_remove(seed);
+            for (pos, bit) in flips {
+                let n = bytes.len();
+                bytes[pos % n] ^= 1 << bit;
+            }
+            if let Some(c) = cut {
+                let n = bytes.len();
+                bytes.truncate(c % n);
+            }
+            exercise(bytes);
+        }
+    }
 }

@@ -1438,4 +1438,112 @@ pub(crate) mod tests {
         let err = super::super::probe(&file, 100).unwrap_err();
         assert!(err.to_string().contains("loops"), "{err}");
     }
+
+    /// A one-page PDF with the embed as its only image, drawn 1 pt per pixel.
+    fn one_image_pdf(w: u32, h: u32, strip: &[u8], black_is_1: bool) -> Vec<u8> {
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        let content = format!("q {w} 0 0 {h} 0 0 cm /Im0 Do Q");
+        let objects: Vec<Vec<u8>> = vec![
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w} {h}] /Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>"
+            )
+            .into_bytes(),
+            {
+                let mut o = format!(
+                    "<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /BitsPerComponent 1 /ColorSpace /DeviceGray /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns {w} /Rows {h} /BlackIs1 {black_is_1} >> /Length {} >>\nstream\n",
+                    strip.len()
+                )
+                .into_bytes();
+                o.extend_from_slice(strip);
+                o.extend_from_slice(b"\nendstream");
+                o
+            },
+            format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()).into_bytes(),
+        ];
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(pdf.len());
+            pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            pdf.extend_from_slice(o);
+            pdf.extend_from_slice(b"\nendobj\n");
+        }
+        let xref = pdf.len();
+        pdf.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        pdf.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        pdf
+    }
+
+    /// The G4 embed, put into a PDF exactly as the writer will, must render to the TIFF's
+    /// own pixels for both Photometric values (checks the BlackIs1 mapping end to end).
+    #[test]
+    fn g4_embed_renders_in_pdf_as_the_tiff_pixels() {
+        if std::process::Command::new("pdftoppm")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: pdftoppm (poppler-utils) is not installed");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for photometric in [0u16, 1] {
+            let (w, h) = (64usize, 24usize);
+            let (file, _, _) = {
+                let black = pattern(w, h);
+                let strip = g4_encode(&black, w);
+                let mut page = TiffPage::new(w as u32, h as u32, vec![strip.clone()]);
+                page.bits = 1;
+                page.compression = 4;
+                page.photometric = photometric;
+                (write_tiff(&[page], true), strip, black)
+            };
+            let d = decode(file, 0).unwrap();
+            let Embed::CcittG4 { data, black_is_1 } = &d.embed else {
+                panic!()
+            };
+            let pdf = dir.path().join(format!("g4-{photometric}.pdf"));
+            std::fs::write(&pdf, one_image_pdf(w as u32, h as u32, data, *black_is_1)).unwrap();
+            let out = std::process::Command::new("pdftoppm")
+                // 4 device pixels per image pixel; sampling their centres avoids the
+                // rasteriser's half-pixel rounding at 1:1.
+                .args(["-r", "288", "-gray"])
+                .arg(&pdf)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // PGM: "P5\n256 96\n255\n" then the samples.
+            let pgm = out.stdout;
+            let header_end = pgm
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n')
+                .nth(2)
+                .unwrap()
+                .0;
+            let px = &pgm[header_end + 1..];
+            assert_eq!(px.len(), 16 * w * h);
+            let rendered: Vec<u8> = (0..w * h)
+                .map(|i| px[(4 * (i / w) + 2) * 4 * w + 4 * (i % w) + 2])
+                .map(|v| if v < 128 { 0 } else { 255 })
+                .collect();
+            assert_eq!(rendered, d.gray.pixels, "Photometric {photometric}");
+        }
+    }
 }
