@@ -613,7 +613,13 @@ fn process_inner(
 
     // 2. Pages: decode, check, OCR, write — one at a time.
     let tmp_pdf = ctx.work_dir.join(format!("{}.pdf.tmp", doc.id));
-    let mut pdf_file = std::fs::File::create(&tmp_pdf)
+    // Read and write: signing reads the finished file back to hash the byte ranges.
+    let mut pdf_file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp_pdf)
         .map_err(|e| Quarantine(format!("cannot create {}: {e}", tmp_pdf.display())))?;
     let cleanup = TempGuard(tmp_pdf.clone());
     let meta = DocumentMeta {
