@@ -193,10 +193,19 @@ fn new_tesseract(options: &OcrOptions) -> Result<Tesseract, OcrError> {
             detail: "no OCR language given".into(),
         });
     }
-    Tesseract::new(datapath, Some(&options.languages)).map_err(|e| OcrError::Init {
-        languages: options.languages.clone(),
-        detail: e.to_string(),
-    })
+    let engine =
+        Tesseract::new(datapath, Some(&options.languages)).map_err(|e| OcrError::Init {
+            languages: options.languages.clone(),
+            detail: e.to_string(),
+        })?;
+    // Diagnostics such as "Empty page!!" go to Tesseract's debug_file, not to our stderr:
+    // under cron stderr is for errors only, and every page's findings are in the report.
+    engine
+        .set_variable("debug_file", "/dev/null")
+        .map_err(|e| OcrError::Init {
+            languages: options.languages.clone(),
+            detail: e.to_string(),
+        })
 }
 
 fn check_raster(page: &GrayImage) -> Result<(), OcrError> {
@@ -348,6 +357,16 @@ impl OsdEngine {
             return Err(init_err(
                 "osd.traineddata not found (install tesseract-ocr-osd)".into(),
             ));
+        }
+        // Tesseract prints diagnostics ("Invalid resolution 0 dpi") through tprintf, which
+        // writes to `debug_file`; under cron stderr is for errors only.
+        // SAFETY: valid handle, static NUL-terminated strings; Tesseract copies them.
+        unsafe {
+            tesseract_sys::TessBaseAPISetVariable(
+                engine.0.as_ptr(),
+                c"debug_file".as_ptr(),
+                c"/dev/null".as_ptr(),
+            );
         }
         Ok(engine)
     }

@@ -477,10 +477,8 @@ fn write_meta(
     write_file(path, &out)
 }
 
-/// Marks the document for rescan in the store index. Kept to this one function: the index API
-/// (`store::Store::open`, `mark_rejected`) arrives with the store branch; until that is merged
-/// the build has no index to mark and says so instead of pretending.
-#[cfg(feature = "store-index")]
+/// Marks the document for rescan in the store index (`qa status` and `store list` show it).
+/// Opening the store takes its lock, so this waits for no running ingest: it fails clearly.
 fn mark_rejected_in_index(
     store: &Path,
     doc: &str,
@@ -490,24 +488,11 @@ fn mark_rejected_in_index(
         doc: doc.to_string(),
         reason: e.to_string(),
     };
-    #[allow(unused_mut)]
     let mut index = crate::store::Store::open(store).map_err(|e| index_err(&e))?;
     index
         .mark_rejected(doc, reason)
         .map_err(|e| index_err(&e))?;
     Ok(None)
-}
-
-#[cfg(not(feature = "store-index"))]
-fn mark_rejected_in_index(
-    _store: &Path,
-    doc: &str,
-    _reason: &str,
-) -> Result<Option<String>, QaError> {
-    Ok(Some(format!(
-        "{doc}: index not updated — this build has no store index yet (build with feature \
-         'store-index'); its meta.json and the signed addendum carry the rejection"
-    )))
 }
 
 /// Holds an exclusive advisory lock on the batch's QA lock file while it lives.
