@@ -565,8 +565,16 @@ fn process_inner(
             .lookup(&doc.id)
             .map_err(|e| Quarantine(e.to_string()))?;
         if let Some(entry) = found {
-            record.fate = Fate::AlreadyFiled;
-            record.reason = Some("filed by an earlier run".into());
+            // A document an earlier run put into Klärung still needs a person: a re-run must
+            // exit as the uninterrupted run did (3), not 0.
+            if entry.efile_id.is_none() {
+                record.fate = Fate::Unclassified;
+                record.reason =
+                    Some("filed for clarification by an earlier run; still unclassified".into());
+            } else {
+                record.fate = Fate::AlreadyFiled;
+                record.reason = Some("filed by an earlier run".into());
+            }
             record.pdf = Some(entry.pdf_path.clone());
             record.pdf_sha256 = Some(entry.pdf_sha256.clone());
             if let Ok(prev) = previous_record(&ctx.config.store_dir, &entry) {

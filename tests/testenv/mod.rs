@@ -214,3 +214,31 @@ pub fn enforcement_letter(az: &str) -> String {
 
 /// A letter no e-file of the demo profile matches.
 pub const PRIVATE_LETTER: &str = "Liebe Tante Erna,\n\nvielen Dank für die schönen Blumen zum Geburtstag.\nWir sehen uns hoffentlich bald im Garten.\n\nHerzliche Grüße\nDeine Lisa";
+
+/// A blank white A4 page at 300 dpi with a few dust specks: a back side the gate must drop.
+pub fn blank_page(out: &Path) {
+    let status = std::process::Command::new("convert")
+        .args(["-size", "2480x3508", "xc:white", "-fill", "gray40"])
+        .args([
+            "-draw",
+            "point 400,700",
+            "-draw",
+            "point 1801,2222",
+            "-draw",
+            "rectangle 1200,3000 1201,3001",
+        ])
+        .args([
+            "-density",
+            "300",
+            "-units",
+            "PixelsPerInch",
+            "-colorspace",
+            "Gray",
+            "-depth",
+            "8",
+        ])
+        .arg(out)
+        .status()
+        .expect("ImageMagick convert must be installed (scripts/install-deps.sh)");
+    assert!(status.success(), "convert failed for {}", out.display());
+}
