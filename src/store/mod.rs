@@ -228,6 +228,16 @@ impl Store {
             .map_err(|e| StoreError::index(&path, e))
     }
 
+    /// Records many documents in one transaction (rebuilding an index from meta files,
+    /// benchmarks); same idempotence as [`Store::record`].
+    pub fn record_all(&mut self, entries: &[NewEntry]) -> Result<(), StoreError> {
+        self.writable()?;
+        let path = self.index_path();
+        self.index
+            .record_all(entries)
+            .map_err(|e| StoreError::index(&path, e))
+    }
+
     /// Marks a filed document rejected with a reason; `false` when the index does not know it.
     pub fn mark_rejected(&mut self, doc_id: &str, reason: &str) -> Result<bool, StoreError> {
         self.writable()?;
