@@ -85,7 +85,7 @@ fn letter(i: usize, seed: &mut u64) -> String {
         s.push_str(WORDS[next() % WORDS.len()]);
         s.push(if w % 12 == 11 { '\n' } else { ' ' });
     }
-    if i % 50 == 0 {
+    if i.is_multiple_of(50) {
         s.push_str("Ankündigung der Pfändung Ihres Kontos.");
     }
     s
@@ -98,7 +98,7 @@ fn fill(dir: &Path) {
         .map(|i| NewEntry {
             doc_id: format!("batch-{:03}-{:04}", i / 100, i % 100),
             batch_id: format!("batch-{:03}", i / 100),
-            efile_id: (i % 7 != 0)
+            efile_id: (!i.is_multiple_of(7))
                 .then(|| ["vollstreckung", "stundung", "grundsteuer"][i % 3].into()),
             pdf_path: format!("20/{i}.pdf"),
             note_path: format!("20/{i}.transfer.yaml"),
