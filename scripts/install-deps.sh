@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config libclang-dev clang
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
-  poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf bc time
+  poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf imagemagick liblcms2-utils bc time
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -113,6 +113,11 @@ pub struct KeygenArgs {
 #[derive(Debug, Subcommand)]
 pub enum QaCommand {
     /// Choose the documents to inspect and write the HTML QA sheet.
+    ///
+    /// A random share of each batch's filed documents (by protection: normal 5 %, hoch 25 %,
+    /// sehr_hoch 100 %, or the profile's qa.sample_percent) plus every flagged document,
+    /// recorded with a seed in _batches/<id>/qa-selection.json; running it again reuses that
+    /// selection. Prints the path of each qa-sheet.html.
     Sample {
         #[arg(long, value_name = "DIR")]
         store: PathBuf,
@@ -122,6 +127,10 @@ pub enum QaCommand {
     /// Record a visual check in the batch's signed QA addendum.
     Record(QaRecordArgs),
     /// Per batch: sample size, inspected, open, rejected.
+    ///
+    /// Exit codes: 0 every selected document inspected and none rejected; 3 a person must act
+    /// (batch not sampled yet, documents open or rejected for rescan); 1 error (e.g. an
+    /// addendum whose signature or content does not check out).
     Status {
         #[arg(long, value_name = "DIR")]
         store: PathBuf,
@@ -149,7 +158,9 @@ pub struct QaRecordArgs {
     /// Pseudonym of the inspecting person.
     #[arg(long, value_name = "PSEUDONYM")]
     pub inspector: String,
-    /// The profile (for the signing identity); default: the one recorded for the batch.
+    /// The profile whose signing identity signs the QA addendum (relative paths resolve
+    /// against its folder). Without it: the store's demo identity if the batch was signed with
+    /// it; otherwise it is required.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
 }

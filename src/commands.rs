@@ -44,6 +44,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .try_init();
 }
@@ -256,11 +257,116 @@ fn verify(args: &crate::cli::VerifyArgs) -> anyhow::Result<Exit> {
 }
 
 fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
-    let _ = cmd;
-    eprintln!(
-        "resiscan: the visual-QA commands (qa sample, qa record, qa status) are not built yet"
-    );
-    Ok(Exit::Failure)
+    match cmd {
+        QaCommand::Sample { store, batch } => {
+            let outcomes = crate::qa::sample(&store, batch.as_deref()).context("qa sample")?;
+            for o in &outcomes {
+                let s = &o.selection;
+                let flagged = s
+                    .documents
+                    .iter()
+                    .filter(|d| d.reasons.iter().any(|r| !r.starts_with("random sample")))
+                    .count();
+                eprintln!(
+                    "{}: {} documents to inspect ({} at random from {} filed, {}% at protection {}, seed {}; {} flagged){}; {} quarantined{}",
+                    o.batch,
+                    s.documents.len(),
+                    s.random_sample_size,
+                    s.population,
+                    s.sample_percent,
+                    s.protection,
+                    s.seed,
+                    flagged,
+                    if o.reused {
+                        " — the recorded selection"
+                    } else {
+                        ""
+                    },
+                    s.quarantined.len(),
+                    if s.quarantined.is_empty() {
+                        ""
+                    } else {
+                        " (see the sheet; the paper goes back to the station)"
+                    }
+                );
+                for n in &o.notices {
+                    eprintln!("{}: {n}", o.batch);
+                }
+                println!("{}", o.sheet.display());
+            }
+            Ok(Exit::Ok)
+        }
+        QaCommand::Record(args) => {
+            let decision = match &args.reject {
+                Some(reason) => crate::qa::Decision::Reject(reason.clone()),
+                None => crate::qa::Decision::Ok,
+            };
+            let out = crate::qa::record(&crate::qa::RecordRequest {
+                store: &args.store,
+                batch: &args.batch,
+                doc: &args.doc,
+                decision,
+                inspector: &args.inspector,
+                profile: args.profile.as_deref(),
+            })
+            .context("qa record")?;
+            for n in &out.notices {
+                eprintln!("{n}");
+            }
+            eprintln!(
+                "recorded {} {} by {}; {}; signed addendum {}",
+                out.entry.doc,
+                match out.entry.result {
+                    crate::qa::QaResult::Ok => "ok".to_string(),
+                    crate::qa::QaResult::Rejected => format!(
+                        "REJECTED ({}) — marked for rescan",
+                        out.entry.reason.as_deref().unwrap_or_default()
+                    ),
+                },
+                out.entry.inspector,
+                out.qa_state,
+                out.addendum.display()
+            );
+            Ok(Exit::Ok)
+        }
+        QaCommand::Status { store, batch, json } => {
+            let all = crate::qa::status(&store, batch.as_deref()).context("qa status")?;
+            let exit = all.iter().fold(Exit::Ok, |acc, b| acc.merge(b.exit()));
+            if json {
+                print_json(&all)?;
+            } else {
+                for b in &all {
+                    let mut line = format!("{}: {}", b.batch, b.qa_state);
+                    if b.sampled {
+                        line.push_str(&format!(
+                            " — selected {}, inspected {}, open {}, rejected {}",
+                            b.selected,
+                            b.inspected,
+                            b.open.len(),
+                            b.rejected.len()
+                        ));
+                    }
+                    if !b.open.is_empty() {
+                        line.push_str(&format!("; open: {}", b.open.join(", ")));
+                    }
+                    if !b.rejected.is_empty() {
+                        line.push_str(&format!("; rescan: {}", b.rejected.join(", ")));
+                    }
+                    if b.quarantined > 0 {
+                        line.push_str(&format!("; {} quarantined", b.quarantined));
+                    }
+                    if !b.addendum_problems.is_empty() {
+                        line.push_str(&format!(
+                            "; ADDENDUM INVALID: {}",
+                            b.addendum_problems.join("; ")
+                        ));
+                    }
+                    println!("{line}");
+                }
+            }
+            Ok(exit)
+        }
+    }
 }
 
 fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {

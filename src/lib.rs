@@ -21,6 +21,7 @@ pub mod outcome;
 pub mod pdf;
 pub mod pipeline;
 pub mod profile;
+pub mod qa;
 pub mod quality;
 pub mod store;
 pub mod verify;

@@ -193,10 +193,19 @@ fn new_tesseract(options: &OcrOptions) -> Result<Tesseract, OcrError> {
             detail: "no OCR language given".into(),
         });
     }
-    Tesseract::new(datapath, Some(&options.languages)).map_err(|e| OcrError::Init {
-        languages: options.languages.clone(),
-        detail: e.to_string(),
-    })
+    let engine =
+        Tesseract::new(datapath, Some(&options.languages)).map_err(|e| OcrError::Init {
+            languages: options.languages.clone(),
+            detail: e.to_string(),
+        })?;
+    // Diagnostics such as "Empty page!!" go to Tesseract's debug_file, not to our stderr:
+    // under cron stderr is for errors only, and every page's findings are in the report.
+    engine
+        .set_variable("debug_file", "/dev/null")
+        .map_err(|e| OcrError::Init {
+            languages: options.languages.clone(),
+            detail: e.to_string(),
+        })
 }
 
 fn check_raster(page: &GrayImage) -> Result<(), OcrError> {
@@ -349,6 +358,16 @@ impl OsdEngine {
                 "osd.traineddata not found (install tesseract-ocr-osd)".into(),
             ));
         }
+        // Tesseract prints diagnostics ("Invalid resolution 0 dpi") through tprintf, which
+        // writes to `debug_file`; under cron stderr is for errors only.
+        // SAFETY: valid handle, static NUL-terminated strings; Tesseract copies them.
+        unsafe {
+            tesseract_sys::TessBaseAPISetVariable(
+                engine.0.as_ptr(),
+                c"debug_file".as_ptr(),
+                c"/dev/null".as_ptr(),
+            );
+        }
         Ok(engine)
     }
 
@@ -409,6 +428,19 @@ impl Drop for OsdEngine {
             tesseract_sys::TessBaseAPIDelete(self.0.as_ptr());
         }
     }
+}
+
+/// The linked Tesseract library's version, for the transfer note's environment (A.NB.4 b).
+pub fn engine_version() -> String {
+    // SAFETY: TessVersion returns a pointer to a static NUL-terminated string owned by the
+    // library; it is never freed and we only copy it.
+    let ptr = unsafe { tesseract_sys::TessVersion() };
+    if ptr.is_null() {
+        return "unknown".into();
+    }
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -597,17 +629,4 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(t.rotation, 90);
     }
-}
-
-/// The linked Tesseract library's version, for the transfer note's environment (A.NB.4 b).
-pub fn engine_version() -> String {
-    // SAFETY: TessVersion returns a pointer to a static NUL-terminated string owned by the
-    // library; it is never freed and we only copy it.
-    let ptr = unsafe { tesseract_sys::TessVersion() };
-    if ptr.is_null() {
-        return "unknown".into();
-    }
-    unsafe { std::ffi::CStr::from_ptr(ptr) }
-        .to_string_lossy()
-        .into_owned()
 }

@@ -273,6 +273,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     }
     if config.dry_run {
         let _ = std::fs::remove_dir_all(&work_dir);
+        let _ = std::fs::remove_dir_all(dry_run_identity_home());
     }
     Ok(IngestSummary {
         batches: summaries,
@@ -302,7 +303,7 @@ fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
     if signing.demo {
         // A dry run writes nothing to the store, so its demo identity lives in a temp folder.
         let home = if config.dry_run {
-            std::env::temp_dir().join(format!("resiscan-dry-run-identity-{}", std::process::id()))
+            dry_run_identity_home()
         } else {
             config.store_dir.clone()
         };
@@ -325,6 +326,10 @@ fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
         &chain,
     )
     .map_err(|e| IngestError::Identity(format!("signing identity unusable: {e}")))
+}
+
+fn dry_run_identity_home() -> PathBuf {
+    std::env::temp_dir().join(format!("resiscan-dry-run-identity-{}", std::process::id()))
 }
 
 fn environment(config: &IngestConfig, ocr: &OcrOptions) -> note::Environment {
@@ -420,7 +425,7 @@ fn run_queue(
     };
     std::thread::scope(|s| {
         for _ in 0..jobs {
-            s.spawn(&worker);
+            s.spawn(worker);
         }
     });
     if let Some(p) = progress {
@@ -608,7 +613,13 @@ fn process_inner(
 
     // 2. Pages: decode, check, OCR, write — one at a time.
     let tmp_pdf = ctx.work_dir.join(format!("{}.pdf.tmp", doc.id));
-    let mut pdf_file = std::fs::File::create(&tmp_pdf)
+    // Read and write: signing reads the finished file back to hash the byte ranges.
+    let mut pdf_file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp_pdf)
         .map_err(|e| Quarantine(format!("cannot create {}: {e}", tmp_pdf.display())))?;
     let cleanup = TempGuard(tmp_pdf.clone());
     let meta = DocumentMeta {

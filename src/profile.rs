@@ -453,7 +453,7 @@ impl Profile {
         if self.name.value.trim().is_empty() {
             out.push(at(&self.name, "name is empty".into(), None));
         }
-        if self.pdf.pdfa.value.to_ascii_lowercase() != "2b" {
+        if !self.pdf.pdfa.value.eq_ignore_ascii_case("2b") {
             out.push(at(
                 &self.pdf.pdfa,
                 format!("pdf.pdfa '{}' is not supported", self.pdf.pdfa.value),
@@ -817,5 +817,27 @@ efiles:
     fn template_fields_are_found() {
         assert_eq!(template_fields("20/{az}/x{ year }"), vec!["az", "year"]);
         assert!(template_fields("plain").is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            if let Ok(p) = parse(&text) {
+                let _ = p.problems(Path::new("/nonexistent"));
+            }
+        }
+
+        #[test]
+        fn mutated_good_profiles_never_panic(pos in 0usize..400, byte in proptest::prelude::any::<u8>()) {
+            let mut bytes = GOOD.as_bytes().to_vec();
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+            if let Ok(text) = std::str::from_utf8(&bytes)
+                && let Ok(p) = parse(text)
+            {
+                let _ = p.problems(Path::new("/nonexistent"));
+            }
+        }
     }
 }

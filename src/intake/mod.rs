@@ -114,7 +114,7 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
     let mut documents = Vec::with_capacity(entries.len());
     let stems = unique_stems(&entries);
     for ((name, path), stem) in entries.into_iter().zip(stems) {
-        let doc_id = format!("{id}_{}", sanitised_id(&stem));
+        let doc_id = format!("{id}_{}", entry_id(&stem));
         let mut doc = DocumentSource {
             id: doc_id,
             name: name.clone(),
@@ -222,6 +222,19 @@ fn unique_stems(entries: &[(String, PathBuf)]) -> Vec<String> {
             if counts[&s] > 1 { name.clone() } else { s }
         })
         .collect()
+}
+
+/// The id part for one entry: the sanitised name, plus a short hash of the real name when
+/// sanitising lost information, so `a b` and `a_b` (or two names of only umlauts) never share
+/// an id and overwrite each other's files.
+fn entry_id(stem: &str) -> String {
+    let clean = sanitised_id(stem);
+    if clean == stem {
+        clean
+    } else {
+        let h = crate::crypto::sha256_hex(stem.as_bytes());
+        format!("{clean}-{}", &h[..8])
+    }
 }
 
 /// An id safe in file names and paths: ASCII letters, digits, '.', '-', '_'; anything else
@@ -361,5 +374,48 @@ mod tests {
         assert_eq!(sanitised_id("../etc"), "_._etc");
         assert_eq!(sanitised_id(""), "_");
         assert_eq!(sanitised_id("Müller Brief"), "Muller_Brief");
+        assert_ne!(entry_id("a b"), entry_id("a_b"));
+        assert!(entry_id("a b").starts_with("a_b-"));
+        assert_eq!(entry_id("0007"), "0007");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Issue #2: intake never panics on arbitrary file names and bytes; every visible entry
+        /// becomes exactly one document with a unique id.
+        #[test]
+        fn intake_never_panics_on_arbitrary_names_and_bytes(
+            entries in proptest::collection::vec(
+                ("[^/\\x00]{1,40}", proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), proptest::prelude::any::<bool>()),
+                0..8,
+            )
+        ) {
+            let t = tempfile::tempdir().unwrap();
+            let mut visible = std::collections::BTreeSet::new();
+            for (name, bytes, as_folder) in &entries {
+                if name == "." || name == ".." {
+                    continue;
+                }
+                let p = t.path().join(name);
+                if p.exists() {
+                    continue;
+                }
+                let written = if *as_folder {
+                    fs::create_dir(&p).and_then(|_| fs::write(p.join("1.png"), bytes))
+                } else {
+                    fs::write(&p, bytes)
+                };
+                if written.is_ok() && !name.starts_with('.') && name != MANIFEST
+                    && !JUNK.contains(&name.to_ascii_lowercase().as_str())
+                {
+                    visible.insert(name.clone());
+                }
+            }
+            if let Ok(batch) = read_batch(t.path()) {
+                proptest::prop_assert_eq!(batch.documents.len(), visible.len());
+                let ids: std::collections::BTreeSet<_> = batch.documents.iter().map(|d| d.id.clone()).collect();
+                proptest::prop_assert_eq!(ids.len(), batch.documents.len(), "ids must be unique");
+            }
+        }
     }
 }

@@ -230,6 +230,10 @@ fn verify_batch(
         docs.push((pdf, doc_note));
     }
     items.push(report);
+    // The visual-QA addendum, when QA has recorded anything (TR-03138 A.SC.8).
+    if let Some(addendum) = crate::qa::verify_addendum(batch_dir, trust) {
+        items.push(addendum);
+    }
     for (pdf, doc_note) in docs {
         items.push(verify_pdf(&pdf, trust));
         items.push(verify_note(&doc_note, trust));

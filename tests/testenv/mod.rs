@@ -163,3 +163,54 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     crc.update(data);
     out.extend_from_slice(&crc.sum().to_be_bytes());
 }
+
+/// Renders a letter with ImageMagick (DejaVu Sans, 11 pt, 300 dpi written into the file's
+/// metadata) to `out`; the extension picks the format. `extra` goes before the output name,
+/// e.g. `["-monochrome", "-compress", "Group4"]` for a G4 TIFF.
+pub fn render_letter(out: &Path, text: &str, extra: &[&str]) {
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    let status = std::process::Command::new("convert")
+        .args([
+            "-density",
+            "300",
+            "-units",
+            "PixelsPerInch",
+            "-size",
+            "2000x",
+        ])
+        .args([
+            "-background",
+            "white",
+            "-fill",
+            "black",
+            "-font",
+            "DejaVu-Sans",
+        ])
+        .args([
+            "-pointsize",
+            "11",
+            "-bordercolor",
+            "white",
+            "-border",
+            "150",
+        ])
+        .arg(format!("caption:{text}"))
+        .args(["-colorspace", "Gray", "-depth", "8"])
+        .args(extra)
+        .arg(out)
+        .status()
+        .expect("ImageMagick convert must be installed (scripts/install-deps.sh)");
+    assert!(status.success(), "convert failed for {}", out.display());
+}
+
+/// A short enforcement letter for the demo profile's `vollstreckung` e-file.
+pub fn enforcement_letter(az: &str) -> String {
+    format!(
+        "Stadt Leipzig, Stadtkasse\nVollstreckungsbehörde\n\nAktenzeichen: {az}\nKassenzeichen: 5.0123.456789.1\n\nAntrag auf Ratenzahlung\n\nSehr geehrte Damen und Herren,\nin der Vollstreckungssache bitte ich um Ratenzahlung\nin Höhe von monatlich 50 Euro. Die Pfändung meines\nKontos möchte ich vermeiden.\n\nMit freundlichen Grüßen\nJürgen Weiß"
+    )
+}
+
+/// A letter no e-file of the demo profile matches.
+pub const PRIVATE_LETTER: &str = "Liebe Tante Erna,\n\nvielen Dank für die schönen Blumen zum Geburtstag.\nWir sehen uns hoffentlich bald im Garten.\n\nHerzliche Grüße\nDeine Lisa";

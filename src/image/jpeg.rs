@@ -1,0 +1,381 @@
+//! JPEG reading (ITU T.81): the marker segments are walked here for the frame header and the
+//! resolution (JFIF APP0 density, EXIF APP1 IFD0); `zune-jpeg` decodes the pixels for the
+//! gray raster. The file itself is what the PDF embeds (`/DCTDecode`, ISO 32000-1 7.4.8), so
+//! the scanner's JPEG data reaches the archive byte for byte.
+
+use std::sync::Arc;
+
+use zune_jpeg::zune_core::colorspace::ColorSpace;
+use zune_jpeg::zune_core::options::DecoderOptions;
+
+use super::{
+    ColorKind, DecodedPage, Embed, FileFormat, GrayImage, ImageError, PageInfo, check_pixel_budget,
+    luma,
+};
+
+const F: FileFormat = FileFormat::Jpeg;
+
+fn corrupt(detail: impl Into<String>) -> ImageError {
+    ImageError::Corrupt {
+        format: F,
+        detail: detail.into(),
+    }
+}
+
+fn unsupported(detail: impl Into<String>) -> ImageError {
+    ImageError::Unsupported {
+        format: F,
+        detail: detail.into(),
+    }
+}
+
+/// What the marker walk found up to the first scan.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    width: u32,
+    height: u32,
+    components: u8,
+    dpi: Option<(f64, f64)>,
+    /// Offset of the first SOS marker: entropy-coded data starts after it.
+    sos: usize,
+}
+
+fn header(bytes: &[u8]) -> Result<Header, ImageError> {
+    let mut pos = 2usize;
+    let mut jfif: Option<Option<(f64, f64)>> = None;
+    let mut exif: Option<(f64, f64)> = None;
+    let mut frame: Option<(u32, u32, u8)> = None;
+    loop {
+        // Markers may be preceded by any number of 0xFF fill bytes (T.81 B.1.1.2).
+        while bytes.get(pos) == Some(&0xFF) && bytes.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let (Some(&0xFF), Some(&marker)) = (bytes.get(pos), bytes.get(pos + 1)) else {
+            return Err(corrupt(format!(
+                "no marker at byte {pos} before the image data (truncated?)"
+            )));
+        };
+        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
+            pos += 2; // standalone markers carry no length
+            continue;
+        }
+        if marker == 0xD9 {
+            return Err(corrupt("end of image before any scan"));
+        }
+        let len = bytes
+            .get(pos + 2..pos + 4)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+            .ok_or_else(|| corrupt("segment length cut off (truncated?)"))?;
+        let seg = bytes
+            .get(pos + 4..pos + 2 + len)
+            .filter(|_| len >= 2)
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "segment 0xFF{marker:02X} runs past the end (truncated?)"
+                ))
+            })?;
+        match marker {
+            0xDA => {
+                let (width, height, components) =
+                    frame.ok_or_else(|| corrupt("scan data before the frame header (no SOF)"))?;
+                // JFIF 1.02: units 1 = dots per inch, 2 = dots per cm, 0 = aspect ratio only.
+                let dpi = match jfif {
+                    Some(Some(d)) => Some(d),
+                    _ => exif,
+                };
+                return Ok(Header {
+                    width,
+                    height,
+                    components,
+                    dpi,
+                    sos: pos,
+                });
+            }
+            0xE0 if seg.starts_with(b"JFIF\0") && seg.len() >= 12 => {
+                let x = f64::from(u16::from_be_bytes([seg[8], seg[9]]));
+                let y = f64::from(u16::from_be_bytes([seg[10], seg[11]]));
+                let f = match seg[7] {
+                    1 => Some(1.0),
+                    2 => Some(2.54),
+                    _ => None,
+                };
+                jfif = Some(f.filter(|_| x > 0.0 && y > 0.0).map(|f| (x * f, y * f)));
+            }
+            0xE1 if seg.starts_with(b"Exif\0\0") => {
+                exif = exif.or_else(|| super::tiff::exif_dpi(&seg[6..]));
+            }
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                if !matches!(marker, 0xC0..=0xC2) {
+                    return Err(unsupported(format!(
+                        "SOF{} (lossless, hierarchical or arithmetic coding); only baseline, extended and progressive Huffman JPEG",
+                        marker - 0xC0
+                    )));
+                }
+                if seg.len() < 6 {
+                    return Err(corrupt("frame header too short"));
+                }
+                if seg[0] != 8 {
+                    return Err(unsupported(format!(
+                        "{}-bit samples (PDF's DCTDecode takes 8-bit JPEG)",
+                        seg[0]
+                    )));
+                }
+                let height = u32::from(u16::from_be_bytes([seg[1], seg[2]]));
+                let width = u32::from(u16::from_be_bytes([seg[3], seg[4]]));
+                if height == 0 {
+                    return Err(unsupported("height given by a DNL marker"));
+                }
+                if !matches!(seg[5], 1 | 3 | 4) {
+                    return Err(unsupported(format!("{} colour components", seg[5])));
+                }
+                frame = Some((width, height, seg[5]));
+            }
+            _ => {}
+        }
+        pos += 2 + len;
+    }
+}
+
+fn info(h: &Header) -> PageInfo {
+    PageInfo {
+        width: h.width,
+        height: h.height,
+        dpi: h.dpi,
+        color: match h.components {
+            1 => ColorKind::Gray,
+            3 => ColorKind::Rgb,
+            _ => ColorKind::Cmyk,
+        },
+        bits_per_component: 8,
+        format: F,
+    }
+}
+
+fn checked_header(bytes: &[u8], max_pixels: u64) -> Result<Header, ImageError> {
+    let h = header(bytes)?;
+    check_pixel_budget(F, h.width, h.height, max_pixels)?;
+    Ok(h)
+}
+
+pub(super) fn probe(bytes: &[u8], max_pixels: u64) -> Result<PageInfo, ImageError> {
+    checked_header(bytes, max_pixels).map(|h| info(&h))
+}
+
+pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedPage, ImageError> {
+    let h = checked_header(bytes, max_pixels)?;
+    // zune-jpeg fills a cut-off scan with gray and carries on; a truncated scan is a damaged
+    // original, so demand the EOI marker. 0xFF 0xD9 cannot occur inside entropy-coded data
+    // (T.81 B.1.1.5 byte stuffing), so any after the first SOS is the real end.
+    if !bytes[h.sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9]) {
+        return Err(corrupt(
+            "no end-of-image marker after the scan data (truncated?)",
+        ));
+    }
+    let out_space = if h.components == 4 {
+        ColorSpace::RGB
+    } else {
+        ColorSpace::Luma
+    };
+    let options = DecoderOptions::default()
+        .set_max_width(h.width as usize)
+        .set_max_height(h.height as usize)
+        .jpeg_set_out_colorspace(out_space);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(&bytes[..], options);
+    let pixels = dec.decode().map_err(|e| corrupt(format!("{e:?}")))?;
+    let n = h.width as usize * h.height as usize;
+    let gray = if h.components == 4 {
+        pixels
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect::<Vec<u8>>()
+    } else {
+        pixels
+    };
+    if gray.len() != n {
+        return Err(corrupt(format!(
+            "decoder returned {} pixels for a {}x{} frame",
+            gray.len(),
+            h.width,
+            h.height
+        )));
+    }
+    Ok(DecodedPage {
+        info: info(&h),
+        embed: Embed::Dct {
+            data: Arc::clone(bytes),
+            components: h.components,
+        },
+        gray: GrayImage {
+            width: h.width,
+            height: h.height,
+            pixels: gray,
+        },
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Encodes with `jpeg-encoder` (an independent writer); density in dpi via JFIF.
+    pub(crate) fn encode_gray(w: u16, h: u16, px: &[u8], dpi: Option<u16>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
+        if let Some(d) = dpi {
+            enc.set_density(jpeg_encoder::Density::Inch { x: d, y: d });
+        }
+        enc.encode(px, w, h, jpeg_encoder::ColorType::Luma).unwrap();
+        out
+    }
+
+    fn page(w: usize, h: usize) -> Vec<u8> {
+        (0..w * h)
+            .map(|i| {
+                if ((i % w) / 8).is_multiple_of(2) {
+                    20
+                } else {
+                    235
+                }
+            })
+            .collect()
+    }
+
+    /// Replaces the JFIF density fields (units, x, y) of an encoded file.
+    fn set_jfif(file: &mut [u8], units: u8, x: u16, y: u16) {
+        assert_eq!(&file[6..11], b"JFIF\0");
+        file[13] = units;
+        file[14..16].copy_from_slice(&x.to_be_bytes());
+        file[16..18].copy_from_slice(&y.to_be_bytes());
+    }
+
+    /// Inserts an APP1 EXIF block with IFD0 resolution tags right after SOI.
+    fn with_exif(file: &[u8], res: u32, unit: u16) -> Vec<u8> {
+        let mut t = b"MM\0*\0\0\0\x08".to_vec();
+        t.extend_from_slice(&3u16.to_be_bytes());
+        let data_at = 8 + 2 + 3 * 12 + 4;
+        for (tag, typ, val) in [
+            (282u16, 5u16, data_at as u32),
+            (283, 5, data_at as u32 + 8),
+            (296, 3, u32::from(unit) << 16),
+        ] {
+            t.extend_from_slice(&tag.to_be_bytes());
+            t.extend_from_slice(&typ.to_be_bytes());
+            t.extend_from_slice(&1u32.to_be_bytes());
+            t.extend_from_slice(&val.to_be_bytes());
+        }
+        t.extend_from_slice(&[0; 4]);
+        for _ in 0..2 {
+            t.extend_from_slice(&res.to_be_bytes());
+            t.extend_from_slice(&1u32.to_be_bytes());
+        }
+        let mut seg = b"Exif\0\0".to_vec();
+        seg.extend_from_slice(&t);
+        let mut out = file[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((seg.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&seg);
+        out.extend_from_slice(&file[2..]);
+        out
+    }
+
+    fn decode(bytes: Vec<u8>) -> Result<DecodedPage, ImageError> {
+        super::super::decode_page(&Arc::from(bytes), 0, 10_000_000)
+    }
+
+    #[test]
+    fn gray_jpeg_embeds_the_file_itself_without_copy() {
+        let file: Arc<[u8]> = Arc::from(encode_gray(64, 48, &page(64, 48), Some(300)));
+        let d = super::super::decode_page(&file, 0, 1_000_000).unwrap();
+        let Embed::Dct {
+            data,
+            components: 1,
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert!(
+            Arc::ptr_eq(data, &file),
+            "the embed shares the file's buffer"
+        );
+        assert_eq!(d.info.dpi, Some((300.0, 300.0)));
+        assert_eq!(d.info.color, ColorKind::Gray);
+        assert!(d.gray.pixels[0] < 60 && d.gray.pixels[8] > 200);
+    }
+
+    #[test]
+    fn rgb_jpeg_gives_luma() {
+        let rgb: Vec<u8> = (0..32 * 16).flat_map(|_| [200u8, 30, 30]).collect();
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 95)
+            .encode(&rgb, 32, 16, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let d = decode(out).unwrap();
+        assert_eq!(d.info.color, ColorKind::Rgb);
+        assert!(matches!(d.embed, Embed::Dct { components: 3, .. }));
+        let want = i32::from(luma(200, 30, 30));
+        assert!(
+            (i32::from(d.gray.pixels[100]) - want).abs() < 6,
+            "{}",
+            d.gray.pixels[100]
+        );
+    }
+
+    #[test]
+    fn cmyk_jpeg_decodes() {
+        let cmyk: Vec<u8> = (0..16 * 16).flat_map(|_| [0u8, 0, 0, 0]).collect();
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 95)
+            .encode(&cmyk, 16, 16, jpeg_encoder::ColorType::Cmyk)
+            .unwrap();
+        let d = decode(out).unwrap();
+        assert_eq!(d.info.color, ColorKind::Cmyk);
+        assert!(matches!(d.embed, Embed::Dct { components: 4, .. }));
+        assert_eq!(d.gray.pixels.len(), 256);
+    }
+
+    #[test]
+    fn dpi_from_jfif_units_and_exif() {
+        let base = encode_gray(16, 16, &page(16, 16), Some(300));
+        let dpi = |f: &[u8]| super::super::probe(f, 1000).unwrap()[0].dpi;
+        let mut cm = base.clone();
+        set_jfif(&mut cm, 2, 118, 118);
+        let d = dpi(&cm).unwrap();
+        assert!((d.0 - 299.72).abs() < 0.01);
+        let mut aspect = base.clone();
+        set_jfif(&mut aspect, 0, 1, 1);
+        assert_eq!(
+            dpi(&aspect),
+            None,
+            "JFIF units 0 is an aspect ratio, not a resolution"
+        );
+        // EXIF fills in when JFIF has no absolute unit.
+        assert_eq!(dpi(&with_exif(&aspect, 400, 2)), Some((400.0, 400.0)));
+        let e = dpi(&with_exif(&aspect, 100, 3)).unwrap();
+        assert!((e.0 - 254.0).abs() < 1e-9);
+        // A JFIF block without density, plus EXIF.
+        let plain = encode_gray(16, 16, &page(16, 16), None);
+        assert_eq!(dpi(&plain), None);
+        assert_eq!(dpi(&with_exif(&plain, 600, 2)), Some((600.0, 600.0)));
+    }
+
+    #[test]
+    fn truncated_jpeg_is_corrupt() {
+        let file = encode_gray(64, 64, &page(64, 64), Some(300));
+        for cut in [3, 10, 30, file.len() / 2, file.len() - 2] {
+            let err = decode(file[..cut].to_vec()).unwrap_err();
+            assert!(
+                matches!(err, ImageError::Corrupt { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn giant_jpeg_header_is_refused() {
+        let mut file = encode_gray(16, 16, &page(16, 16), Some(300));
+        let sof = file.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        file[sof + 5..sof + 7].copy_from_slice(&60000u16.to_be_bytes());
+        file[sof + 7..sof + 9].copy_from_slice(&60000u16.to_be_bytes());
+        assert!(matches!(decode(file), Err(ImageError::TooLarge { .. })));
+    }
+}

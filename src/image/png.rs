@@ -1,0 +1,801 @@
+//! PNG reading (ISO/IEC 15948): the chunk list is walked here for the header, the resolution
+//! (pHYs) and the IDAT bytes; the `png` crate decodes the pixels.
+//!
+//! A plain PNG (not interlaced, no transparency) is embedded with its IDAT data unchanged:
+//! PNG's per-row filters are exactly PDF's PNG predictors (ISO 32000-1 7.4.4.4, Predictor
+//! 10 and up), so the zlib stream can go into the PDF as it is. Interlaced or transparent PNGs are
+//! decoded and Flate-encoded (transparency composited over white paper).
+
+use std::sync::Arc;
+
+use super::{
+    ColorKind, DecodedPage, Embed, FileFormat, GrayImage, ImageError, PageInfo, check_pixel_budget,
+    expand_low_bit_gray, luma, over_white, zlib,
+};
+
+const F: FileFormat = FileFormat::Png;
+
+/// Memory the `png` decoder may use for its own buffers (chunks, row buffers); the frame
+/// itself is bounded by the pixel budget checked before decoding.
+const DECODER_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+
+fn corrupt(detail: impl Into<String>) -> ImageError {
+    ImageError::Corrupt {
+        format: F,
+        detail: detail.into(),
+    }
+}
+
+/// What the chunk walk found, before any pixel is decoded.
+struct Chunks<'a> {
+    width: u32,
+    height: u32,
+    bit_depth: u8,
+    color_type: u8,
+    interlaced: bool,
+    transparency: bool,
+    dpi: Option<(f64, f64)>,
+    idat: Vec<&'a [u8]>,
+}
+
+/// Walks the chunks (ISO 15948 5.3). Only lengths and the header are checked here; the
+/// decoder checks CRCs and the zlib stream.
+fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
+    let mut pos = 8usize;
+    let mut header: Option<Chunks<'_>> = None;
+    let mut seen_iend = false;
+    while pos < bytes.len() {
+        let Some(head) = bytes.get(pos..pos + 8) else {
+            return Err(corrupt(format!(
+                "chunk header cut off at byte {pos} (truncated?)"
+            )));
+        };
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let kind = [head[4], head[5], head[6], head[7]];
+        let data = pos
+            .checked_add(8 + len)
+            .filter(|&end| end + 4 <= bytes.len())
+            .map(|end| &bytes[pos + 8..end])
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "{} chunk of {len} bytes runs past the end of the file (truncated?)",
+                    String::from_utf8_lossy(&kind)
+                ))
+            })?;
+        pos += 12 + len;
+        match (&kind, header.as_mut()) {
+            (b"IHDR", None) => {
+                if data.len() != 13 {
+                    return Err(corrupt("IHDR chunk is not 13 bytes"));
+                }
+                let be =
+                    |i: usize| u32::from_be_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+                header = Some(Chunks {
+                    width: be(0),
+                    height: be(4),
+                    bit_depth: data[8],
+                    color_type: data[9],
+                    interlaced: data[12] == 1,
+                    transparency: matches!(data[9], 4 | 6),
+                    dpi: None,
+                    idat: Vec::new(),
+                });
+            }
+            (_, None) => return Err(corrupt("first chunk is not IHDR")),
+            (b"IDAT", Some(h)) => h.idat.push(data),
+            (b"tRNS", Some(h)) => h.transparency = true,
+            (b"pHYs", Some(h)) if data.len() == 9 => {
+                // ISO 15948 11.3.5.3: unit 1 = pixels per metre; unit 0 is an aspect ratio.
+                let x = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+                let y = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
+                if data[8] == 1 && x > 0 && y > 0 {
+                    h.dpi = Some((f64::from(x) * 0.0254, f64::from(y) * 0.0254));
+                }
+            }
+            (b"IEND", Some(_)) => {
+                seen_iend = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let h = header.ok_or_else(|| corrupt("no IHDR chunk"))?;
+    if h.idat.is_empty() {
+        return Err(corrupt("no IDAT chunk (truncated?)"));
+    }
+    if !seen_iend {
+        return Err(corrupt("no IEND chunk (truncated?)"));
+    }
+    let valid_depth = match h.color_type {
+        0 => matches!(h.bit_depth, 1 | 2 | 4 | 8 | 16),
+        3 => matches!(h.bit_depth, 1 | 2 | 4 | 8),
+        2 | 4 | 6 => matches!(h.bit_depth, 8 | 16),
+        _ => false,
+    };
+    if !valid_depth {
+        return Err(corrupt(format!(
+            "colour type {} with bit depth {} is not valid PNG",
+            h.color_type, h.bit_depth
+        )));
+    }
+    Ok(h)
+}
+
+/// Header facts; transparency turns into 8-bit composited samples, so it shows here too.
+fn info(c: &Chunks<'_>) -> PageInfo {
+    let color = match c.color_type {
+        0 if c.bit_depth == 1 && !c.transparency => ColorKind::Bilevel,
+        0 | 4 => ColorKind::Gray,
+        3 if c.transparency => ColorKind::Rgb,
+        3 => ColorKind::Indexed,
+        _ => ColorKind::Rgb,
+    };
+    PageInfo {
+        width: c.width,
+        height: c.height,
+        dpi: c.dpi,
+        color,
+        bits_per_component: if c.transparency { 8 } else { c.bit_depth },
+        format: F,
+    }
+}
+
+pub(super) fn probe(bytes: &[u8], max_pixels: u64) -> Result<PageInfo, ImageError> {
+    let c = header_checked(bytes, max_pixels)?;
+    Ok(info(&c))
+}
+
+/// The bomb check needs only IHDR (the first 33 bytes): refuse before walking anything else.
+fn header_checked(bytes: &[u8], max_pixels: u64) -> Result<Chunks<'_>, ImageError> {
+    if let Some(ihdr) = bytes.get(8..29)
+        && &ihdr[4..8] == b"IHDR"
+    {
+        let w = u32::from_be_bytes([ihdr[8], ihdr[9], ihdr[10], ihdr[11]]);
+        let h = u32::from_be_bytes([ihdr[12], ihdr[13], ihdr[14], ihdr[15]]);
+        check_pixel_budget(F, w, h, max_pixels)?;
+    }
+    let c = chunks(bytes)?;
+    check_pixel_budget(F, c.width, c.height, max_pixels)?;
+    Ok(c)
+}
+
+pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedPage, ImageError> {
+    let c = header_checked(bytes, max_pixels)?;
+    let info = info(&c);
+    let mut decoder = png::Decoder::new_with_limits(
+        std::io::Cursor::new(&bytes[..]),
+        png::Limits {
+            bytes: DECODER_LIMIT_BYTES,
+        },
+    );
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().map_err(decode_error)?;
+    let (palette, trns) = {
+        let i = reader.info();
+        (
+            i.palette.as_ref().map(|p| p.to_vec()),
+            i.trns.as_ref().map(|t| t.to_vec()),
+        )
+    };
+    if c.color_type == 3 && palette.is_none() {
+        return Err(corrupt("palette image without PLTE chunk"));
+    }
+    let conv = RowConverter::new(&c, palette.as_deref(), trns.as_deref());
+    let (w, h) = (c.width as usize, c.height as usize);
+    let mut gray = vec![0u8; w * h];
+    let reencode = c.interlaced || c.transparency;
+    let mut embed_rows: Vec<u8> = Vec::new();
+
+    if c.interlaced {
+        let size = reader
+            .output_buffer_size()
+            .ok_or_else(|| corrupt("image size overflows"))?;
+        let mut frame = vec![0u8; size];
+        let out = reader.next_frame(&mut frame).map_err(decode_error)?;
+        for (row, g) in frame
+            .chunks_exact(out.line_size)
+            .zip(gray.chunks_exact_mut(w))
+        {
+            conv.gray_row(row, g);
+            if c.transparency {
+                conv.composited_row(row, &mut embed_rows);
+            }
+        }
+        if !c.transparency {
+            // Deinterlaced samples at their original depth: the same pixels, lossless.
+            embed_rows = frame;
+        }
+    } else {
+        let mut y = 0;
+        while let Some(row) = reader.next_row().map_err(decode_error)? {
+            let Some(g) = gray.get_mut(y * w..(y + 1) * w) else {
+                break;
+            };
+            conv.gray_row(row.data(), g);
+            if c.transparency {
+                conv.composited_row(row.data(), &mut embed_rows);
+            }
+            y += 1;
+        }
+        if y < h {
+            return Err(corrupt(format!(
+                "image data ends after {y} of {h} rows (truncated?)"
+            )));
+        }
+    }
+
+    let embed = if !reencode {
+        let idat: Vec<u8> = c.idat.concat();
+        Embed::Flate {
+            data: Arc::from(idat),
+            colors: if c.color_type == 2 { 3 } else { 1 },
+            bits_per_component: c.bit_depth,
+            png_predictor: true,
+            palette: palette.map(Arc::from),
+        }
+    } else if c.transparency {
+        Embed::Flate {
+            data: zlib(&embed_rows),
+            colors: if conv.composited_colors == 3 { 3 } else { 1 },
+            bits_per_component: 8,
+            png_predictor: false,
+            palette: None,
+        }
+    } else {
+        Embed::Flate {
+            data: zlib(&embed_rows),
+            colors: if c.color_type == 2 { 3 } else { 1 },
+            bits_per_component: c.bit_depth,
+            png_predictor: false,
+            palette: palette.map(Arc::from),
+        }
+    };
+    Ok(DecodedPage {
+        info,
+        embed,
+        gray: GrayImage {
+            width: c.width,
+            height: c.height,
+            pixels: gray,
+        },
+    })
+}
+
+fn decode_error(e: png::DecodingError) -> ImageError {
+    match e {
+        png::DecodingError::LimitsExceeded => ImageError::TooLarge {
+            format: F,
+            width: 0,
+            height: 0,
+            limit: DECODER_LIMIT_BYTES as u64,
+        },
+        png::DecodingError::Format(f) => corrupt(f.to_string()),
+        png::DecodingError::IoError(e) => corrupt(format!("{e} (truncated?)")),
+        other => corrupt(other.to_string()),
+    }
+}
+
+/// Converts raw PNG rows (any colour type and depth) to gray and to composited samples.
+struct RowConverter {
+    color_type: u8,
+    bits: u8,
+    width: usize,
+    /// Palette index -> gray, transparency already composited.
+    palette_gray: Vec<u8>,
+    /// Palette index -> RGBA.
+    palette_rgba: Vec<[u8; 4]>,
+    /// tRNS for gray (one sample) or RGB (three samples), full depth.
+    key: Option<Vec<u16>>,
+    /// Channels of the composited output: 1 for gray sources, 3 for colour ones.
+    composited_colors: u8,
+}
+
+impl RowConverter {
+    fn new(c: &Chunks<'_>, palette: Option<&[u8]>, trns: Option<&[u8]>) -> Self {
+        let mut palette_rgba: Vec<[u8; 4]> = palette
+            .unwrap_or_default()
+            .chunks_exact(3)
+            .map(|p| [p[0], p[1], p[2], 255])
+            .collect();
+        let mut key = None;
+        if let Some(t) = trns {
+            match c.color_type {
+                3 => {
+                    for (e, &a) in palette_rgba.iter_mut().zip(t) {
+                        e[3] = a;
+                    }
+                }
+                0 | 2 => {
+                    key = Some(
+                        t.chunks_exact(2)
+                            .map(|s| u16::from_be_bytes([s[0], s[1]]))
+                            .collect(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        let palette_gray = palette_rgba
+            .iter()
+            .map(|p| over_white(luma(p[0], p[1], p[2]), p[3]))
+            .collect();
+        RowConverter {
+            color_type: c.color_type,
+            bits: c.bit_depth,
+            width: c.width as usize,
+            palette_gray,
+            palette_rgba,
+            key,
+            composited_colors: if matches!(c.color_type, 0 | 4) { 1 } else { 3 },
+        }
+    }
+
+    /// The `i`th sample at full depth (16-bit samples are big-endian in PNG).
+    fn sample(&self, row: &[u8], i: usize) -> u16 {
+        match self.bits {
+            16 => u16::from_be_bytes([
+                row.get(2 * i).copied().unwrap_or(0),
+                row.get(2 * i + 1).copied().unwrap_or(0),
+            ]),
+            b => u16::from(super::packed_sample(row, b, i)),
+        }
+    }
+
+    /// The top 8 bits of the `i`th sample (scaled up for 1/2/4-bit gray).
+    fn sample8(&self, row: &[u8], i: usize) -> u8 {
+        match self.bits {
+            16 => row.get(2 * i).copied().unwrap_or(0),
+            8 => row.get(i).copied().unwrap_or(0),
+            b => (u16::from(super::packed_sample(row, b, i)) * (255 / ((1u16 << b) - 1))) as u8,
+        }
+    }
+
+    fn keyed_out(&self, row: &[u8], x: usize, channels: usize) -> bool {
+        self.key.as_ref().is_some_and(|k| {
+            k.len() == channels && (0..channels).all(|c| self.sample(row, x * channels + c) == k[c])
+        })
+    }
+
+    fn gray_row(&self, row: &[u8], out: &mut [u8]) {
+        let w = self.width.min(out.len());
+        match self.color_type {
+            0 if self.key.is_none() && self.bits < 8 => expand_low_bit_gray(row, self.bits, w, out),
+            0 => {
+                for (x, o) in out.iter_mut().enumerate().take(w) {
+                    *o = if self.keyed_out(row, x, 1) {
+                        255
+                    } else {
+                        self.sample8(row, x)
+                    };
+                }
+            }
+            2 => {
+                for (x, o) in out.iter_mut().enumerate().take(w) {
+                    *o = if self.keyed_out(row, x, 3) {
+                        255
+                    } else {
+                        luma(
+                            self.sample8(row, 3 * x),
+                            self.sample8(row, 3 * x + 1),
+                            self.sample8(row, 3 * x + 2),
+                        )
+                    };
+                }
+            }
+            3 => {
+                for (x, o) in out.iter_mut().enumerate().take(w) {
+                    let i = usize::from(super::packed_sample(row, self.bits, x));
+                    *o = self.palette_gray.get(i).copied().unwrap_or(0);
+                }
+            }
+            4 => {
+                for (x, o) in out.iter_mut().enumerate().take(w) {
+                    *o = over_white(self.sample8(row, 2 * x), self.sample8(row, 2 * x + 1));
+                }
+            }
+            _ => {
+                for (x, o) in out.iter_mut().enumerate().take(w) {
+                    let l = luma(
+                        self.sample8(row, 4 * x),
+                        self.sample8(row, 4 * x + 1),
+                        self.sample8(row, 4 * x + 2),
+                    );
+                    *o = over_white(l, self.sample8(row, 4 * x + 3));
+                }
+            }
+        }
+    }
+
+    /// Appends one row composited over white as 8-bit gray or RGB samples.
+    fn composited_row(&self, row: &[u8], out: &mut Vec<u8>) {
+        for x in 0..self.width {
+            match self.color_type {
+                0 => out.push(if self.keyed_out(row, x, 1) {
+                    255
+                } else {
+                    self.sample8(row, x)
+                }),
+                4 => out.push(over_white(
+                    self.sample8(row, 2 * x),
+                    self.sample8(row, 2 * x + 1),
+                )),
+                2 => {
+                    if self.keyed_out(row, x, 3) {
+                        out.extend_from_slice(&[255, 255, 255]);
+                    } else {
+                        out.extend((0..3).map(|c| self.sample8(row, 3 * x + c)));
+                    }
+                }
+                3 => {
+                    let i = usize::from(super::packed_sample(row, self.bits, x));
+                    let p = self.palette_rgba.get(i).copied().unwrap_or([0, 0, 0, 255]);
+                    out.extend(p[..3].iter().map(|&v| over_white(v, p[3])));
+                }
+                _ => {
+                    let a = self.sample8(row, 4 * x + 3);
+                    out.extend((0..3).map(|c| over_white(self.sample8(row, 4 * x + c), a)));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// Encodes a PNG with the `png` crate (an independent writer).
+    pub(crate) fn encode(
+        w: u32,
+        h: u32,
+        color: png::ColorType,
+        depth: png::BitDepth,
+        data: &[u8],
+        setup: impl FnOnce(&mut png::Encoder<'_, &mut Vec<u8>>),
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(color);
+            enc.set_depth(depth);
+            setup(&mut enc);
+            let mut wr = enc.write_header().unwrap();
+            wr.write_image_data(data).unwrap();
+        }
+        out
+    }
+
+    /// The `png` encoder writes no Adam7, so this builds an interlaced 8-bit gray PNG by hand
+    /// (ISO 15948 8.2: seven passes, each a filtered sub-image).
+    fn interlaced_gray8(w: u32, h: u32, px: &[u8]) -> Vec<u8> {
+        let passes = [
+            (0, 0, 8, 8),
+            (4, 0, 8, 8),
+            (0, 4, 4, 8),
+            (2, 0, 4, 4),
+            (0, 2, 2, 4),
+            (1, 0, 2, 2),
+            (0, 1, 1, 2),
+        ];
+        let mut raw = Vec::new();
+        for (x0, y0, dx, dy) in passes {
+            if x0 >= w || y0 >= h {
+                continue;
+            }
+            for y in (y0..h).step_by(dy as usize) {
+                raw.push(0);
+                for x in (x0..w).step_by(dx as usize) {
+                    raw.push(px[(y * w + x) as usize]);
+                }
+            }
+        }
+        let chunk = |out: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            out.extend_from_slice(&crc.sum().to_be_bytes());
+        };
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 1]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &zlib(&raw));
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    fn decode(bytes: Vec<u8>) -> Result<DecodedPage, ImageError> {
+        super::super::decode_page(&Arc::from(bytes), 0, 10_000_000)
+    }
+
+    fn idat(file: &[u8]) -> Vec<u8> {
+        chunks(file).unwrap().idat.concat()
+    }
+
+    fn inflate_all(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(data)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn gray8_png_passes_idat_through_with_predictor() {
+        let px: Vec<u8> = (0..20 * 7).map(|i| (i * 3) as u8).collect();
+        let file = encode(
+            20,
+            7,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &px,
+            |e| {
+                e.set_pixel_dims(Some(png::PixelDimensions {
+                    xppu: 11811,
+                    yppu: 11811,
+                    unit: png::Unit::Meter,
+                }))
+            },
+        );
+        let d = decode(file.clone()).unwrap();
+        assert_eq!(d.gray.pixels, px);
+        let Embed::Flate {
+            data,
+            colors: 1,
+            bits_per_component: 8,
+            png_predictor: true,
+            palette: None,
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(
+            &data[..],
+            &idat(&file)[..],
+            "IDAT goes into the PDF unchanged"
+        );
+        let (x, y) = d.info.dpi.unwrap();
+        assert!((x - 299.9994).abs() < 0.001 && (y - x).abs() < 1e-9, "{x}");
+        assert_eq!(d.info.color, ColorKind::Gray);
+    }
+
+    #[test]
+    fn bilevel_png_is_bilevel_and_expands_to_0_255() {
+        let file = encode(
+            10,
+            2,
+            png::ColorType::Grayscale,
+            png::BitDepth::One,
+            &[0b1010_0000, 0, 0xFF, 0xC0],
+            |_| {},
+        );
+        let d = decode(file).unwrap();
+        assert_eq!(d.info.color, ColorKind::Bilevel);
+        assert_eq!(&d.gray.pixels[..4], &[255, 0, 255, 0]);
+        assert!(d.gray.pixels[10..].iter().all(|&p| p == 255));
+        assert!(matches!(
+            d.embed,
+            Embed::Flate {
+                bits_per_component: 1,
+                png_predictor: true,
+                ..
+            }
+        ));
+        assert_eq!(d.info.dpi, None, "no pHYs, no resolution");
+    }
+
+    #[test]
+    fn rgb_16bit_and_palette_pngs() {
+        let rgb16: Vec<u8> = (0..4 * 2 * 6).map(|i| (i * 11) as u8).collect();
+        let d = decode(encode(
+            4,
+            2,
+            png::ColorType::Rgb,
+            png::BitDepth::Sixteen,
+            &rgb16,
+            |_| {},
+        ))
+        .unwrap();
+        assert_eq!(d.info.color, ColorKind::Rgb);
+        assert_eq!(d.gray.pixels[0], luma(rgb16[0], rgb16[2], rgb16[4]));
+        assert!(matches!(
+            d.embed,
+            Embed::Flate {
+                colors: 3,
+                bits_per_component: 16,
+                png_predictor: true,
+                ..
+            }
+        ));
+
+        let pal = vec![255, 0, 0, 0, 0, 255, 255, 255, 255];
+        let file = encode(
+            3,
+            1,
+            png::ColorType::Indexed,
+            png::BitDepth::Eight,
+            &[0, 1, 2],
+            |e| e.set_palette(pal.clone()),
+        );
+        let d = decode(file).unwrap();
+        assert_eq!(d.info.color, ColorKind::Indexed);
+        assert_eq!(d.gray.pixels, vec![luma(255, 0, 0), luma(0, 0, 255), 255]);
+        let Embed::Flate {
+            palette: Some(p),
+            png_predictor: true,
+            ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert_eq!(&p[..], &pal[..]);
+    }
+
+    #[test]
+    fn alpha_is_composited_over_white_and_reencoded() {
+        // gray+alpha: black fully transparent -> white; black opaque -> black
+        let file = encode(
+            2,
+            1,
+            png::ColorType::GrayscaleAlpha,
+            png::BitDepth::Eight,
+            &[0, 0, 0, 255],
+            |_| {},
+        );
+        let d = decode(file).unwrap();
+        assert_eq!(d.gray.pixels, vec![255, 0]);
+        let Embed::Flate {
+            data,
+            colors: 1,
+            bits_per_component: 8,
+            png_predictor: false,
+            ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), vec![255, 0]);
+
+        let rgba = [255, 0, 0, 255, 0, 0, 255, 0];
+        let d = decode(encode(
+            2,
+            1,
+            png::ColorType::Rgba,
+            png::BitDepth::Eight,
+            &rgba,
+            |_| {},
+        ))
+        .unwrap();
+        let Embed::Flate {
+            data, colors: 3, ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), vec![255, 0, 0, 255, 255, 255]);
+        assert_eq!(d.gray.pixels, vec![luma(255, 0, 0), 255]);
+    }
+
+    #[test]
+    fn trns_on_palette_and_16_bit_gray_is_reencoded() {
+        let file = encode(
+            2,
+            1,
+            png::ColorType::Indexed,
+            png::BitDepth::Eight,
+            &[0, 1],
+            |e| {
+                e.set_palette(vec![0, 0, 0, 0, 0, 0]);
+                e.set_trns(vec![0, 255]);
+            },
+        );
+        let d = decode(file).unwrap();
+        assert_eq!(d.gray.pixels, vec![255, 0]);
+        assert!(matches!(
+            d.embed,
+            Embed::Flate {
+                colors: 3,
+                palette: None,
+                png_predictor: false,
+                ..
+            }
+        ));
+
+        let file = encode(
+            2,
+            1,
+            png::ColorType::Grayscale,
+            png::BitDepth::Sixteen,
+            &[0x12, 0x34, 0x00, 0x00],
+            |e| {
+                e.set_trns(vec![0x12, 0x34]);
+            },
+        );
+        let d = decode(file).unwrap();
+        assert_eq!(d.gray.pixels, vec![255, 0]);
+    }
+
+    #[test]
+    fn interlaced_png_decodes_and_keeps_depth() {
+        let (w, h) = (13u32, 11u32);
+        let px: Vec<u8> = (0..w * h).map(|i| (i * 17) as u8).collect();
+        let file = interlaced_gray8(w, h, &px);
+        assert!(chunks(&file).unwrap().interlaced);
+        let d = decode(file).unwrap();
+        assert_eq!(d.gray.pixels, px);
+        let Embed::Flate {
+            data,
+            png_predictor: false,
+            bits_per_component: 8,
+            ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), px);
+    }
+
+    #[test]
+    fn giant_png_header_is_refused_fast() {
+        // IHDR claims 200000 x 200000; the rest is a single tiny IDAT.
+        let small = encode(
+            1,
+            1,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &[0],
+            |_| {},
+        );
+        let mut bomb = small.clone();
+        bomb[16..20].copy_from_slice(&200_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&200_000u32.to_be_bytes());
+        let t = std::time::Instant::now();
+        let err = super::super::decode_page(&Arc::from(bomb.clone()), 0, 150_000_000).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ImageError::TooLarge {
+                    width: 200_000,
+                    height: 200_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(super::super::probe(&bomb, 150_000_000).is_err());
+        assert!(t.elapsed().as_millis() < 200, "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn truncated_png_is_corrupt() {
+        let px: Vec<u8> = (0..64 * 64).map(|i| (i * 7 % 251) as u8).collect();
+        let file = encode(
+            64,
+            64,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &px,
+            |_| {},
+        );
+        for cut in [
+            9,
+            20,
+            33,
+            40,
+            file.len() / 2,
+            file.len() - 13,
+            file.len() - 1,
+        ] {
+            let err = decode(file[..cut].to_vec()).unwrap_err();
+            assert!(
+                matches!(err, ImageError::Corrupt { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,1549 @@
+//! TIFF 6.0 reading: the IFD chain, the tags a scanner writes, strip decompression (none,
+//! PackBits, LZW, Deflate, CCITT Group 4) and the hand-off to the PDF embedding.
+//!
+//! The container is parsed here rather than through `tiff::decoder` because that decoder
+//! (0.11) refuses palette images and ignores FillOrder, both of which archive scanners write;
+//! parsing the IFDs ourselves also gives us the original strip bytes that a single-strip G4
+//! page is embedded with (TR-03138 A.SC.12: no re-encoding). The `tiff` crate's encoder is
+//! used by the tests as an independent writer.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use super::{
+    ColorKind, DecodedPage, Embed, FileFormat, GrayImage, ImageError, PageInfo, check_pixel_budget,
+    expand_low_bit_gray, luma, over_white, row_bytes, zlib,
+};
+
+const F: FileFormat = FileFormat::Tiff;
+
+/// More pages than any paper document has; stops a crafted IFD chain from running long.
+const MAX_PAGES: usize = 10_000;
+
+fn corrupt(detail: impl Into<String>) -> ImageError {
+    ImageError::Corrupt {
+        format: F,
+        detail: detail.into(),
+    }
+}
+
+fn unsupported(detail: impl Into<String>) -> ImageError {
+    ImageError::Unsupported {
+        format: F,
+        detail: detail.into(),
+    }
+}
+
+/// Byte-order aware access to the file (TIFF 6.0 section 2: "II" little, "MM" big endian).
+struct Bytes<'a> {
+    b: &'a [u8],
+    le: bool,
+}
+
+impl Bytes<'_> {
+    fn u16_at(&self, off: usize) -> Option<u16> {
+        let s = self.b.get(off..off.checked_add(2)?)?;
+        let a = [s[0], s[1]];
+        Some(if self.le {
+            u16::from_le_bytes(a)
+        } else {
+            u16::from_be_bytes(a)
+        })
+    }
+
+    fn u32_at(&self, off: usize) -> Option<u32> {
+        let s = self.b.get(off..off.checked_add(4)?)?;
+        let a = [s[0], s[1], s[2], s[3]];
+        Some(if self.le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
+    }
+}
+
+/// One IFD entry as stored: where its value lives is resolved on demand.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    tag: u16,
+    typ: u16,
+    count: u32,
+    /// File offset of the entry's 4-byte value/offset field.
+    field: usize,
+}
+
+/// The tags of one page that decoding needs, with TIFF 6.0 defaults applied.
+#[derive(Debug, Clone)]
+struct Ifd {
+    width: u32,
+    height: u32,
+    bits: u16,
+    samples: u16,
+    photometric: u16,
+    compression: u16,
+    predictor: u16,
+    fill_order: u16,
+    planar: u16,
+    rows_per_strip: u32,
+    strip_offsets: Vec<u64>,
+    strip_counts: Option<Vec<u64>>,
+    extra_samples: Vec<u64>,
+    colormap: Option<Vec<u64>>,
+    sample_format: u16,
+    tiled: bool,
+    dpi: Option<(f64, f64)>,
+}
+
+/// Sizes of the TIFF field types 1..=13 (TIFF 6.0 section 2, plus IFD type 13 from TN1).
+fn type_size(typ: u16) -> Option<usize> {
+    Some(match typ {
+        1 | 2 | 6 | 7 => 1,
+        3 | 8 => 2,
+        4 | 9 | 11 | 13 => 4,
+        5 | 10 | 12 => 8,
+        _ => return None,
+    })
+}
+
+impl Bytes<'_> {
+    /// Start of an entry's value: inline in the field when it fits in 4 bytes.
+    fn value_start(&self, e: &Entry) -> Result<(usize, usize), ImageError> {
+        let size = type_size(e.typ)
+            .ok_or_else(|| corrupt(format!("tag {} has unknown field type {}", e.tag, e.typ)))?;
+        let len = size
+            .checked_mul(e.count as usize)
+            .ok_or_else(|| corrupt(format!("tag {} count overflows", e.tag)))?;
+        let start = if len <= 4 {
+            e.field
+        } else {
+            self.u32_at(e.field)
+                .ok_or_else(|| corrupt("IFD entry cut off"))? as usize
+        };
+        // The value must lie inside the file: this also bounds every allocation below by the
+        // file's own size, whatever count the tag claims.
+        match start.checked_add(len) {
+            Some(end) if end <= self.b.len() => Ok((start, size)),
+            _ => Err(corrupt(format!(
+                "tag {} points past the end of the file (truncated?)",
+                e.tag
+            ))),
+        }
+    }
+
+    /// Unsigned integer values of a BYTE, SHORT or LONG tag.
+    fn uints(&self, e: &Entry) -> Result<Vec<u64>, ImageError> {
+        let (start, size) = self.value_start(e)?;
+        let n = e.count as usize;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let off = start + i * size;
+            let v = match e.typ {
+                1 => u64::from(self.b[off]),
+                3 => u64::from(self.u16_at(off).unwrap_or(0)),
+                4 | 13 => u64::from(self.u32_at(off).unwrap_or(0)),
+                _ => {
+                    return Err(corrupt(format!(
+                        "tag {} has type {}, expected an unsigned integer",
+                        e.tag, e.typ
+                    )));
+                }
+            };
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    fn uint(&self, e: &Entry) -> Result<u64, ImageError> {
+        self.uints(e)?
+            .first()
+            .copied()
+            .ok_or_else(|| corrupt(format!("tag {} has no value", e.tag)))
+    }
+
+    /// First value of a RATIONAL tag; `None` for a zero denominator.
+    fn rational(&self, e: &Entry) -> Result<Option<f64>, ImageError> {
+        if e.typ != 5 || e.count == 0 {
+            return Ok(None);
+        }
+        let (start, _) = self.value_start(e)?;
+        let num = self.u32_at(start).unwrap_or(0);
+        let den = self.u32_at(start + 4).unwrap_or(0);
+        Ok((den != 0).then(|| f64::from(num) / f64::from(den)))
+    }
+}
+
+/// Offsets of every IFD in the chain, refusing loops (a classic crafted-file hang).
+fn ifd_offsets(r: &Bytes<'_>) -> Result<Vec<usize>, ImageError> {
+    let mut next = r.u32_at(4).ok_or_else(|| corrupt("header cut off"))? as usize;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    while next != 0 {
+        if !seen.insert(next) {
+            return Err(corrupt("IFD chain loops back on itself"));
+        }
+        if out.len() >= MAX_PAGES {
+            return Err(unsupported(format!("more than {MAX_PAGES} pages")));
+        }
+        let n = r.u16_at(next).ok_or_else(|| {
+            corrupt(format!(
+                "IFD at offset {next} lies past the end of the file"
+            ))
+        })? as usize;
+        let after = next + 2 + 12 * n;
+        out.push(next);
+        next = match r.u32_at(after) {
+            Some(v) => v as usize,
+            // A missing next-IFD pointer after the last entry is common enough in scanner
+            // output to read as "no more pages"; the entries themselves are checked later.
+            None => 0,
+        };
+    }
+    if out.is_empty() {
+        return Err(corrupt("no image file directory"));
+    }
+    Ok(out)
+}
+
+fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
+    let n = r.u16_at(at).ok_or_else(|| corrupt("IFD cut off"))? as usize;
+    let mut entries = Vec::with_capacity(n);
+    for i in 0..n {
+        let e = at + 2 + 12 * i;
+        let (Some(tag), Some(typ), Some(count)) = (r.u16_at(e), r.u16_at(e + 2), r.u32_at(e + 4))
+        else {
+            return Err(corrupt(format!("IFD entry {i} cut off (truncated file?)")));
+        };
+        entries.push(Entry {
+            tag,
+            typ,
+            count,
+            field: e + 8,
+        });
+    }
+    let find = |tag: u16| entries.iter().find(|e| e.tag == tag);
+    let uint_or = |tag: u16, default: u64| -> Result<u64, ImageError> {
+        match find(tag) {
+            Some(e) => r.uint(e),
+            None => Ok(default),
+        }
+    };
+    let width = find(256).ok_or_else(|| corrupt("no ImageWidth tag"))?;
+    let height = find(257).ok_or_else(|| corrupt("no ImageLength tag"))?;
+    let width = u32::try_from(r.uint(width)?).map_err(|_| corrupt("ImageWidth too big"))?;
+    let height = u32::try_from(r.uint(height)?).map_err(|_| corrupt("ImageLength too big"))?;
+    let bits_all = match find(258) {
+        Some(e) => r.uints(e)?,
+        None => vec![1],
+    };
+    let bits = *bits_all.first().unwrap_or(&1);
+    if bits_all.iter().any(|&b| b != bits) {
+        return Err(unsupported(format!("mixed BitsPerSample {bits_all:?}")));
+    }
+    let compression = uint_or(259, 1)? as u16;
+    let samples = uint_or(277, 1)? as u16;
+    let photometric = match find(262) {
+        Some(e) => r.uint(e)? as u16,
+        // Fax-style files often omit it; libtiff then assumes WhiteIsZero for bilevel.
+        None if bits == 1 && samples == 1 => 0,
+        None => return Err(corrupt("no PhotometricInterpretation tag")),
+    };
+    let tiled = find(322).is_some() || find(324).is_some();
+    let strip_offsets = match find(273) {
+        Some(e) => r.uints(e)?,
+        None if tiled => Vec::new(),
+        None => return Err(corrupt("no StripOffsets tag")),
+    };
+    let strip_counts = find(279).map(|e| r.uints(e)).transpose()?;
+    let colormap = find(320).map(|e| r.uints(e)).transpose()?;
+    let extra_samples = find(338)
+        .map(|e| r.uints(e))
+        .transpose()?
+        .unwrap_or_default();
+    let sample_format = match find(339) {
+        Some(e) => r.uints(e)?.first().copied().unwrap_or(1) as u16,
+        None => 1,
+    };
+
+    // Resolution (TIFF 6.0 section 8): ResolutionUnit 2 = inch (the default), 3 = centimetre,
+    // 1 = no absolute unit, which is an aspect ratio and not a resolution.
+    let xres = find(282).map(|e| r.rational(e)).transpose()?.flatten();
+    let yres = find(283).map(|e| r.rational(e)).transpose()?.flatten();
+    let unit = uint_or(296, 2)?;
+    let factor = match unit {
+        2 => Some(1.0),
+        3 => Some(2.54),
+        _ => None,
+    };
+    let dpi = match (xres, yres.or(xres), factor) {
+        (Some(x), Some(y), Some(f)) if x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0 => {
+            Some((x * f, y * f))
+        }
+        _ => None,
+    };
+
+    Ok(Ifd {
+        width,
+        height,
+        bits: u16::try_from(bits).map_err(|_| corrupt("BitsPerSample too big"))?,
+        samples,
+        photometric,
+        compression,
+        predictor: uint_or(317, 1)? as u16,
+        fill_order: uint_or(266, 1)? as u16,
+        planar: uint_or(284, 1)? as u16,
+        rows_per_strip: u32::try_from(uint_or(278, u64::from(u32::MAX))?).unwrap_or(u32::MAX),
+        strip_offsets,
+        strip_counts,
+        extra_samples,
+        colormap,
+        sample_format,
+        tiled,
+        dpi,
+    })
+}
+
+/// The decoded meaning of a page's tags, checked for what we can read.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    color: ColorKind,
+    /// Colour channels embedded (1, 3 or 4); extra samples are stored but not embedded.
+    colors: u8,
+    bits: u8,
+    /// Samples per pixel as stored, including extra samples.
+    samples: u8,
+    /// The first extra sample is alpha (TIFF 6.0 ExtraSamples 1 or 2).
+    alpha: bool,
+}
+
+fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
+    if ifd.tiled {
+        return Err(unsupported("tiled TIFF (scanners write strips)"));
+    }
+    if ifd.sample_format != 1 {
+        return Err(unsupported(format!(
+            "SampleFormat {} (only unsigned integer samples)",
+            ifd.sample_format
+        )));
+    }
+    match ifd.compression {
+        1 | 4 | 5 | 8 | 32773 | 32946 => {}
+        2 | 3 => return Err(unsupported("CCITT Group 3 / modified Huffman compression")),
+        6 | 7 => return Err(unsupported("JPEG-in-TIFF compression")),
+        c => return Err(unsupported(format!("compression {c}"))),
+    }
+    if !matches!(ifd.fill_order, 1 | 2) {
+        return Err(corrupt(format!("FillOrder {}", ifd.fill_order)));
+    }
+    if ifd.samples > 1 && ifd.planar != 1 {
+        return Err(unsupported("planar (separate) sample layout"));
+    }
+    if !matches!(ifd.predictor, 1 | 2) {
+        return Err(unsupported(format!("predictor {}", ifd.predictor)));
+    }
+    let samples = u8::try_from(ifd.samples).map_err(|_| corrupt("SamplesPerPixel too big"))?;
+    let bits = u8::try_from(ifd.bits).map_err(|_| corrupt("BitsPerSample too big"))?;
+    let (color, colors) = match ifd.photometric {
+        0 | 1 => (
+            if bits == 1 {
+                ColorKind::Bilevel
+            } else {
+                ColorKind::Gray
+            },
+            1,
+        ),
+        2 => (ColorKind::Rgb, 3),
+        3 => (ColorKind::Indexed, 1),
+        5 => (ColorKind::Cmyk, 4),
+        6 => return Err(unsupported("YCbCr colour")),
+        p => return Err(unsupported(format!("PhotometricInterpretation {p}"))),
+    };
+    if samples < colors {
+        return Err(corrupt(format!(
+            "{samples} samples per pixel for a {color:?} image"
+        )));
+    }
+    let extra = samples - colors;
+    let alpha = matches!(ifd.extra_samples.first(), Some(1 | 2));
+    let bits_ok = match color {
+        ColorKind::Bilevel => true,
+        ColorKind::Gray => matches!(bits, 2 | 4 | 8 | 16),
+        ColorKind::Rgb => matches!(bits, 8 | 16),
+        ColorKind::Indexed => matches!(bits, 1 | 2 | 4 | 8),
+        ColorKind::Cmyk => bits == 8,
+    };
+    if !bits_ok {
+        return Err(unsupported(format!("{bits}-bit {color:?}")));
+    }
+    if extra > 0 && bits != 8 {
+        return Err(unsupported(format!(
+            "{bits}-bit samples with {extra} extra sample(s)"
+        )));
+    }
+    if ifd.compression == 4 && (bits != 1 || samples != 1) {
+        return Err(corrupt("CCITT Group 4 on a page that is not 1-bit bilevel"));
+    }
+    if ifd.predictor == 2 && bits < 8 {
+        return Err(unsupported("horizontal predictor on samples under 8 bits"));
+    }
+    if color == ColorKind::Indexed {
+        let want = 3usize << bits;
+        match &ifd.colormap {
+            Some(m) if m.len() == want => {}
+            Some(m) => {
+                return Err(corrupt(format!(
+                    "ColorMap has {} entries, {want} expected",
+                    m.len()
+                )));
+            }
+            None => return Err(corrupt("palette image without ColorMap")),
+        }
+    }
+    Ok(Layout {
+        color,
+        colors,
+        bits,
+        samples,
+        alpha,
+    })
+}
+
+fn page_info(ifd: &Ifd, l: &Layout) -> PageInfo {
+    PageInfo {
+        width: ifd.width,
+        height: ifd.height,
+        dpi: ifd.dpi,
+        color: l.color,
+        bits_per_component: if l.alpha { 8 } else { l.bits },
+        format: F,
+    }
+}
+
+fn open(bytes: &[u8]) -> Bytes<'_> {
+    Bytes {
+        b: bytes,
+        le: bytes.starts_with(b"II"),
+    }
+}
+
+pub(super) fn probe(bytes: &[u8], max_pixels: u64) -> Result<Vec<PageInfo>, ImageError> {
+    let r = open(bytes);
+    let mut pages = Vec::new();
+    for at in ifd_offsets(&r)? {
+        let ifd = parse_ifd(&r, at)?;
+        check_pixel_budget(F, ifd.width, ifd.height, max_pixels)?;
+        let l = layout(&ifd)?;
+        pages.push(page_info(&ifd, &l));
+    }
+    Ok(pages)
+}
+
+pub(super) fn decode_page(
+    bytes: &Arc<[u8]>,
+    index: usize,
+    max_pixels: u64,
+) -> Result<DecodedPage, ImageError> {
+    let r = open(bytes);
+    let offsets = ifd_offsets(&r)?;
+    let at = *offsets.get(index).ok_or(ImageError::NoSuchPage {
+        format: F,
+        index,
+        pages: offsets.len(),
+    })?;
+    let ifd = parse_ifd(&r, at)?;
+    check_pixel_budget(F, ifd.width, ifd.height, max_pixels)?;
+    let l = layout(&ifd)?;
+    let info = page_info(&ifd, &l);
+    let strips = strips(&ifd, bytes)?;
+    if ifd.compression == 4 {
+        let (embed, gray) = g4_page(&ifd, &strips)?;
+        return Ok(DecodedPage { info, embed, gray });
+    }
+    let raw = decompressed(&ifd, &l, &r, &strips)?;
+    let (embed, gray) = embed_and_gray(&ifd, &l, raw)?;
+    Ok(DecodedPage { info, embed, gray })
+}
+
+/// The raw bytes of every strip with the rows each one holds.
+fn strips<'a>(ifd: &Ifd, bytes: &'a [u8]) -> Result<Vec<(&'a [u8], u32)>, ImageError> {
+    let rps = ifd.rows_per_strip.clamp(1, ifd.height);
+    let expected = ifd.height.div_ceil(rps) as usize;
+    let counts = ifd
+        .strip_counts
+        .as_ref()
+        .ok_or_else(|| corrupt("no StripByteCounts tag (cannot tell where the image data ends)"))?;
+    if ifd.strip_offsets.len() != expected || counts.len() != expected {
+        return Err(corrupt(format!(
+            "{} strip offsets and {} byte counts for {expected} strips",
+            ifd.strip_offsets.len(),
+            counts.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(expected);
+    for (i, (&off, &len)) in ifd.strip_offsets.iter().zip(counts).enumerate() {
+        let data = usize::try_from(off)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(o, n)| bytes.get(o..o.checked_add(n)?))
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "strip {i} ({len} bytes at offset {off}) lies past the end of the file (truncated?)"
+                ))
+            })?;
+        let rows = rps.min(ifd.height - i as u32 * rps);
+        out.push((data, rows));
+    }
+    Ok(out)
+}
+
+/// TIFF 6.0 FillOrder 2: the first pixel of a byte sits in its lowest bit. Reversing each
+/// byte's bits gives the usual FillOrder 1 stream (what libtiff does before decoding).
+fn fill_order_1(data: &[u8], fill_order: u16) -> std::borrow::Cow<'_, [u8]> {
+    if fill_order == 2 {
+        data.iter()
+            .map(|b| b.reverse_bits())
+            .collect::<Vec<_>>()
+            .into()
+    } else {
+        data.into()
+    }
+}
+
+/// Decompresses every strip into one buffer of packed rows in the file's sample order, with
+/// 16-bit samples made big-endian and the horizontal predictor undone.
+fn decompressed(
+    ifd: &Ifd,
+    l: &Layout,
+    r: &Bytes<'_>,
+    strips: &[(&[u8], u32)],
+) -> Result<Vec<u8>, ImageError> {
+    let rb = row_bytes(ifd.width, u32::from(l.samples), u32::from(l.bits));
+    let total = rb
+        .checked_mul(ifd.height as usize)
+        .ok_or_else(|| corrupt("image size overflows"))?;
+    let mut raw = vec![0u8; total];
+    let mut row = 0usize;
+    for (i, (data, rows)) in strips.iter().enumerate() {
+        let dst = &mut raw[row * rb..(row + *rows as usize) * rb];
+        row += *rows as usize;
+        let src = fill_order_1(data, ifd.fill_order);
+        let got = match ifd.compression {
+            1 => {
+                let n = src.len().min(dst.len());
+                dst[..n].copy_from_slice(&src[..n]);
+                n
+            }
+            32773 => unpack_bits(&src, dst),
+            5 => lzw(&src, dst).map_err(|e| corrupt(format!("LZW strip {i}: {e}")))?,
+            8 | 32946 => {
+                inflate(&src, dst).map_err(|e| corrupt(format!("Deflate strip {i}: {e}")))?
+            }
+            c => return Err(unsupported(format!("compression {c}"))),
+        };
+        if got < dst.len() {
+            return Err(corrupt(format!(
+                "strip {i} holds {got} of {} bytes (truncated?)",
+                dst.len()
+            )));
+        }
+    }
+    if l.bits == 16 && r.le {
+        for pair in raw.chunks_exact_mut(2) {
+            pair.swap(0, 1);
+        }
+    }
+    if ifd.predictor == 2 {
+        undo_horizontal_predictor(&mut raw, rb, usize::from(l.samples), l.bits);
+    }
+    Ok(raw)
+}
+
+/// TIFF 6.0 section 14: each sample is stored as the difference to the same sample of the
+/// pixel to its left. 16-bit samples are big-endian here.
+fn undo_horizontal_predictor(raw: &mut [u8], rb: usize, spp: usize, bits: u8) {
+    for row in raw.chunks_exact_mut(rb) {
+        if bits == 8 {
+            for i in spp..row.len() {
+                row[i] = row[i].wrapping_add(row[i - spp]);
+            }
+        } else {
+            let stride = 2 * spp;
+            let mut i = stride;
+            while i + 1 < row.len() {
+                let prev = u16::from_be_bytes([row[i - stride], row[i - stride + 1]]);
+                let cur = u16::from_be_bytes([row[i], row[i + 1]]).wrapping_add(prev);
+                row[i..i + 2].copy_from_slice(&cur.to_be_bytes());
+                i += 2;
+            }
+        }
+    }
+}
+
+/// PackBits (TIFF 6.0 section 9): returns how many bytes of `dst` were filled.
+fn unpack_bits(src: &[u8], dst: &mut [u8]) -> usize {
+    let (mut i, mut o) = (0usize, 0usize);
+    while i < src.len() && o < dst.len() {
+        let n = src[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let len = (n as usize + 1).min(dst.len() - o).min(src.len() - i);
+            dst[o..o + len].copy_from_slice(&src[i..i + len]);
+            i += n as usize + 1;
+            o += len;
+        } else if n != -128 {
+            let Some(&b) = src.get(i) else { break };
+            i += 1;
+            let len = (1 - n as isize) as usize;
+            let len = len.min(dst.len() - o);
+            dst[o..o + len].fill(b);
+            o += len;
+        }
+    }
+    o
+}
+
+/// TIFF LZW (TIFF 6.0 section 13): MSB-first codes with the "early change" code-size switch.
+fn lzw(src: &[u8], dst: &mut [u8]) -> Result<usize, String> {
+    let mut dec = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+    let (mut i, mut o) = (0usize, 0usize);
+    while o < dst.len() {
+        let res = dec.decode_bytes(&src[i..], &mut dst[o..]);
+        i += res.consumed_in;
+        o += res.consumed_out;
+        match res.status {
+            Ok(weezl::LzwStatus::Ok) if res.consumed_in + res.consumed_out > 0 => {}
+            Ok(_) => break,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(o)
+}
+
+fn inflate(src: &[u8], dst: &mut [u8]) -> Result<usize, String> {
+    let mut z = flate2::read::ZlibDecoder::new(src);
+    let mut o = 0;
+    while o < dst.len() {
+        match z.read(&mut dst[o..]) {
+            Ok(0) => break,
+            Ok(n) => o += n,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(o)
+}
+
+/// Turns decoded samples into the PDF embedding and the gray raster.
+fn embed_and_gray(
+    ifd: &Ifd,
+    l: &Layout,
+    mut raw: Vec<u8>,
+) -> Result<(Embed, GrayImage), ImageError> {
+    let (w, h) = (ifd.width as usize, ifd.height as usize);
+    let rb = row_bytes(ifd.width, u32::from(l.samples), u32::from(l.bits));
+    let mut gray = vec![0u8; w * h];
+    let spp = usize::from(l.samples);
+    let mut palette = None;
+    match l.color {
+        ColorKind::Bilevel | ColorKind::Gray => {
+            // PDF DeviceGray has 0 = black (ISO 32000-1 8.6.4.2); WhiteIsZero samples are
+            // inverted, which keeps every pixel distinct (lossless).
+            if ifd.photometric == 0 {
+                raw.iter_mut().for_each(|b| *b = !*b);
+            }
+            if spp > 1 {
+                raw = strip_extra_gray(&raw, w, h, spp, l.alpha);
+            }
+            let rb1 = row_bytes(ifd.width, 1, u32::from(l.bits));
+            for (src, dst) in raw.chunks_exact(rb1).zip(gray.chunks_exact_mut(w)) {
+                match l.bits {
+                    8 => dst.copy_from_slice(&src[..w]),
+                    16 => dst
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(x, d)| *d = src[2 * x]),
+                    b => expand_low_bit_gray(src, b, w, dst),
+                }
+            }
+        }
+        ColorKind::Rgb => {
+            if spp > 3 {
+                raw = strip_extra_rgb(&raw, w * h, spp, l.alpha);
+            }
+            let step = if l.bits == 16 { 2 } else { 1 };
+            for (d, px) in gray.iter_mut().zip(raw.chunks_exact(3 * step)) {
+                *d = luma(px[0], px[step], px[2 * step]);
+            }
+        }
+        ColorKind::Indexed => {
+            // TIFF ColorMap: all reds, then all greens, then all blues, 16 bits each.
+            let map = ifd.colormap.as_deref().unwrap_or_default();
+            let n = 1usize << l.bits;
+            let mut pal = Vec::with_capacity(3 * n);
+            for i in 0..n {
+                for c in 0..3 {
+                    pal.push((map[c * n + i] >> 8) as u8);
+                }
+            }
+            let lut: Vec<u8> = pal
+                .chunks_exact(3)
+                .map(|p| luma(p[0], p[1], p[2]))
+                .collect();
+            for (src, dst) in raw.chunks_exact(rb).zip(gray.chunks_exact_mut(w)) {
+                for (x, d) in dst.iter_mut().enumerate() {
+                    *d = lut[usize::from(super::packed_sample(src, l.bits, x))];
+                }
+            }
+            palette = Some(Arc::from(pal));
+        }
+        ColorKind::Cmyk => {
+            if spp > 4 {
+                raw = strip_extra_cmyk(&raw, w * h, spp);
+            }
+            for (d, px) in gray.iter_mut().zip(raw.chunks_exact(4)) {
+                let k = u16::from(px[3]);
+                let ch = |c: u8| (255 - (u16::from(c) + k).min(255)) as u8;
+                *d = luma(ch(px[0]), ch(px[1]), ch(px[2]));
+            }
+        }
+    }
+    let embed = Embed::Flate {
+        data: zlib(&raw),
+        colors: l.colors,
+        bits_per_component: if l.alpha { 8 } else { l.bits },
+        png_predictor: false,
+        palette,
+    };
+    Ok((
+        embed,
+        GrayImage {
+            width: ifd.width,
+            height: ifd.height,
+            pixels: gray,
+        },
+    ))
+}
+
+/// Gray plus extra samples (8-bit only, checked in `layout`): drop them, compositing over
+/// white when the first one is alpha.
+fn strip_extra_gray(raw: &[u8], w: usize, h: usize, spp: usize, alpha: bool) -> Vec<u8> {
+    raw.chunks_exact(spp)
+        .take(w * h)
+        .map(|px| {
+            if alpha {
+                over_white(px[0], px[1])
+            } else {
+                px[0]
+            }
+        })
+        .collect()
+}
+
+fn strip_extra_rgb(raw: &[u8], pixels: usize, spp: usize, alpha: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pixels * 3);
+    for px in raw.chunks_exact(spp).take(pixels) {
+        for &c in &px[..3] {
+            out.push(if alpha { over_white(c, px[3]) } else { c });
+        }
+    }
+    out
+}
+
+fn strip_extra_cmyk(raw: &[u8], pixels: usize, spp: usize) -> Vec<u8> {
+    raw.chunks_exact(spp)
+        .take(pixels)
+        .flat_map(|px| px[..4].iter().copied())
+        .collect()
+}
+
+/// A CCITT Group 4 page. One strip in FillOrder 1 is embedded byte for byte (SPEC section 4
+/// "Lossless"); anything else is decoded and re-encoded as 1-bit Flate, the same pixels.
+fn g4_page(ifd: &Ifd, strips: &[(&[u8], u32)]) -> Result<(Embed, GrayImage), ImageError> {
+    let width = u16::try_from(ifd.width)
+        .map_err(|_| unsupported(format!("G4 page {} pixels wide (max 65535)", ifd.width)))?;
+    let w = ifd.width as usize;
+    let passthrough = strips.len() == 1 && ifd.fill_order == 1;
+    // G4 codes white and black runs; in TIFF a white run is stored as 0 bits, and the
+    // Photometric tag says what a 0 bit shows: WhiteIsZero (0) white, BlackIsZero (1) black.
+    let white_run_is_white = ifd.photometric == 0;
+    let (run_white, run_black) = if white_run_is_white {
+        (255u8, 0u8)
+    } else {
+        (0, 255)
+    };
+    let mut gray = vec![run_white; w * ifd.height as usize];
+    let mut y = 0usize;
+    for (i, (data, rows)) in strips.iter().enumerate() {
+        let src = fill_order_1(data, ifd.fill_order);
+        let mut dec = fax::decoder::Group4Decoder::new(
+            src.iter().map(|&b| Ok::<u8, std::convert::Infallible>(b)),
+            width,
+        )
+        .map_err(|_| corrupt(format!("G4 strip {i} is empty")))?;
+        let strip_end = y + *rows as usize;
+        while y < strip_end {
+            let status = dec
+                .advance()
+                .map_err(|_| corrupt(format!("G4 strip {i}: invalid code at row {y}")))?;
+            if status == fax::decoder::DecodeStatus::End {
+                // Encoders may leave out trailing white rows before EOFB (libtiff accepts
+                // this); those rows keep the white-run colour.
+                y = strip_end;
+                break;
+            }
+            paint_runs(dec.transition(), &mut gray[y * w..(y + 1) * w], run_black);
+            y += 1;
+        }
+    }
+    let embed = if passthrough {
+        Embed::CcittG4 {
+            data: Arc::from(strips[0].0),
+            black_is_1: ifd.photometric == 1,
+        }
+    } else {
+        let rb = w.div_ceil(8);
+        let mut packed = vec![0u8; rb * ifd.height as usize];
+        for (row, out) in gray.chunks_exact(w).zip(packed.chunks_exact_mut(rb)) {
+            pack_row(row, out);
+        }
+        Embed::Flate {
+            data: zlib(&packed),
+            colors: 1,
+            bits_per_component: 1,
+            png_predictor: false,
+            palette: None,
+        }
+    };
+    Ok((
+        embed,
+        GrayImage {
+            width: ifd.width,
+            height: ifd.height,
+            pixels: gray,
+        },
+    ))
+}
+
+/// Paints the second colour's runs of one G4 row: `changes` are the positions where the
+/// colour flips, starting with a white run at 0 (ITU T.6 2.2.2).
+fn paint_runs(changes: &[u16], row: &mut [u8], value: u8) {
+    for pair in changes.chunks(2) {
+        let start = usize::from(pair[0]).min(row.len());
+        let end = pair
+            .get(1)
+            .map_or(row.len(), |&e| usize::from(e).min(row.len()));
+        if start < end {
+            row[start..end].fill(value);
+        }
+    }
+}
+
+/// Packs an 8-bit 0/255 row into 1-bit PDF DeviceGray samples (0 = black), MSB first.
+fn pack_row(row: &[u8], out: &mut [u8]) {
+    out.fill(0);
+    for (x, &v) in row.iter().enumerate() {
+        if v >= 128 {
+            out[x / 8] |= 0x80 >> (x % 8);
+        }
+    }
+}
+
+/// Resolution from an EXIF APP1 block (CIPA DC-008 4.6.5: IFD0 XResolution, YResolution,
+/// ResolutionUnit, same meaning as in TIFF). `tiff` is the block after "Exif\0\0".
+pub(super) fn exif_dpi(tiff: &[u8]) -> Option<(f64, f64)> {
+    let le = match tiff.get(..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let r = Bytes { b: tiff, le };
+    let at = r.u32_at(4)? as usize;
+    let n = r.u16_at(at)? as usize;
+    let (mut x, mut y, mut unit) = (None, None, 2u64);
+    for i in 0..n {
+        let field = at + 2 + 12 * i;
+        let e = Entry {
+            tag: r.u16_at(field)?,
+            typ: r.u16_at(field + 2)?,
+            count: r.u32_at(field + 4)?,
+            field: field + 8,
+        };
+        match e.tag {
+            282 => x = r.rational(&e).ok().flatten(),
+            283 => y = r.rational(&e).ok().flatten(),
+            296 => unit = r.uint(&e).ok()?,
+            _ => {}
+        }
+    }
+    let f = match unit {
+        2 => 1.0,
+        3 => 2.54,
+        _ => return None,
+    };
+    let (x, y) = (x?, y.or(x)?);
+    (x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0).then_some((x * f, y * f))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A hand-written little TIFF writer for the variants the `tiff` encoder cannot produce
+    /// (G4, FillOrder 2, palette, several strips with odd compressions).
+    pub(crate) struct TiffPage {
+        pub width: u32,
+        pub height: u32,
+        pub bits: u16,
+        pub samples: u16,
+        pub photometric: u16,
+        pub compression: u16,
+        pub predictor: u16,
+        pub fill_order: u16,
+        pub rows_per_strip: u32,
+        pub strips: Vec<Vec<u8>>,
+        pub colormap: Option<Vec<u16>>,
+        /// (x, y, unit)
+        pub resolution: Option<(u32, u32, u16)>,
+    }
+
+    impl TiffPage {
+        pub(crate) fn new(width: u32, height: u32, strips: Vec<Vec<u8>>) -> Self {
+            TiffPage {
+                width,
+                height,
+                bits: 8,
+                samples: 1,
+                photometric: 1,
+                compression: 1,
+                predictor: 1,
+                fill_order: 1,
+                rows_per_strip: height,
+                strips,
+                colormap: None,
+                resolution: Some((300, 300, 2)),
+            }
+        }
+    }
+
+    /// Writes pages into one big-endian or little-endian TIFF file.
+    pub(crate) fn write_tiff(pages: &[TiffPage], le: bool) -> Vec<u8> {
+        let p16 = |v: u16| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+        let p32 = |v: u32| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+        let mut out: Vec<u8> = if le {
+            b"II*\0".to_vec()
+        } else {
+            b"MM\0*".to_vec()
+        };
+        out.extend_from_slice(&[0; 4]);
+        let mut prev_next_ptr = 4usize;
+        for page in pages {
+            // Data first: strips, colormap, rationals, bits.
+            let mut offsets = Vec::new();
+            for s in &page.strips {
+                offsets.push(out.len() as u32);
+                out.extend_from_slice(s);
+            }
+            let counts: Vec<u32> = page.strips.iter().map(|s| s.len() as u32).collect();
+            let mut entries: Vec<(u16, u16, u32, Vec<u8>)> = Vec::new();
+            let shorts = |v: &[u16]| v.iter().flat_map(|&x| p16(x)).collect::<Vec<u8>>();
+            let longs = |v: &[u32]| v.iter().flat_map(|&x| p32(x)).collect::<Vec<u8>>();
+            entries.push((256, 4, 1, longs(&[page.width])));
+            entries.push((257, 4, 1, longs(&[page.height])));
+            entries.push((
+                258,
+                3,
+                u32::from(page.samples),
+                shorts(&vec![page.bits; page.samples as usize]),
+            ));
+            entries.push((259, 3, 1, shorts(&[page.compression])));
+            entries.push((262, 3, 1, shorts(&[page.photometric])));
+            entries.push((266, 3, 1, shorts(&[page.fill_order])));
+            entries.push((273, 4, offsets.len() as u32, longs(&offsets)));
+            entries.push((277, 3, 1, shorts(&[page.samples])));
+            entries.push((278, 4, 1, longs(&[page.rows_per_strip])));
+            entries.push((279, 4, counts.len() as u32, longs(&counts)));
+            if let Some((x, y, unit)) = page.resolution {
+                entries.push((282, 5, 1, longs(&[x, 1])));
+                entries.push((283, 5, 1, longs(&[y, 1])));
+                entries.push((296, 3, 1, shorts(&[unit])));
+            }
+            if page.predictor != 1 {
+                entries.push((317, 3, 1, shorts(&[page.predictor])));
+            }
+            if let Some(map) = &page.colormap {
+                entries.push((320, 3, map.len() as u32, shorts(map)));
+            }
+            // Out-of-line values.
+            let mut fields = Vec::new();
+            for (_, _, _, v) in &entries {
+                if v.len() > 4 {
+                    if out.len() % 2 == 1 {
+                        out.push(0);
+                    }
+                    fields.push(p32(out.len() as u32).to_vec());
+                    out.extend_from_slice(v);
+                } else {
+                    let mut f = v.clone();
+                    f.resize(4, 0);
+                    fields.push(f);
+                }
+            }
+            if out.len() % 2 == 1 {
+                out.push(0);
+            }
+            let ifd_at = out.len() as u32;
+            out[prev_next_ptr..prev_next_ptr + 4].copy_from_slice(&p32(ifd_at));
+            out.extend_from_slice(&p16(entries.len() as u16));
+            for ((tag, typ, count, _), field) in entries.iter().zip(&fields) {
+                out.extend_from_slice(&p16(*tag));
+                out.extend_from_slice(&p16(*typ));
+                out.extend_from_slice(&p32(*count));
+                out.extend_from_slice(field);
+            }
+            prev_next_ptr = out.len();
+            out.extend_from_slice(&[0; 4]);
+        }
+        out
+    }
+
+    /// G4-encodes a bilevel raster given as booleans (true = black), FillOrder 1.
+    pub(crate) fn g4_encode(black: &[bool], width: usize) -> Vec<u8> {
+        let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+        for row in black.chunks(width) {
+            let pels = row.iter().map(|&b| {
+                if b {
+                    fax::Color::Black
+                } else {
+                    fax::Color::White
+                }
+            });
+            enc.encode_line(pels, width as u16).unwrap();
+        }
+        enc.finish().unwrap().finish()
+    }
+
+    /// A test bilevel pattern with structure in both directions.
+    pub(crate) fn pattern(width: usize, height: usize) -> Vec<bool> {
+        (0..width * height)
+            .map(|i| {
+                let (x, y) = (i % width, i / width);
+                (x / 3 + y / 5) % 4 == 0 || (x > 10 && x < 14)
+            })
+            .collect()
+    }
+
+    fn decode(bytes: Vec<u8>, index: usize) -> Result<DecodedPage, ImageError> {
+        super::super::decode_page(&Arc::from(bytes), index, 1_000_000)
+    }
+
+    fn inflate_all(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(data)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    /// Gray image from the `tiff` crate's encoder, an independent writer.
+    fn crate_encoded_gray8(
+        w: u32,
+        h: u32,
+        pixels: &[u8],
+        compression: tiff::encoder::Compression,
+    ) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out)
+            .unwrap()
+            .with_compression(compression);
+        enc.write_image::<tiff::encoder::colortype::Gray8>(w, h, pixels)
+            .unwrap();
+        out.into_inner()
+    }
+
+    fn gray_ramp(w: usize, h: usize) -> Vec<u8> {
+        (0..w * h)
+            .map(|i| ((i % w) * 7 + (i / w) * 13) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn gray8_from_tiff_crate_in_every_compression_decodes_exactly() {
+        use tiff::encoder::{Compression, DeflateLevel};
+        let (w, h) = (37u32, 23u32);
+        let px = gray_ramp(w as usize, h as usize);
+        for (name, c) in [
+            ("none", Compression::Uncompressed),
+            ("lzw", Compression::Lzw),
+            ("deflate", Compression::Deflate(DeflateLevel::Balanced)),
+            ("packbits", Compression::Packbits),
+        ] {
+            let page = decode(crate_encoded_gray8(w, h, &px, c), 0).unwrap();
+            assert_eq!(page.gray.pixels, px, "{name}");
+            assert_eq!(page.info.color, ColorKind::Gray);
+            let Embed::Flate {
+                data,
+                colors: 1,
+                bits_per_component: 8,
+                png_predictor: false,
+                palette: None,
+            } = &page.embed
+            else {
+                panic!("{:?}", page.embed)
+            };
+            assert_eq!(inflate_all(data), px);
+        }
+    }
+
+    #[test]
+    fn rgb8_and_rgb16_and_gray16_from_tiff_crate() {
+        use tiff::encoder::colortype::{Gray16, RGB8, RGB16};
+        let (w, h) = (9u32, 4u32);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 5) as u8).collect();
+        let mut out = std::io::Cursor::new(Vec::new());
+        tiff::encoder::TiffEncoder::new(&mut out)
+            .unwrap()
+            .write_image::<RGB8>(w, h, &rgb)
+            .unwrap();
+        let page = decode(out.into_inner(), 0).unwrap();
+        assert_eq!(page.info.color, ColorKind::Rgb);
+        assert_eq!(page.gray.pixels[1], luma(rgb[3], rgb[4], rgb[5]));
+        let Embed::Flate {
+            data, colors: 3, ..
+        } = &page.embed
+        else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), rgb);
+
+        let rgb16: Vec<u16> = (0..w * h * 3).map(|i| (i * 1000) as u16).collect();
+        let mut out = std::io::Cursor::new(Vec::new());
+        tiff::encoder::TiffEncoder::new(&mut out)
+            .unwrap()
+            .write_image::<RGB16>(w, h, &rgb16)
+            .unwrap();
+        let page = decode(out.into_inner(), 0).unwrap();
+        let Embed::Flate {
+            data,
+            colors: 3,
+            bits_per_component: 16,
+            ..
+        } = &page.embed
+        else {
+            panic!()
+        };
+        let be: Vec<u8> = rgb16.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(inflate_all(data), be, "PDF wants 16-bit samples big-endian");
+        assert_eq!(
+            page.gray.pixels[0],
+            luma(0, (1000u16 >> 8) as u8, (2000u16 >> 8) as u8)
+        );
+
+        let g16: Vec<u16> = (0..w * h).map(|i| (i * 1800) as u16).collect();
+        let mut out = std::io::Cursor::new(Vec::new());
+        tiff::encoder::TiffEncoder::new(&mut out)
+            .unwrap()
+            .write_image::<Gray16>(w, h, &g16)
+            .unwrap();
+        let page = decode(out.into_inner(), 0).unwrap();
+        assert_eq!(page.info.bits_per_component, 16);
+        assert_eq!(page.gray.pixels[5], ((5 * 1800u16) >> 8) as u8);
+    }
+
+    #[test]
+    fn horizontal_predictor_with_lzw_and_deflate() {
+        let (w, h) = (16u32, 3u32);
+        let px = gray_ramp(w as usize, h as usize);
+        let mut diff = px.clone();
+        for row in diff.chunks_mut(w as usize) {
+            for x in (1..row.len()).rev() {
+                row[x] = row[x].wrapping_sub(row[x - 1]);
+            }
+        }
+        let lzw = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(&diff)
+            .unwrap();
+        let mut page = TiffPage::new(w, h, vec![lzw]);
+        page.compression = 5;
+        page.predictor = 2;
+        assert_eq!(
+            decode(write_tiff(&[page], true), 0).unwrap().gray.pixels,
+            px
+        );
+
+        let mut page = TiffPage::new(w, h, vec![zlib(&diff).to_vec()]);
+        page.compression = 8;
+        page.predictor = 2;
+        assert_eq!(
+            decode(write_tiff(&[page], false), 0).unwrap().gray.pixels,
+            px
+        );
+    }
+
+    #[test]
+    fn bilevel_white_is_zero_uncompressed_many_strips() {
+        // 10x4, 1 bit, WhiteIsZero: 1 bits are black. Two strips of two rows.
+        let rows = [
+            [0b1100_0000u8, 0b0100_0000],
+            [0, 0],
+            [0xFF, 0xC0],
+            [0x80, 0x00],
+        ];
+        let strips = vec![rows[..2].concat(), rows[2..].concat()];
+        let mut page = TiffPage::new(10, 4, strips);
+        page.bits = 1;
+        page.photometric = 0;
+        page.rows_per_strip = 2;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        assert_eq!(d.info.color, ColorKind::Bilevel);
+        assert_eq!(
+            &d.gray.pixels[..10],
+            &[0, 0, 255, 255, 255, 255, 255, 255, 255, 0]
+        );
+        assert!(d.gray.pixels[10..20].iter().all(|&p| p == 255));
+        assert!(d.gray.pixels[20..30].iter().all(|&p| p == 0));
+        let Embed::Flate {
+            data,
+            bits_per_component: 1,
+            colors: 1,
+            ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        // PDF DeviceGray 1-bit: 0 = black, so the WhiteIsZero bits are inverted.
+        assert_eq!(inflate_all(data)[..2], [0b0011_1111, 0b1011_1111]);
+    }
+
+    #[test]
+    fn packbits_with_fill_order_2() {
+        // Row bytes for 16x2 BlackIsZero 1-bit, then written bit-reversed (FillOrder 2).
+        let rows = [0b1111_0000u8, 0b0000_0001, 0xAA, 0x55];
+        // A literal run of 4 bytes; FillOrder applies to the whole raw strip, PackBits
+        // control bytes included (as libtiff reverses the raw data before decoding).
+        let packed: Vec<u8> = [3u8, rows[0], rows[1], rows[2], rows[3]]
+            .iter()
+            .map(|b| b.reverse_bits())
+            .collect();
+        let mut page = TiffPage::new(16, 2, vec![packed]);
+        page.bits = 1;
+        page.compression = 32773;
+        page.fill_order = 2;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        assert_eq!(&d.gray.pixels[..8], &[255, 255, 255, 255, 0, 0, 0, 0]);
+        assert_eq!(d.gray.pixels[15], 255);
+        assert_eq!(&d.gray.pixels[16..20], &[255, 0, 255, 0]);
+    }
+
+    #[test]
+    fn packbits_runs_decode() {
+        let mut dst = [0u8; 7];
+        // -2 => repeat next byte 3 times; 1 => two literals; -128 is a no-op; 1 => 2 literals
+        let n = unpack_bits(&[0xFE, 9, 1, 1, 2, 0x80, 1, 3, 4], &mut dst);
+        assert_eq!(n, 7);
+        assert_eq!(dst, [9, 9, 9, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn palette_tiff_keeps_its_palette() {
+        // 4-bit palette, 4x1: indices 0,1,2,15.
+        let mut map = vec![0u16; 48];
+        map[1] = 0xFF00; // red of entry 1
+        map[16 + 2] = 0xFF00; // green of entry 2
+        map[15] = 0xFFFF;
+        map[16 + 15] = 0xFFFF;
+        map[32 + 15] = 0xFFFF;
+        let mut page = TiffPage::new(4, 1, vec![vec![0x01, 0x2F]]);
+        page.bits = 4;
+        page.photometric = 3;
+        page.colormap = Some(map);
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        assert_eq!(d.info.color, ColorKind::Indexed);
+        let Embed::Flate {
+            palette: Some(p),
+            bits_per_component: 4,
+            colors: 1,
+            data,
+            ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert_eq!(p.len(), 48);
+        assert_eq!(&p[3..6], &[255, 0, 0]);
+        assert_eq!(&p[45..48], &[255, 255, 255]);
+        assert_eq!(inflate_all(data), vec![0x01, 0x2F]);
+        assert_eq!(
+            d.gray.pixels,
+            vec![0, luma(255, 0, 0), luma(0, 255, 0), 255]
+        );
+    }
+
+    #[test]
+    fn palette_without_colormap_is_corrupt() {
+        let mut page = TiffPage::new(4, 1, vec![vec![0, 0, 0, 0]]);
+        page.photometric = 3;
+        let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+        assert!(err.to_string().contains("ColorMap"), "{err}");
+    }
+
+    fn g4_tiff(width: usize, height: usize, photometric: u16) -> (Vec<u8>, Vec<u8>, Vec<bool>) {
+        let black = pattern(width, height);
+        let strip = g4_encode(&black, width);
+        let mut page = TiffPage::new(width as u32, height as u32, vec![strip.clone()]);
+        page.bits = 1;
+        page.compression = 4;
+        page.photometric = photometric;
+        (write_tiff(&[page], true), strip, black)
+    }
+
+    #[test]
+    fn g4_single_strip_is_embedded_byte_for_byte() {
+        let (file, strip, black) = g4_tiff(50, 30, 0);
+        let d = decode(file, 0).unwrap();
+        let Embed::CcittG4 { data, black_is_1 } = &d.embed else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(&data[..], &strip[..]);
+        assert!(
+            !black_is_1,
+            "WhiteIsZero G4 fits PDF's default BlackIs1 false"
+        );
+        let want: Vec<u8> = black.iter().map(|&b| if b { 0 } else { 255 }).collect();
+        assert_eq!(d.gray.pixels, want);
+        assert_eq!(d.info.color, ColorKind::Bilevel);
+        assert_eq!(d.info.dpi, Some((300.0, 300.0)));
+    }
+
+    #[test]
+    fn g4_black_is_zero_shows_runs_inverted_and_sets_black_is_1() {
+        let (file, _, black) = g4_tiff(40, 12, 1);
+        let d = decode(file, 0).unwrap();
+        let Embed::CcittG4 { black_is_1, .. } = &d.embed else {
+            panic!()
+        };
+        assert!(black_is_1);
+        // With BlackIsZero a G4 "white" run (0 bits) shows black.
+        let want: Vec<u8> = black.iter().map(|&b| if b { 255 } else { 0 }).collect();
+        assert_eq!(d.gray.pixels, want);
+    }
+
+    #[test]
+    fn g4_several_strips_and_fill_order_2_reencode_same_pixels() {
+        let (w, h) = (45usize, 20usize);
+        let black = pattern(w, h);
+        let strips: Vec<Vec<u8>> = black.chunks(w * 8).map(|c| g4_encode(c, w)).collect();
+        let mut page = TiffPage::new(w as u32, h as u32, strips);
+        page.bits = 1;
+        page.compression = 4;
+        page.photometric = 0;
+        page.rows_per_strip = 8;
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        let want: Vec<u8> = black.iter().map(|&b| if b { 0 } else { 255 }).collect();
+        assert_eq!(d.gray.pixels, want);
+        let Embed::Flate {
+            data,
+            bits_per_component: 1,
+            colors: 1,
+            ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        let bits = inflate_all(data);
+        let rb = w.div_ceil(8);
+        for (i, &b) in black.iter().enumerate() {
+            let (x, y) = (i % w, i / w);
+            let bit = bits[y * rb + x / 8] & (0x80 >> (x % 8)) != 0;
+            assert_eq!(bit, !b, "PDF 1-bit gray: 0 is black, at {x},{y}");
+        }
+
+        let strip: Vec<u8> = g4_encode(&black, w)
+            .iter()
+            .map(|b| b.reverse_bits())
+            .collect();
+        let mut page = TiffPage::new(w as u32, h as u32, vec![strip]);
+        page.bits = 1;
+        page.compression = 4;
+        page.photometric = 0;
+        page.fill_order = 2;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        assert_eq!(d.gray.pixels, want);
+        assert!(matches!(d.embed, Embed::Flate { .. }));
+    }
+
+    #[test]
+    fn multi_page_tiff_probes_all_pages_and_decodes_each() {
+        let mk = |w: u32, v: u8| {
+            let mut p = TiffPage::new(w, 2, vec![vec![v; w as usize * 2]]);
+            p.resolution = Some((200, 200, 2));
+            p
+        };
+        let file = write_tiff(&[mk(3, 10), mk(4, 20), mk(5, 30)], true);
+        let pages = super::super::probe(&file, 1000).unwrap();
+        assert_eq!(pages.iter().map(|p| p.width).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(decode(file.clone(), 2).unwrap().gray.pixels, vec![30; 10]);
+        assert!(matches!(
+            decode(file, 3),
+            Err(ImageError::NoSuchPage { pages: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn resolution_in_inch_cm_and_none() {
+        let mk = |res| {
+            let mut p = TiffPage::new(2, 2, vec![vec![0; 4]]);
+            p.resolution = res;
+            write_tiff(&[p], true)
+        };
+        let dpi = |res| super::super::probe(&mk(res), 100).unwrap()[0].dpi;
+        assert_eq!(dpi(Some((300, 600, 2))), Some((300.0, 600.0)));
+        let cm = dpi(Some((118, 118, 3))).unwrap();
+        assert!((cm.0 - 299.72).abs() < 0.01, "{cm:?}");
+        assert_eq!(dpi(Some((1, 1, 1))), None, "unit 1 is an aspect ratio only");
+        assert_eq!(dpi(None), None);
+    }
+
+    #[test]
+    fn giant_header_is_refused_before_allocation() {
+        let mut p = TiffPage::new(200_000, 200_000, vec![vec![0; 10]]);
+        p.rows_per_strip = 200_000;
+        let file = write_tiff(&[p], true);
+        let t = std::time::Instant::now();
+        assert!(matches!(
+            super::super::probe(&file, 150_000_000),
+            Err(ImageError::TooLarge { width: 200_000, .. })
+        ));
+        assert!(matches!(decode(file, 0), Err(ImageError::TooLarge { .. })));
+        assert!(t.elapsed().as_millis() < 500);
+    }
+
+    #[test]
+    fn truncated_tiff_is_corrupt_not_panic() {
+        let (file, _, _) = g4_tiff(50, 30, 0);
+        for cut in [4, 8, 12, 30, file.len() / 2, file.len() - 20] {
+            let r = decode(file[..cut].to_vec(), 0);
+            assert!(r.is_err(), "cut at {cut} decoded");
+        }
+        let mut page = TiffPage::new(10, 10, vec![vec![0; 50]]);
+        page.resolution = None;
+        let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn ifd_loop_is_refused() {
+        let mut file = write_tiff(&[TiffPage::new(2, 2, vec![vec![0; 4]])], true);
+        // Point the last IFD's next pointer back to the first IFD.
+        let first = u32::from_le_bytes(file[4..8].try_into().unwrap());
+        let n = file.len();
+        file[n - 4..].copy_from_slice(&first.to_le_bytes());
+        let err = super::super::probe(&file, 100).unwrap_err();
+        assert!(err.to_string().contains("loops"), "{err}");
+    }
+
+    /// A one-page PDF with the embed as its only image, drawn 1 pt per pixel.
+    fn one_image_pdf(w: u32, h: u32, strip: &[u8], black_is_1: bool) -> Vec<u8> {
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        let content = format!("q {w} 0 0 {h} 0 0 cm /Im0 Do Q");
+        let objects: Vec<Vec<u8>> = vec![
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w} {h}] /Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>"
+            )
+            .into_bytes(),
+            {
+                let mut o = format!(
+                    "<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /BitsPerComponent 1 /ColorSpace /DeviceGray /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns {w} /Rows {h} /BlackIs1 {black_is_1} >> /Length {} >>\nstream\n",
+                    strip.len()
+                )
+                .into_bytes();
+                o.extend_from_slice(strip);
+                o.extend_from_slice(b"\nendstream");
+                o
+            },
+            format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()).into_bytes(),
+        ];
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(pdf.len());
+            pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            pdf.extend_from_slice(o);
+            pdf.extend_from_slice(b"\nendobj\n");
+        }
+        let xref = pdf.len();
+        pdf.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        pdf.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        pdf
+    }
+
+    /// The G4 embed, put into a PDF exactly as the writer will, must render to the TIFF's
+    /// own pixels for both Photometric values (checks the BlackIs1 mapping end to end).
+    #[test]
+    fn g4_embed_renders_in_pdf_as_the_tiff_pixels() {
+        if std::process::Command::new("pdftoppm")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: pdftoppm (poppler-utils) is not installed");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for photometric in [0u16, 1] {
+            let (w, h) = (64usize, 24usize);
+            let (file, _, _) = {
+                let black = pattern(w, h);
+                let strip = g4_encode(&black, w);
+                let mut page = TiffPage::new(w as u32, h as u32, vec![strip.clone()]);
+                page.bits = 1;
+                page.compression = 4;
+                page.photometric = photometric;
+                (write_tiff(&[page], true), strip, black)
+            };
+            let d = decode(file, 0).unwrap();
+            let Embed::CcittG4 { data, black_is_1 } = &d.embed else {
+                panic!()
+            };
+            let pdf = dir.path().join(format!("g4-{photometric}.pdf"));
+            std::fs::write(&pdf, one_image_pdf(w as u32, h as u32, data, *black_is_1)).unwrap();
+            let out = std::process::Command::new("pdftoppm")
+                // 4 device pixels per image pixel; sampling their centres avoids the
+                // rasteriser's half-pixel rounding at 1:1.
+                .args(["-r", "288", "-gray"])
+                .arg(&pdf)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // PGM: "P5\n256 96\n255\n" then the samples.
+            let pgm = out.stdout;
+            let header_end = pgm
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n')
+                .nth(2)
+                .unwrap()
+                .0;
+            let px = &pgm[header_end + 1..];
+            assert_eq!(px.len(), 16 * w * h);
+            let rendered: Vec<u8> = (0..w * h)
+                .map(|i| px[(4 * (i / w) + 2) * 4 * w + 4 * (i % w) + 2])
+                .map(|v| if v < 128 { 0 } else { 255 })
+                .collect();
+            assert_eq!(rendered, d.gray.pixels, "Photometric {photometric}");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The nightly job end to end: real Tesseract, real signatures, real outside checkers.
+
+mod testenv;
+
+use testenv::{PRIVATE_LETTER, TestEnv, enforcement_letter, render_letter, repo_path};
+
+fn tool_ok(tool: &str, args: &[&str], file: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} must be installed: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn letters_are_filed_signed_and_searchable_and_a_rerun_files_nothing_twice() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("2026-11-24-post");
+    render_letter(
+        &batch.join("0001.png"),
+        &enforcement_letter("VB-2026-00417"),
+        &[],
+    );
+    render_letter(&batch.join("0002/1.png"), PRIVATE_LETTER, &[]);
+    render_letter(&batch.join("0002/2.png"), " ", &[]);
+    render_letter(
+        &batch.join("0003.tif"),
+        &enforcement_letter("VB-2026-00999"),
+        &["-monochrome", "-compress", "Group4"],
+    );
+    env.write(
+        "2026-11-24-post/batch.yaml",
+        "operator: ps-0417\nstation: Scanplatz 3\nexpected: {documents: 3}\nanomalies: {\"0002\": \"Seite 2 leer\"}\n",
+    );
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &repo_path("profiles/demo.yaml"), &store);
+    // 0002 matches no e-file: unclassified -> exit 3.
+    assert_eq!(code, 3, "{}", report.stderr);
+    assert_eq!(report.quarantined(), 0, "{}", report.quarantine);
+
+    let d1 = report.document("0001");
+    assert_eq!(d1["fate"], "filed", "{d1}");
+    assert_eq!(d1["index_fields"]["az"], "VB-2026-00417", "{d1}");
+    let pdf_rel = d1["pdf"].as_str().unwrap();
+    assert!(
+        pdf_rel.starts_with("20 Stadtkasse/20.3 Vollstreckung/VB-2026-00417/"),
+        "{pdf_rel}"
+    );
+    let pdf = store.join(pdf_rel);
+
+    // The outside world's tools agree: qpdf, pdfsig, pdftotext, openssl.
+    let (ok, out) = tool_ok("qpdf", &["--check"], &pdf);
+    assert!(ok, "{out}");
+    let (_, out) = tool_ok("pdfsig", &[], &pdf);
+    assert!(out.contains("Signature is Valid"), "{out}");
+    let (ok, text) = tool_ok("pdftotext", &["-enc", "UTF-8"], &pdf);
+    assert!(
+        ok && text.contains("VB-2026-00417") && text.contains("Pfändung"),
+        "{text}"
+    );
+    let note = store.join(pdf_rel.replace(".pdf", ".transfer.yaml"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-noverify",
+            "-in",
+        ])
+        .arg(format!("{}.p7s", note.display()))
+        .arg("-content")
+        .arg(&note)
+        .args(["-out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let d2 = report.document("0002");
+    assert_eq!(d2["fate"], "unclassified", "{d2}");
+    assert_eq!(
+        d2["dropped_pages"],
+        serde_json::json!([2]),
+        "blank back side dropped: {d2}"
+    );
+    assert_eq!(d2["anomaly"], "Seite 2 leer");
+    assert!(
+        d2["pdf"]
+            .as_str()
+            .unwrap()
+            .starts_with("_Klaerung/2026-11-24-post/")
+    );
+
+    let d3 = report.document("0003");
+    assert_eq!(d3["fate"], "filed", "{d3}");
+    assert!(
+        d3["pages"][0]["embedding"]
+            .as_str()
+            .unwrap()
+            .contains("CCITT"),
+        "{d3}"
+    );
+
+    // verify: valid mathematics everywhere; trusted once the demo certificate is given.
+    env.cmd().arg("verify").arg(&store).assert().code(1);
+    let cert = store.join(".resiscan/demo-identity/cert.pem");
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(&store)
+        .arg("--trust")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // The same batch again: nothing filed twice.
+    let (code2, report2) = env.ingest(&batch, &repo_path("profiles/demo.yaml"), &store);
+    assert_eq!(code2, 3);
+    assert_eq!(report2.document("0001")["fate"], "already_filed");
+    assert_eq!(report2.document("0003")["fate"], "already_filed");
+    let pdfs = walk_pdfs(&store);
+    assert_eq!(pdfs.len(), 3, "{pdfs:?}");
+
+    // The same paper in another batch: a duplicate, not filed again.
+    let other = env.mkdir("2026-11-25-post");
+    std::fs::copy(batch.join("0001.png"), other.join("a.png")).unwrap();
+    let (code3, report3) = env.ingest(&other, &repo_path("profiles/demo.yaml"), &store);
+    assert_eq!(code3, 0, "{}", report3.stderr);
+    assert_eq!(report3.document("a")["fate"], "duplicate");
+    assert_eq!(walk_pdfs(&store).len(), 3);
+}
+
+fn walk_pdfs(store: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![store.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if !p.ends_with(".resiscan") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "pdf") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_tampered_pdf_makes_verify_fail_with_the_reason() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    render_letter(
+        &batch.join("0001.png"),
+        &enforcement_letter("VB-2026-00001"),
+        &[],
+    );
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &repo_path("profiles/demo.yaml"), &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let pdf = store.join(report.document("0001")["pdf"].as_str().unwrap());
+    let mut bytes = std::fs::read(&pdf).unwrap();
+    let i = bytes.len() / 3;
+    bytes[i] ^= 0x01;
+    std::fs::write(&pdf, bytes).unwrap();
+    let cert = store.join(".resiscan/demo-identity/cert.pem");
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(&store)
+        .arg("--trust")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("INVALID"), "{text}");
+    assert!(
+        text.contains("differs from the note") || text.contains("digest"),
+        "{text}"
+    );
+}
+
+#[test]
+fn sehr_hoch_is_refused_for_want_of_a_qualified_timestamp() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    let profile = std::fs::read_to_string(repo_path("profiles/demo.yaml"))
+        .unwrap()
+        .replace("integrity: normal", "integrity: sehr_hoch")
+        .replace("  demo: true", "  certificate: c.pem\n  key: k.pem");
+    env.write("c.pem", "x");
+    env.write("k.pem", "x");
+    let p = env.write("p.yaml", profile);
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(&p)
+        .arg("--store")
+        .arg(env.path("store"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("qualified timestamp"), "{err}");
+}
