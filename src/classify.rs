@@ -24,6 +24,8 @@
 //! German builds compounds, and "Vollstreckung" should find "Vollstreckungsersuchen" and
 //! "Pfändung" should find "Pfändungsverfügung". A term never matches in the middle of a word
 //! ("Steuer" does not match "Hundesteuer"); write the compound as its own term when it matters.
+//! The same open end applies to `none` terms ("Werbung" also vetoes "Werbungskosten"): that errs
+//! towards Klärung, the safe side.
 //!
 //! **Regexes** (`match.regex`) and **index fields** run over the plain view with the profile's
 //! pattern (case-insensitive); when that finds nothing they run again over the transliterated

@@ -219,6 +219,20 @@ impl Index {
     /// Records a filed document in one transaction. The same doc_id again replaces its row and
     /// its text (a re-run re-filed it), never adds a second one.
     pub(crate) fn record(&mut self, e: &NewEntry) -> rusqlite::Result<()> {
+        self.record_all(std::slice::from_ref(e))
+    }
+
+    /// Records many documents in one transaction (rebuilding an index, benchmarks).
+    pub(crate) fn record_all(&mut self, entries: &[NewEntry]) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        for e in entries {
+            Self::insert(&tx, e)?;
+        }
+        tx.commit()
+    }
+
+    /// One document's row and text; the caller's transaction makes it atomic.
+    fn insert(tx: &rusqlite::Transaction<'_>, e: &NewEntry) -> rusqlite::Result<()> {
         let status = if e.efile_id.is_some() {
             DocStatus::Filed
         } else {
@@ -226,7 +240,6 @@ impl Index {
         };
         let plain = plain_text(&e.text);
         let folded = transliterate(&plain);
-        let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO documents (doc_id, batch_id, efile_id, status, reason, pdf_path, \
              note_path, meta_path, pdf_sha256, source_digest, filed_at, retention_until) \
@@ -256,7 +269,7 @@ impl Index {
             "INSERT INTO fulltext (doc_id, text, folded) VALUES (?1, ?2, ?3)",
             params![e.doc_id, plain, folded],
         )?;
-        tx.commit()
+        Ok(())
     }
 
     /// Marks a document rejected; false when the index does not know it.

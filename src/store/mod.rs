@@ -32,8 +32,11 @@ use index::Index;
 
 /// The index file inside the store.
 pub const INDEX_FILE: &str = "index.sqlite";
-/// resiscan's own folder inside the store (lock file).
+/// resiscan's own folder inside the store (lock file, scratch folder).
 pub const STATE_DIR: &str = ".resiscan";
+/// Scratch folder inside [`STATE_DIR`] for files being built (the pipeline's PDFs before they
+/// are renamed into their e-file); emptied when the store is opened for writing.
+pub const WORK_DIR: &str = "work";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -142,8 +145,22 @@ impl Store {
             .and_then(|()| lock.rewind())
             .and_then(|()| lock.write_all(who.as_bytes()))
             .map_err(StoreError::io(&lock_path))?;
-        // Holding the lock, no live writer owns a temp file: every one is a crash leftover.
-        let removed_temps = atomic::remove_stale_temps(dir).map_err(StoreError::io(dir))?;
+        // Holding the lock, no live writer owns a temp file: every one is a crash leftover,
+        // and so is everything in the scratch folder the pipeline builds PDFs in.
+        let mut removed_temps = atomic::remove_stale_temps(dir).map_err(StoreError::io(dir))?;
+        let work = state.join(WORK_DIR);
+        if work.is_dir() {
+            for entry in walkdir::WalkDir::new(&work)
+                .min_depth(1)
+                .follow_links(false)
+            {
+                let entry = entry.map_err(|e| StoreError::io(&work)(e.into()))?;
+                if !entry.file_type().is_dir() {
+                    std::fs::remove_file(entry.path()).map_err(StoreError::io(entry.path()))?;
+                    removed_temps.push(entry.into_path());
+                }
+            }
+        }
         let index = Index::open(&dir.join(INDEX_FILE))?;
         Ok(Store {
             root: dir.to_path_buf(),
@@ -225,6 +242,16 @@ impl Store {
         let path = self.index_path();
         self.index
             .record(entry)
+            .map_err(|e| StoreError::index(&path, e))
+    }
+
+    /// Records many documents in one transaction (rebuilding an index from meta files,
+    /// benchmarks); same idempotence as [`Store::record`].
+    pub fn record_all(&mut self, entries: &[NewEntry]) -> Result<(), StoreError> {
+        self.writable()?;
+        let path = self.index_path();
+        self.index
+            .record_all(entries)
             .map_err(|e| StoreError::index(&path, e))
     }
 
@@ -387,8 +414,12 @@ mod tests {
         f.write_all(b"%PDF-half").unwrap();
         std::mem::forget(f);
         std::fs::write(sub.join("b1-0002.pdf"), b"whole").unwrap();
+        let work = dir.path().join(STATE_DIR).join(WORK_DIR);
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(work.join("b1-0003.pdf.tmp"), b"half").unwrap();
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.removed_temps().len(), 1);
+        assert_eq!(store.removed_temps().len(), 2);
+        assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
         let left: Vec<_> = std::fs::read_dir(&sub).unwrap().collect();
         assert_eq!(left.len(), 1);
     }
