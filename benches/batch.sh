@@ -20,7 +20,7 @@ target/release/examples/make_samples --bench-batch "$PAGES" "$work/batch" >/dev/
 # Runs a command under GNU time; prints "wall_seconds peak_rss_kib".
 timed() {
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || true
-  cat "$work/time"
+  tail -n 1 "$work/time"
 }
 
 read -r tess_s tess_kb < <(timed "$TOOLS/tesseract_limit.sh" "$work/batch" "$work/tess" "$JOBS")

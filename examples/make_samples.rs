@@ -26,6 +26,18 @@ const DPI: u32 = 300;
 const BATCH: &str = "poststelle-2026-11-24";
 
 fn main() -> Result<(), String> {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--bench-batch") {
+        let pages: usize = args
+            .get(1)
+            .and_then(|n| n.to_str()?.parse().ok())
+            .ok_or("usage: make_samples --bench-batch PAGES OUTPUT_DIR")?;
+        let out = args
+            .get(2)
+            .map(PathBuf::from)
+            .ok_or("usage: make_samples --bench-batch PAGES OUTPUT_DIR")?;
+        return bench_batch(pages, &out);
+    }
     let root = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)
@@ -99,3 +111,61 @@ scanned_at: "2026-11-24T16:02:11+01:00"
 expected: {documents: 6}
 anomalies: {"0005": "Blatt verkehrt herum eingelegt, nicht neu gescannt"}
 "#;
+
+/// A benchmark batch of `pages` text pages (no blank pages, so every page is OCRed both by
+/// resiscan and by the bare-Tesseract baseline): documents of one to three pages, cycling
+/// through the formats a scan center meets — gray PNG, CCITT G4 TIFF, gray JPEG.
+fn bench_batch(pages: usize, out: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let font = letters::load_font()?;
+    let page = |lines: &[&str]| letters::render_page(&font, lines, DPI);
+    let texts = [
+        letters::texts::ratenzahlung(),
+        letters::texts::vhs_anmeldung(),
+        letters::texts::rechnung(),
+        letters::texts::hundesteuer_abmeldung(),
+        letters::texts::widerspruch_pfaendung(),
+    ];
+    let all_pages: Vec<&Vec<&str>> = texts.iter().flat_map(|t| t.iter()).collect();
+    let mut written = 0usize;
+    let mut doc = 0usize;
+    while written < pages {
+        doc += 1;
+        let n = (1 + doc % 3).min(pages - written);
+        let rasters: Vec<_> = (0..n)
+            .map(|i| page(all_pages[(written + i) % all_pages.len()]))
+            .collect();
+        match doc % 3 {
+            0 => {
+                let refs: Vec<_> = rasters.iter().collect();
+                write(
+                    &out.join(format!("{doc:04}.tif")),
+                    &letters::g4_tiff_bytes(&refs, DPI),
+                )?;
+            }
+            1 => {
+                let dir = out.join(format!("{doc:04}"));
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                for (i, r) in rasters.iter().enumerate() {
+                    write(
+                        &dir.join(format!("{}.png", i + 1)),
+                        &letters::png_bytes(r, DPI),
+                    )?;
+                }
+            }
+            _ => {
+                let dir = out.join(format!("{doc:04}"));
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                for (i, r) in rasters.iter().enumerate() {
+                    write(
+                        &dir.join(format!("{}.jpg", i + 1)),
+                        &letters::jpeg_bytes(r, DPI, 85),
+                    )?;
+                }
+            }
+        }
+        written += n;
+    }
+    println!("{written} pages in {doc} documents in {}", out.display());
+    Ok(())
+}
