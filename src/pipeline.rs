@@ -38,9 +38,17 @@ use crate::pdf::{DocumentMeta, PdfPage, PdfWriter, SignatureSpec};
 use crate::profile::{BlankPolicy, Level, LoadedProfile};
 use crate::store::{self, Store};
 
-/// Room for the CMS in each PDF: 16 KiB of DER covers a signer with a three-certificate chain
-/// of RSA-4096 keys; hex doubles it.
-const CONTENTS_HEX_LEN: usize = 32 * 1024;
+/// Room for the CMS in each PDF beyond the certificates it carries: SignerInfo, signed
+/// attributes, the signature (512 bytes for RSA-4096) and DER headers fit in well under 2 KiB.
+const CMS_OVERHEAD: usize = 2048;
+
+/// Hex digits to reserve for `/Contents`: sized from the identity's certificates, so a small
+/// G4 page does not carry 30 KB of zeros, and never too small for the real signature.
+fn contents_hex_len(identity: &SigningIdentity) -> usize {
+    let certs: usize =
+        identity.certificate_der().len() + identity.chain_der().iter().map(Vec::len).sum::<usize>();
+    2 * (certs + CMS_OVERHEAD)
+}
 
 /// Everything `ingest` needs, checked.
 #[derive(Debug, Clone)]
@@ -650,7 +658,7 @@ fn process_inner(
         document_id: document_id(&doc.id, &digest),
     };
     let spec = SignatureSpec {
-        contents_hex_len: CONTENTS_HEX_LEN,
+        contents_hex_len: contents_hex_len(ctx.identity),
         signing_time: time::OffsetDateTime::now_utc(),
         field_name: "Signature1".into(),
     };
