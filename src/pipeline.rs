@@ -699,6 +699,15 @@ fn process_inner(
             let page = image::decode_page(&bytes, index, max_pixels)
                 .map_err(|e| Quarantine(format!("{name}, page {}: {e}", index + 1)))?;
             times.decode_ms += ms(t.elapsed());
+            // PDF/A-2b with an sRGB OutputIntent cannot carry DeviceCMYK (ISO 19005-2 6.2.4.3);
+            // an ICC-based CMYK space is not built yet, so refuse rather than write a PDF that
+            // only claims to be PDF/A.
+            if page.info.color == crate::image::ColorKind::Cmyk {
+                return Err(Quarantine(format!(
+                    "{name}, page {}: CMYK scans are not supported yet (PDF/A needs an ICC-based CMYK colour space); rescan in gray or RGB",
+                    index + 1
+                )));
+            }
             let t = Instant::now();
             let q = crate::quality::page_quality(&page.info, &page.gray, profile.scan.assume_dpi);
             times.quality_ms += ms(t.elapsed());
