@@ -83,6 +83,8 @@ pub enum IngestError {
     Intake(#[from] intake::IntakeError),
     #[error("{0}")]
     Refused(String),
+    #[error("{0}")]
+    StoreFailed(String),
 }
 
 /// What one batch came to.
@@ -142,6 +144,9 @@ pub struct DocumentReport {
     pub record: DocumentRecord,
     pub classification: Option<Classification>,
     pub times: StageTimes,
+    /// Set when the store failed under this document (the run stops; not the document's fault).
+    #[serde(skip)]
+    pub store_failure: Option<String>,
 }
 
 /// Shared, read-only state of a run.
@@ -250,7 +255,21 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
                 .map(move |(di, d)| (bi, di, source_bytes(d)))
         })
         .collect();
+    let total = queue.len();
     let results = run_queue(&ctx, &batches, queue);
+    if let Some((_, failed)) = results.iter().find(|(_, r)| r.store_failure.is_some()) {
+        let filed = results
+            .iter()
+            .filter(|(_, r)| r.store_failure.is_none() && r.record.fate != Fate::Quarantined)
+            .count();
+        return Err(IngestError::StoreFailed(format!(
+            "the store failed while filing {}: {}. The run stopped: {filed} of {total} documents \
+             are filed, the rest were not started or not filed; nothing half-written is left. \
+             Free space or fix the store, then run the same command again to finish",
+            failed.record.id,
+            failed.store_failure.as_deref().unwrap_or("?")
+        )));
+    }
 
     let mut summaries = Vec::new();
     let mut exit = if failed_batches.is_empty() {
@@ -398,12 +417,17 @@ fn run_queue(
     // Largest first: the long documents start early and the short ones fill the gaps.
     queue.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     let next = AtomicUsize::new(0);
+    // Set when the store fails: no worker starts another document.
+    let abort = std::sync::atomic::AtomicBool::new(false);
     let results: Mutex<Vec<Slot>> = Mutex::new(Vec::with_capacity(queue.len()));
     let progress = progress_bar(ctx.config.progress, queue.len());
     let jobs = ctx.config.jobs.clamp(1, queue.len().max(1));
     let worker = || {
         let mut engine: Option<OcrEngine> = None;
         loop {
+            if abort.load(Ordering::Relaxed) {
+                break;
+            }
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&(bi, di, _)) = queue.get(i) else {
                 break;
@@ -411,6 +435,9 @@ fn run_queue(
             let batch = &batches[bi];
             let doc = &batch.documents[di];
             let report = document_guarded(ctx, &mut engine, batch, doc);
+            if report.store_failure.is_some() {
+                abort.store(true, Ordering::Relaxed);
+            }
             tracing::info!(
                 "{}: {:?}{}",
                 report.record.id,
@@ -485,6 +512,7 @@ fn document_guarded(
                 record: r,
                 classification: None,
                 times: StageTimes::default(),
+                store_failure: None,
             }
         }
     }
@@ -509,8 +537,29 @@ fn empty_record(batch: &Batch, doc: &DocumentSource) -> DocumentRecord {
     }
 }
 
-/// Why a document stops before filing.
+/// Why a document stops before filing: something about the document.
 struct Quarantine(String);
+
+/// The store could not be read or written (disk full, read-only, I/O error): not the
+/// document's fault, and every following document would fail the same way, so the run stops.
+struct StoreFailure(String);
+
+enum Stop {
+    Quarantine(String),
+    StoreFailure(String),
+}
+
+impl From<Quarantine> for Stop {
+    fn from(q: Quarantine) -> Stop {
+        Stop::Quarantine(q.0)
+    }
+}
+
+impl From<StoreFailure> for Stop {
+    fn from(f: StoreFailure) -> Stop {
+        Stop::StoreFailure(f.0)
+    }
+}
 
 fn process_document(
     ctx: &Context<'_>,
@@ -521,6 +570,7 @@ fn process_document(
     let mut record = empty_record(batch, doc);
     let mut times = StageTimes::default();
     let mut classification = None;
+    let mut store_failure = None;
     match process_inner(
         ctx,
         engine,
@@ -531,7 +581,14 @@ fn process_document(
         &mut classification,
     ) {
         Ok(()) => {}
-        Err(Quarantine(reason)) => {
+        Err(stop) => {
+            let reason = match stop {
+                Stop::Quarantine(r) => r,
+                Stop::StoreFailure(r) => {
+                    store_failure = Some(r.clone());
+                    format!("not filed: the store failed: {r}")
+                }
+            };
             record.fate = Fate::Quarantined;
             record.reason = Some(reason);
             record.pdf = None;
@@ -543,6 +600,7 @@ fn process_document(
         record,
         classification,
         times,
+        store_failure,
     }
 }
 
@@ -562,16 +620,16 @@ fn process_inner(
     record: &mut DocumentRecord,
     times: &mut StageTimes,
     classification: &mut Option<Classification>,
-) -> Result<(), Quarantine> {
+) -> Result<(), Stop> {
     let profile = &ctx.config.profile.profile;
     if let Some(reason) = &doc.refusal {
-        return Err(Quarantine(reason.clone()));
+        return Err(Stop::Quarantine(reason.clone()));
     }
     // Already filed by an earlier run of this batch: report it, write nothing.
     if let Some(store) = ctx.store {
         let found = lock(store)
             .lookup(&doc.id)
-            .map_err(|e| Quarantine(e.to_string()))?;
+            .map_err(|e| StoreFailure(e.to_string()))?;
         if let Some(entry) = found {
             // A document an earlier run put into Klärung still needs a person: a re-run must
             // exit as the uninterrupted run did (3), not 0.
@@ -613,7 +671,7 @@ fn process_inner(
     if let Some(store) = ctx.store {
         let found = lock(store)
             .find_by_sources(&digest)
-            .map_err(|e| Quarantine(e.to_string()))?;
+            .map_err(|e| StoreFailure(e.to_string()))?;
         if let Some(other) = found
             && other.doc_id != doc.id
         {
@@ -636,7 +694,7 @@ fn process_inner(
         .create(true)
         .truncate(true)
         .open(&tmp_pdf)
-        .map_err(|e| Quarantine(format!("cannot create {}: {e}", tmp_pdf.display())))?;
+        .map_err(|e| StoreFailure(format!("cannot create {}: {e}", tmp_pdf.display())))?;
     let cleanup = TempGuard(tmp_pdf.clone());
     let meta = DocumentMeta {
         title: format!("{} — {}", doc.id, profile.name.value),
@@ -683,7 +741,7 @@ fn process_inner(
         // The file must be what was hashed a moment ago: a scanner still writing it, or a
         // file swapped under us, must not be filed half (issue: hash before and after).
         if crate::crypto::sha256_hex(&bytes) != record.sources[fi].sha256 {
-            return Err(Quarantine(format!(
+            return Err(Stop::Quarantine(format!(
                 "{name}: the file changed while it was being read; scan it again or re-run"
             )));
         }
@@ -703,7 +761,7 @@ fn process_inner(
             // an ICC-based CMYK space is not built yet, so refuse rather than write a PDF that
             // only claims to be PDF/A.
             if page.info.color == crate::image::ColorKind::Cmyk {
-                return Err(Quarantine(format!(
+                return Err(Stop::Quarantine(format!(
                     "{name}, page {}: CMYK scans are not supported yet (PDF/A needs an ICC-based CMYK colour space); rescan in gray or RGB",
                     index + 1
                 )));
@@ -728,13 +786,13 @@ fn process_inner(
                 embedding: None,
             };
             let Some(dpi) = q.dpi else {
-                return Err(Quarantine(format!(
+                return Err(Stop::Quarantine(format!(
                     "{name}, page {}: the file carries no resolution and the profile gives no scan.assume_dpi",
                     index + 1
                 )));
             };
             if dpi + 0.5 < f64::from(profile.scan.min_dpi) {
-                return Err(Quarantine(format!(
+                return Err(Stop::Quarantine(format!(
                     "{name}, page {}: {dpi:.0} dpi is below the profile's minimum of {} dpi",
                     index + 1,
                     profile.scan.min_dpi
@@ -798,7 +856,7 @@ fn process_inner(
         }
     }
     if written_pages == 0 {
-        return Err(Quarantine(
+        return Err(Stop::Quarantine(
             "every page is blank: nothing to file; check the scan".into(),
         ));
     }
@@ -862,7 +920,7 @@ fn process_inner(
             ))
         })?;
         if sha != record.sources[fi].sha256 {
-            return Err(Quarantine(format!(
+            return Err(Stop::Quarantine(format!(
                 "{}: changed while processing; not filed",
                 relative(batch, file)
             )));
@@ -882,21 +940,21 @@ fn process_inner(
     let t = Instant::now();
     let dir = ctx.config.store_dir.join(&folder);
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Quarantine(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| StoreFailure(format!("cannot create {}: {e}", dir.display())))?;
     pdf_file
         .sync_all()
-        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+        .map_err(|e| StoreFailure(format!("{}: {e}", tmp_pdf.display())))?;
     drop(pdf_file);
     let pdf_path = ctx.config.store_dir.join(&pdf_rel);
     std::fs::rename(&tmp_pdf, &pdf_path)
-        .map_err(|e| Quarantine(format!("cannot move the PDF into {}: {e}", dir.display())))?;
+        .map_err(|e| StoreFailure(format!("cannot move the PDF into {}: {e}", dir.display())))?;
     cleanup.disarm();
-    store::sync_dir(&dir).map_err(|e| Quarantine(format!("{}: {e}", dir.display())))?;
+    store::sync_dir(&dir).map_err(|e| StoreFailure(format!("{}: {e}", dir.display())))?;
 
     let note = document_note(ctx, batch, record.clone());
     let note_rel = format!("{folder}/{}.transfer.yaml", doc.id);
     let note_sha = write_signed_note(ctx, &ctx.config.store_dir.join(&note_rel), &note)
-        .map_err(|e| Quarantine(e.to_string()))?;
+        .map_err(|e| StoreFailure(e.to_string()))?;
     let meta = store::Meta::new(
         record,
         &batch.id,
@@ -908,7 +966,7 @@ fn process_inner(
     let meta_rel = format!("{folder}/{}.meta.json", doc.id);
     let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| Quarantine(e.to_string()))?;
     store::atomic_write(&ctx.config.store_dir.join(&meta_rel), &meta_json)
-        .map_err(|e| Quarantine(format!("{meta_rel}: {e}")))?;
+        .map_err(|e| StoreFailure(format!("{meta_rel}: {e}")))?;
     lock(store)
         .record(&store::NewEntry {
             doc_id: doc.id.clone(),
@@ -923,7 +981,7 @@ fn process_inner(
             retention_until: filing.retention_until.clone(),
             text: text.clone(),
         })
-        .map_err(|e| Quarantine(format!("index: {e}")))?;
+        .map_err(|e| StoreFailure(format!("index: {e}")))?;
     times.file_ms += ms(t.elapsed());
     Ok(())
 }
