@@ -132,8 +132,16 @@ fn bench_batch(pages: usize, out: &Path) -> Result<(), String> {
     while written < pages {
         doc += 1;
         let n = (1 + doc % 3).min(pages - written);
+        // A line of its own on every page, so no two pages are the same file (the same paper
+        // twice would be filed once, as a duplicate, and the batch would not measure OCR).
         let rasters: Vec<_> = (0..n)
-            .map(|i| page(all_pages[(written + i) % all_pages.len()]))
+            .map(|i| {
+                let mut lines = all_pages[(written + i) % all_pages.len()].clone();
+                let tag = format!("Posteingang Nr. {:05}", written + i + 1);
+                lines.push("");
+                lines.push(&tag);
+                page(&lines)
+            })
             .collect();
         match doc % 3 {
             0 => {

@@ -1171,14 +1171,16 @@ fn automatic_checks(ctx: &Context<'_>) -> Vec<String> {
     ]
 }
 
-fn document_note(ctx: &Context<'_>, batch: &Batch, record: DocumentRecord) -> TransferNote {
+/// A note of `kind` for `batch`, with the fields every note shares (A.NB.4 a-c, e, f);
+/// the caller adds the documents and, for a batch note, completeness and note hashes.
+fn new_note(ctx: &Context<'_>, batch: &Batch, kind: NoteKind) -> TransferNote {
     let mut env = ctx.environment.clone();
     env.station = batch.manifest.station.clone();
     env.scanner = batch.manifest.scanner.clone();
     let now = now_rfc3339();
     TransferNote {
         format: note::NOTE_FORMAT.into(),
-        kind: NoteKind::Document,
+        kind,
         batch: batch.id.clone(),
         responsible: responsible(ctx, batch),
         environment: env,
@@ -1191,9 +1193,15 @@ fn document_note(ctx: &Context<'_>, batch: &Batch, record: DocumentRecord) -> Tr
         signer: ctx.signer.clone(),
         completeness: None,
         document_notes: BTreeMap::new(),
-        documents: vec![record],
+        documents: Vec::new(),
         concordance: Concordance::automatic(automatic_checks(ctx)),
     }
+}
+
+fn document_note(ctx: &Context<'_>, batch: &Batch, record: DocumentRecord) -> TransferNote {
+    let mut note = new_note(ctx, batch, NoteKind::Document);
+    note.documents.push(record);
+    note
 }
 
 /// Writes the note's YAML and its detached CMS signature (with signing-time) atomically;
@@ -1317,32 +1325,14 @@ fn finish_batch(
             document_notes.insert(d.record.id.clone(), crate::crypto::sha256_hex(&bytes));
         }
     }
-    let mut env = ctx.environment.clone();
-    env.station = batch.manifest.station.clone();
-    env.scanner = batch.manifest.scanner.clone();
-    let now = now_rfc3339();
-    let note = TransferNote {
-        format: note::NOTE_FORMAT.into(),
-        kind: NoteKind::Batch,
-        batch: batch.id.clone(),
-        responsible: responsible(ctx, batch),
-        environment: env,
-        times: note::Times {
-            scanned_at: batch.manifest.scanned_at.clone(),
-            processing_started: ctx.started.clone(),
-            processing_finished: now.clone(),
-            signed_at: now,
-        },
-        signer: ctx.signer.clone(),
-        completeness: Some(Completeness {
-            expected_documents: expected,
-            found_documents: batch.documents.len(),
-            complete,
-        }),
-        document_notes,
-        documents: docs.iter().map(|d| d.record.clone()).collect(),
-        concordance: Concordance::automatic(automatic_checks(ctx)),
-    };
+    let mut note = new_note(ctx, batch, NoteKind::Batch);
+    note.completeness = Some(Completeness {
+        expected_documents: expected,
+        found_documents: batch.documents.len(),
+        complete,
+    });
+    note.document_notes = document_notes;
+    note.documents = docs.iter().map(|d| d.record.clone()).collect();
     write_signed_note(ctx, &dir.join("transfer-note.yaml"), &note)?;
     #[derive(Serialize)]
     struct Report<'a> {
