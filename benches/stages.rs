@@ -6,7 +6,6 @@
 //! Run: `cargo bench --bench stages`.
 
 #[path = "../tests/common/letters.rs"]
-#[allow(dead_code)]
 mod letters;
 
 use std::hint::black_box;
