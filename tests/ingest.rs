@@ -55,6 +55,13 @@ fn letters_are_filed_signed_and_searchable_and_a_rerun_files_nothing_twice() {
     // The outside world's tools agree: qpdf, pdfsig, pdftotext, openssl.
     let (ok, out) = tool_ok("qpdf", &["--check"], &pdf);
     assert!(ok, "{out}");
+    match testenv::pdfa_check(&pdf) {
+        Some(out) => assert!(
+            out.contains(" OK\n"),
+            "signed PDF fails PDF/A-2b checks: {out}"
+        ),
+        None => eprintln!("pdfa_check.py or pikepdf missing: outside PDF/A check skipped"),
+    }
     let (_, out) = tool_ok("pdfsig", &[], &pdf);
     assert!(out.contains("Signature is Valid"), "{out}");
     let out = std::process::Command::new("pdftotext")

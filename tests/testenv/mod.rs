@@ -242,3 +242,24 @@ pub fn blank_page(out: &Path) {
         .expect("ImageMagick convert must be installed (scripts/install-deps.sh)");
     assert!(status.success(), "convert failed for {}", out.display());
 }
+
+/// Runs the outside PDF/A-2b checker (`../shared/tools/pdfa_check.py`, needs pikepdf) on
+/// `pdf`; `None` when the checker or pikepdf is not available here.
+pub fn pdfa_check(pdf: &Path) -> Option<String> {
+    let checker = repo_path("../shared/tools/pdfa_check.py");
+    if !checker.is_file() {
+        return None;
+    }
+    let python = ["python3", "/usr/bin/python3"].into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", "import pikepdf"])
+            .status()
+            .is_ok_and(|s| s.success())
+    })?;
+    let out = std::process::Command::new(python)
+        .arg(&checker)
+        .arg(pdf)
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
