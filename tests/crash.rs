@@ -4,7 +4,7 @@
 
 mod testenv;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use testenv::{PRIVATE_LETTER, TestEnv, enforcement_letter, render_letter, repo_path};
@@ -108,20 +108,11 @@ fn killed_at_random_moments_a_rerun_gives_the_same_store() {
             !got.iter().any(|f| f.contains(".tmp")),
             "round {round}: temp files left: {got:?}"
         );
-        let cert: PathBuf = store.join(".resiscan/demo-identity/cert.pem");
-        let out = env
-            .cmd()
-            .arg("verify")
-            .arg(&store)
-            .arg("--trust")
-            .arg(&cert)
-            .output()
-            .unwrap();
+        let (code, text) = env.verify_trusting_demo(&store);
         assert_eq!(
-            out.status.code(),
+            code,
             Some(0),
-            "round {round}: verify after kill at {delay:?}:\n{}",
-            String::from_utf8_lossy(&out.stdout)
+            "round {round}: verify after kill at {delay:?}:\n{text}"
         );
     }
 }

@@ -86,20 +86,8 @@ fn a_full_store_stops_the_run_with_exit_1_and_a_rerun_finishes_it() {
         .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
         .count();
     assert_eq!(pdfs, 5);
-    let out = env
-        .cmd()
-        .arg("verify")
-        .arg(&store)
-        .arg("--trust")
-        .arg(store.join(".resiscan/demo-identity/cert.pem"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(0), "{text}");
 }
 
 fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -128,21 +128,8 @@ fn letters_are_filed_signed_and_searchable_and_a_rerun_files_nothing_twice() {
 
     // verify: valid mathematics everywhere; trusted once the demo certificate is given.
     env.cmd().arg("verify").arg(&store).assert().code(1);
-    let cert = store.join(".resiscan/demo-identity/cert.pem");
-    let out = env
-        .cmd()
-        .arg("verify")
-        .arg(&store)
-        .arg("--trust")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(0), "{text}");
 
     // The same batch again: nothing filed twice.
     let (code2, report2) = env.ingest(&batch, &repo_path("profiles/demo.yaml"), &store);
@@ -197,17 +184,8 @@ fn a_tampered_pdf_makes_verify_fail_with_the_reason() {
     let i = bytes.len() / 3;
     bytes[i] ^= 0x01;
     std::fs::write(&pdf, bytes).unwrap();
-    let cert = store.join(".resiscan/demo-identity/cert.pem");
-    let out = env
-        .cmd()
-        .arg("verify")
-        .arg(&store)
-        .arg("--trust")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("INVALID"), "{text}");
     assert!(
         text.contains("differs from the note") || text.contains("digest"),

@@ -47,6 +47,23 @@ impl TestEnv {
         c
     }
 
+    /// Runs `verify STORE --trust <the store's demo certificate>`; returns the exit code and
+    /// what it printed on stdout.
+    pub fn verify_trusting_demo(&self, store: &Path) -> (Option<i32>, String) {
+        let out = self
+            .cmd()
+            .arg("verify")
+            .arg(store)
+            .arg("--trust")
+            .arg(store.join(".resiscan/demo-identity/cert.pem"))
+            .output()
+            .expect("run resiscan verify");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
     /// Runs `ingest` with the demo profile into `<tmp>/store`; returns the exit code and the
     /// batch report.
     pub fn ingest_demo(&self, batch: &Path) -> (i32, BatchReport) {
