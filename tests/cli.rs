@@ -170,3 +170,58 @@ fn a_second_ingest_on_a_locked_store_exits_1_at_once() {
     assert!(err.contains("lock"), "{err}");
     drop(lock);
 }
+
+#[test]
+fn dry_run_reports_what_would_happen_and_writes_nothing() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    testenv::render_letter(
+        &batch.join("0001.png"),
+        &testenv::enforcement_letter("VB-2026-04711"),
+        &[],
+    );
+    std::fs::write(batch.join("0002.png"), b"").unwrap();
+    let store = env.path("store");
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(&store)
+        .args(["--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["batches"][0]["filed"], 1, "{summary}");
+    assert_eq!(summary["batches"][0]["quarantined"], 1, "{summary}");
+    assert!(!store.exists(), "a dry run must not create the store");
+}
+
+#[test]
+fn quiet_prints_nothing_but_json_on_stdout() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    std::fs::write(batch.join("broken.png"), b"\x89PNG\r\n").unwrap();
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(env.path("store"))
+        .args(["-q", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr under -q: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["exit"], 3);
+}
