@@ -16,7 +16,7 @@
 //! rewrites identically in place. Re-running a batch skips what the index holds.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -1387,6 +1387,5 @@ fn finish_batch(
                 .map_err(|source| IngestError::Write { path: p, source })?;
         }
     }
-    let _ = std::io::stderr().flush();
     Ok(summary)
 }
