@@ -1120,14 +1120,11 @@ fn filing_for(
     let folder = store::render_path(&rule.path.value, &fields)
         .map_err(|e| Quarantine(format!("e-file path for '{}': {e}", rule.id.value)))?;
     let folder = folder.to_string_lossy().into_owned();
-    let retention_until = rule.retention.as_ref().map(|r| {
-        let date = filed_at.date();
-        let year = date.year() + r.years as i32;
-        let d = time::Date::from_calendar_date(year, date.month(), date.day())
-            .or_else(|_| time::Date::from_calendar_date(year, date.month(), 28))
-            .unwrap_or(date);
-        d.to_string()
-    });
+    let retention_until = rule
+        .retention
+        .as_ref()
+        .and_then(|r| store::retention_until(filed_at.date(), r.years))
+        .map(|d| d.to_string());
     Ok((
         folder.clone(),
         Filing {
