@@ -953,8 +953,14 @@ fn process_inner(
 
     let note = document_note(ctx, batch, record.clone());
     let note_rel = format!("{folder}/{}.transfer.yaml", doc.id);
-    let note_sha = write_signed_note(ctx, &ctx.config.store_dir.join(&note_rel), &note)
-        .map_err(|e| StoreFailure(e.to_string()))?;
+    // Only a failed write is the store's fault (the run stops); a note that cannot be
+    // serialised or signed is this document's problem.
+    let note_sha = write_signed_note(ctx, &ctx.config.store_dir.join(&note_rel), &note).map_err(
+        |e| match e {
+            IngestError::Write { .. } => Stop::StoreFailure(e.to_string()),
+            other => Stop::Quarantine(other.to_string()),
+        },
+    )?;
     let meta = store::Meta::new(
         record,
         &batch.id,
@@ -1211,18 +1217,8 @@ fn write_signed_note(
     let yaml = note
         .to_yaml()
         .map_err(|e| IngestError::Refused(e.to_string()))?;
-    let digest: [u8; 32] = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&yaml).into()
-    };
-    let p7s = crate::crypto::cms::sign_detached(
-        ctx.identity,
-        &digest,
-        crate::crypto::cms::CmsOptions {
-            signing_time: Some(time::OffsetDateTime::now_utc()),
-        },
-    )
-    .map_err(|e| IngestError::Refused(format!("signing {}: {e}", path.display())))?;
+    let (digest, p7s) = crate::crypto::cms::sign_content_now(ctx.identity, &yaml)
+        .map_err(|e| IngestError::Refused(format!("signing {}: {e}", path.display())))?;
     let write = |p: &Path, b: &[u8]| {
         store::atomic_write(p, b).map_err(|source| IngestError::Write {
             path: p.to_path_buf(),
@@ -1230,9 +1226,7 @@ fn write_signed_note(
         })
     };
     write(path, &yaml)?;
-    let mut sig_path = path.as_os_str().to_owned();
-    sig_path.push(".p7s");
-    write(Path::new(&sig_path), &p7s)?;
+    write(&crate::crypto::cms::detached_signature_path(path), &p7s)?;
     Ok(hex::encode(digest))
 }
 

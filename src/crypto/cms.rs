@@ -87,6 +87,34 @@ struct IssuerSerial {
     serial_number: SerialNumber,
 }
 
+/// Where a file's detached signature lives: the same path with `.p7s` appended
+/// (`transfer-note.yaml` -> `transfer-note.yaml.p7s`).
+pub fn detached_signature_path(path: &std::path::Path) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".p7s");
+    s.into()
+}
+
+/// Signs `content` (a transfer note, a QA addendum) as detached CMS with the signing-time
+/// attribute set to now; returns the content's SHA-256 and the signature's DER.
+pub fn sign_content_now(
+    identity: &SigningIdentity,
+    content: &[u8],
+) -> Result<([u8; 32], Vec<u8>), CryptoError> {
+    let digest: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(content).into()
+    };
+    let der = sign_detached(
+        identity,
+        &digest,
+        CmsOptions {
+            signing_time: Some(OffsetDateTime::now_utc()),
+        },
+    )?;
+    Ok((digest, der))
+}
+
 /// Signs a SHA-256 content digest as a detached CMS SignedData; returns the ContentInfo DER.
 pub fn sign_detached(
     identity: &SigningIdentity,

@@ -156,12 +156,6 @@ impl QaAddendum {
     }
 }
 
-fn p7s_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".p7s");
-    PathBuf::from(s)
-}
-
 /// The batch's addendum, or `None` when no check was recorded yet.
 pub(crate) fn read(batch_dir: &Path) -> Result<Option<QaAddendum>, QaError> {
     let path = batch_dir.join(ADDENDUM_FILE);
@@ -192,20 +186,10 @@ pub(crate) fn write_signed(
         reason,
     };
     let yaml = addendum.to_yaml().map_err(sign_err)?;
-    let digest: [u8; 32] = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&yaml).into()
-    };
-    let p7s = crate::crypto::cms::sign_detached(
-        identity,
-        &digest,
-        crate::crypto::cms::CmsOptions {
-            signing_time: Some(time::OffsetDateTime::now_utc()),
-        },
-    )
-    .map_err(|e| sign_err(e.to_string()))?;
+    let (_, p7s) = crate::crypto::cms::sign_content_now(identity, &yaml)
+        .map_err(|e| sign_err(e.to_string()))?;
     super::write_file(&path, &yaml)?;
-    super::write_file(&p7s_path(&path), &p7s)?;
+    super::write_file(&crate::crypto::cms::detached_signature_path(&path), &p7s)?;
     Ok(path)
 }
 
@@ -217,7 +201,11 @@ pub fn verify_addendum(batch_dir: &Path, trust: &TrustStore) -> Option<ItemRepor
     if !path.exists() {
         return None;
     }
-    let mut report = verify_detached_file(&path, &p7s_path(&path), trust);
+    let mut report = verify_detached_file(
+        &path,
+        &crate::crypto::cms::detached_signature_path(&path),
+        trust,
+    );
     let addendum = match std::fs::read(&path)
         .map_err(|e| e.to_string())
         .and_then(|b| QaAddendum::from_yaml(&b))
@@ -408,7 +396,7 @@ mod tests {
     fn openssl_verifies_the_detached_signature_and_rejects_a_flipped_byte() {
         let fs = recorded_store();
         let p = fs.batch_dir().join(ADDENDUM_FILE);
-        let sig = p7s_path(&p);
+        let sig = crate::crypto::cms::detached_signature_path(&p);
         let run = |content: &Path| {
             std::process::Command::new("openssl")
                 .args(["cms", "-verify", "-binary", "-inform", "DER", "-noverify"])

@@ -124,15 +124,13 @@ fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
     }
 }
 
-fn p7s_of(note: &Path) -> PathBuf {
-    let mut s = note.as_os_str().to_owned();
-    s.push(".p7s");
-    PathBuf::from(s)
-}
-
 /// A note's signature, and — for a document note — the PDF beside it against its recorded hash.
 fn verify_note(note_path: &Path, trust: &TrustStore) -> ItemReport {
-    let mut report = verify_detached_file(note_path, &p7s_of(note_path), trust);
+    let mut report = verify_detached_file(
+        note_path,
+        &crate::crypto::cms::detached_signature_path(note_path),
+        trust,
+    );
     let Ok(bytes) = std::fs::read(note_path) else {
         return report;
     };
@@ -176,7 +174,11 @@ fn verify_batch(
     listed: &mut BTreeSet<PathBuf>,
 ) {
     let note_path = batch_dir.join("transfer-note.yaml");
-    let mut report = verify_detached_file(&note_path, &p7s_of(&note_path), trust);
+    let mut report = verify_detached_file(
+        &note_path,
+        &crate::crypto::cms::detached_signature_path(&note_path),
+        trust,
+    );
     let note = std::fs::read(&note_path)
         .map_err(|e| e.to_string())
         .and_then(|b| TransferNote::from_yaml(&b).map_err(|e| e.to_string()));
