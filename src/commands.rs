@@ -103,7 +103,7 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
     if args.json {
         print_json(&summary)?;
     }
-    Ok(summary.exit_code)
+    Ok(summary.exit)
 }
 
 fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {

@@ -35,6 +35,13 @@ pub enum Exit {
     Usage = 2,
 }
 
+/// Serialised as the numeric exit code, as scripts compare it.
+impl Serialize for Exit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.code())
+    }
+}
+
 impl Exit {
     /// The more severe of two exit codes: failure over needs-a-person over ok.
     /// (Usage errors end the program before anything runs and never merge.)

@@ -105,7 +105,7 @@ pub struct BatchSummary {
     pub report: Option<PathBuf>,
     /// Problems with the batch as a whole (completeness, intake notices).
     pub notices: Vec<String>,
-    pub exit: u8,
+    pub exit: Exit,
 }
 
 /// What the whole run came to.
@@ -115,9 +115,7 @@ pub struct IngestSummary {
     /// Batches that could not be read at all, with the reason.
     pub failed_batches: Vec<(PathBuf, String)>,
     pub signer: String,
-    pub exit: u8,
-    #[serde(skip)]
-    pub exit_code: Exit,
+    pub exit: Exit,
 }
 
 /// Time spent per stage, summed over a document's pages (for profiling; in report.json).
@@ -288,7 +286,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         }
         match finish_batch(&ctx, batch, docs) {
             Ok(s) => {
-                exit = exit.merge(exit_of(&s));
+                exit = exit.merge(s.exit);
                 summaries.push(s);
             }
             Err(e) => {
@@ -306,17 +304,8 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         batches: summaries,
         failed_batches,
         signer: format!("{} ({})", signer.subject, signer.kind),
-        exit: exit.code(),
-        exit_code: exit,
+        exit,
     })
-}
-
-fn exit_of(s: &BatchSummary) -> Exit {
-    match s.exit {
-        0 => Exit::Ok,
-        3 => Exit::NeedsPerson,
-        _ => Exit::Failure,
-    }
 }
 
 fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> {
@@ -1283,7 +1272,7 @@ fn finish_batch(
         seconds: 0.0,
         report: None,
         notices: notices.clone(),
-        exit: exit.code(),
+        exit,
     };
     let quarantine: Vec<QuarantineEntry<'_>> = docs
         .iter()
