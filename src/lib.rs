@@ -3,7 +3,7 @@
 //! signed transfer notes come out, filed into the e-files of the profile's file plan.
 //!
 //! The modules follow the pipeline: intake -> image -> quality -> ocr -> pdf -> crypto ->
-//! note -> classify -> store. `pipeline` runs them in that order over rayon; `verify` and
+//! note -> classify -> store. `pipeline` runs them in that order, one worker thread per job; `verify` and
 //! `qa` are the quality-assurance side. The binary (`src/main.rs`) only maps outcomes to
 //! exit codes.
 
@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod crypto;
+pub mod heap;
 pub mod image;
 pub mod intake;
 pub mod note;

@@ -10,7 +10,7 @@
 //! - every chain link is sound: the issuer name equals the next certificate's subject and the
 //!   signature verifies with the next certificate's key.
 //!
-//! The identity is `Send + Sync` and shared by reference across the rayon workers.
+//! The identity is `Send + Sync` and shared by reference across the pipeline's workers.
 
 use std::fmt;
 use std::fs;
