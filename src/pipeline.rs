@@ -15,7 +15,7 @@
 //! temp file (removed at the next open) or files without an index row, which the next run
 //! rewrites identically in place. Re-running a batch skips what the index holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -241,6 +241,21 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
                 tracing::error!("{e}");
                 failed_batches.push((path.clone(), e.to_string()));
             }
+        }
+    }
+    // Each batch is marked unfinished until its batch note is written (see
+    // `store::unfinished`): a run that stops on the way leaves a store `verify` can explain.
+    if let Some(store) = &store {
+        let store = lock(store);
+        for b in &batches {
+            store.begin_batch(&store::RunMarker {
+                batch: b.id.clone(),
+                folder: b.root.display().to_string(),
+                started: ctx.started.clone(),
+                host: ctx.environment.host.clone(),
+                pid: std::process::id(),
+                documents: b.documents.len(),
+            })?;
         }
     }
     let queue: Vec<(usize, usize, u64)> = batches
@@ -713,9 +728,9 @@ fn process_inner(
     // hashing use the first (the offset is shared, so the writer is finished before either).
     let write_handle = pdf_file
         .try_clone()
-        .map_err(|e| Quarantine(format!("cannot write {}: {e}", tmp_pdf.display())))?;
+        .map_err(|e| StoreFailure(format!("cannot write {}: {e}", tmp_pdf.display())))?;
     let mut writer = PdfWriter::new(std::io::BufWriter::new(write_handle), &meta, Some(spec))
-        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+        .map_err(|e| pdf_stop(&tmp_pdf, e))?;
     let mut page_number = 0usize;
     let mut text = String::new();
     let mut confidences = Vec::new();
@@ -834,7 +849,7 @@ fn process_inner(
                     dpi: (xdpi, ydpi),
                     text: &page_text,
                 })
-                .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+                .map_err(|e| pdf_stop(&tmp_pdf, e))?;
             times.pdf_ms += ms(t.elapsed());
             written_pages += 1;
             if !text.is_empty() {
@@ -854,24 +869,23 @@ fn process_inner(
 
     // 3. Finish and sign the PDF (PAdES B-B).
     let t = Instant::now();
-    let written = writer
-        .finish()
-        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
+    let written = writer.finish().map_err(|e| pdf_stop(&tmp_pdf, e))?;
     let placeholder = written
         .signature
         .ok_or_else(|| Quarantine("PDF writer left no signature placeholder".into()))?;
     written
         .out
         .into_inner()
-        .map_err(|e| Quarantine(format!("PDF: {}", e.error())))?;
+        .map_err(|e| StoreFailure(format!("writing {}: {}", tmp_pdf.display(), e.error())))?;
     times.pdf_ms += ms(t.elapsed());
     let t = Instant::now();
     crate::pdf::sign::sign_pdf_in_place(&mut pdf_file, &placeholder, ctx.identity)
-        .map_err(|e| Quarantine(format!("signing the PDF: {e}")))?;
+        .map_err(|e| sign_stop(&tmp_pdf, e))?;
     pdf_file
         .seek(std::io::SeekFrom::Start(0))
-        .map_err(|e| Quarantine(format!("PDF: {e}")))?;
-    let pdf_sha = hash_reader(&mut pdf_file).map_err(|e| Quarantine(format!("PDF: {e}")))?;
+        .map_err(|e| StoreFailure(format!("reading {}: {e}", tmp_pdf.display())))?;
+    let pdf_sha = hash_reader(&mut pdf_file)
+        .map_err(|e| StoreFailure(format!("reading {}: {e}", tmp_pdf.display())))?;
     times.sign_ms += ms(t.elapsed());
 
     // 4. Classify.
@@ -935,6 +949,11 @@ fn process_inner(
         .map_err(|e| StoreFailure(format!("{}: {e}", tmp_pdf.display())))?;
     drop(pdf_file);
     let pdf_path = ctx.config.store_dir.join(&pdf_rel);
+    // Until the index row is written, every file placed below is taken out again if this
+    // document stops (a full disk, a note that cannot be signed): the store then holds only
+    // committed documents, and `verify` accepts it even before the re-run.
+    let mut placed = Uncommitted::default();
+    placed.push(pdf_path.clone());
     std::fs::rename(&tmp_pdf, &pdf_path)
         .map_err(|e| StoreFailure(format!("cannot move the PDF into {}: {e}", dir.display())))?;
     cleanup.disarm();
@@ -942,6 +961,9 @@ fn process_inner(
 
     let note = document_note(ctx, batch, record.clone());
     let note_rel = format!("{folder}/{}.transfer.yaml", doc.id);
+    let note_path = ctx.config.store_dir.join(&note_rel);
+    placed.push(crate::crypto::cms::detached_signature_path(&note_path));
+    placed.push(note_path);
     // Only a failed write is the store's fault (the run stops); a note that cannot be
     // serialised or signed is this document's problem.
     let note_sha = write_signed_note(ctx, &ctx.config.store_dir.join(&note_rel), &note).map_err(
@@ -959,6 +981,7 @@ fn process_inner(
         filed_at,
     );
     let meta_rel = format!("{folder}/{}.meta.json", doc.id);
+    placed.push(ctx.config.store_dir.join(&meta_rel));
     let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| Quarantine(e.to_string()))?;
     store::atomic_write(&ctx.config.store_dir.join(&meta_rel), &meta_json)
         .map_err(|e| StoreFailure(format!("{meta_rel}: {e}")))?;
@@ -977,8 +1000,63 @@ fn process_inner(
             text: text.clone(),
         })
         .map_err(|e| StoreFailure(format!("index: {e}")))?;
+    placed.commit();
     times.file_ms += ms(t.elapsed());
     Ok(())
+}
+
+/// The files of a document being filed, removed again unless the index row (the commit
+/// point) was written. Removal is best effort: a store that fails may refuse it too, and then
+/// the next run rewrites the same files in place.
+#[derive(Default)]
+struct Uncommitted(Vec<PathBuf>);
+
+impl Uncommitted {
+    fn push(&mut self, path: PathBuf) {
+        self.0.push(path);
+    }
+
+    fn commit(mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for Uncommitted {
+    fn drop(&mut self) {
+        let mut dirs = BTreeSet::new();
+        for path in self.0.drain(..) {
+            if std::fs::remove_file(&path).is_ok()
+                && let Some(dir) = path.parent()
+            {
+                dirs.insert(dir.to_path_buf());
+            }
+        }
+        for dir in dirs {
+            let _ = store::sync_dir(&dir);
+        }
+    }
+}
+
+/// A PDF that cannot be written because the disk refused (full, read-only, I/O error) is the
+/// store's failure — the work area is inside the store, and every following document would
+/// fail the same way; anything else about the PDF is this document's problem.
+fn pdf_stop(file: &Path, e: crate::pdf::PdfError) -> Stop {
+    match e {
+        crate::pdf::PdfError::Io(io) => {
+            Stop::StoreFailure(format!("writing {}: {io}", file.display()))
+        }
+        other => Stop::Quarantine(format!("PDF: {other}")),
+    }
+}
+
+/// As [`pdf_stop`], for signing the PDF in place.
+fn sign_stop(file: &Path, e: crate::pdf::sign::SignError) -> Stop {
+    match e {
+        crate::pdf::sign::SignError::Io(io) => {
+            Stop::StoreFailure(format!("signing {}: {io}", file.display()))
+        }
+        other => Stop::Quarantine(format!("signing the PDF: {other}")),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -1291,7 +1369,11 @@ fn finish_batch(
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     }
-    let dir = ctx.config.store_dir.join("_batches").join(&batch.id);
+    let dir = ctx
+        .config
+        .store_dir
+        .join(store::BATCHES_DIR)
+        .join(&batch.id);
     std::fs::create_dir_all(&dir).map_err(|source| IngestError::Write {
         path: dir.clone(),
         source,
@@ -1366,6 +1448,9 @@ fn finish_batch(
             store::atomic_write(&p, &bytes)
                 .map_err(|source| IngestError::Write { path: p, source })?;
         }
+    }
+    if let Some(store) = ctx.store {
+        lock(store).end_batch(&batch.id)?;
     }
     Ok(summary)
 }

@@ -89,6 +89,8 @@ pub enum ItemKind {
     Pdf,
     /// A file with a detached CMS signature beside it (`.p7s`), e.g. a transfer note.
     Detached,
+    /// A batch folder `_batches/<id>` as a whole (its unfinished-run marker).
+    Batch,
 }
 
 /// The verdict, least severe first, so items merge with `max`.
@@ -97,6 +99,9 @@ pub enum ItemKind {
 pub enum Status {
     /// Mathematically valid and the signer chains to a trusted certificate.
     Valid,
+    /// Left by a run that has not finished (a full disk, a crash): nothing is wrong with it,
+    /// but the batch is not complete until the same `ingest` runs again. Not a failure.
+    Pending,
     /// Mathematically valid, but the signer does not chain to a trusted certificate.
     Untrusted,
     /// Something is wrong: see the problems.
@@ -135,6 +140,13 @@ impl ItemReport {
     pub fn fail(&mut self, reason: impl Into<String>) {
         self.problems.push(reason.into());
         self.status = Status::Invalid;
+    }
+
+    /// Records that the item belongs to a run that has not finished; never lowers a worse
+    /// status.
+    pub fn pending(&mut self, reason: impl Into<String>) {
+        self.problems.push(reason.into());
+        self.status = self.status.max(Status::Pending);
     }
 
     /// Records that the signer is not trusted; never lowers an Invalid.

@@ -72,6 +72,34 @@ fn a_full_store_stops_the_run_with_exit_1_and_a_rerun_finishes_it() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
+    // Before the re-run, the store is one `verify` accepts: the documents filed before the
+    // disk ran full verify by their own notes, and the batch is reported as unfinished.
+    let filed_before = walkdir(&store)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .count();
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("PENDING"), "{text}");
+    assert!(
+        text.contains("run the same `resiscan ingest` again"),
+        "{text}"
+    );
+    // Every PDF that made it into the store is complete: its note and meta are beside it.
+    for pdf in walkdir(&store)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+    {
+        for ext in ["transfer.yaml", "transfer.yaml.p7s", "meta.json"] {
+            let name = format!("{}.{ext}", pdf.file_stem().unwrap().to_string_lossy());
+            assert!(
+                pdf.with_file_name(&name).exists(),
+                "{name} missing beside {pdf:?}"
+            );
+        }
+    }
+    eprintln!("{filed_before} documents were filed before the store ran full");
+
     // Room again: the same command finishes the job and everything verifies.
     let grown = Command::new("mount")
         .args(["-o", "remount,size=20m"])

@@ -130,7 +130,7 @@ fn checked_batch_id(id: &str) -> Result<&str, QaError> {
 
 pub(crate) fn load_batch(store: &Path, id: &str) -> Result<LoadedBatch, QaError> {
     let id = checked_batch_id(id)?;
-    let dir = store.join("_batches").join(id);
+    let dir = store.join(crate::store::BATCHES_DIR).join(id);
     let path = dir.join(NOTE_FILE);
     if !path.is_file() {
         return Err(QaError::NoBatch {
@@ -159,7 +159,7 @@ fn batch_ids(store: &Path, only: Option<&str>) -> Result<Vec<String>, QaError> {
     if let Some(id) = only {
         return Ok(vec![checked_batch_id(id)?.to_string()]);
     }
-    let root = store.join("_batches");
+    let root = store.join(crate::store::BATCHES_DIR);
     let entries = std::fs::read_dir(&root).map_err(|_| QaError::NoBatches {
         store: store.to_path_buf(),
     })?;

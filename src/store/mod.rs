@@ -14,6 +14,7 @@ mod atomic;
 mod index;
 mod meta;
 mod paths;
+mod unfinished;
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -27,6 +28,7 @@ pub use meta::{
     retention_until,
 };
 pub use paths::{MAX_SEGMENT_BYTES, render_path, sanitised_path_segment};
+pub use unfinished::{RUN_MARKER, RunMarker, read_run_marker, run_marker_path};
 
 use index::Index;
 
@@ -37,6 +39,8 @@ pub const STATE_DIR: &str = ".resiscan";
 /// Scratch folder inside [`STATE_DIR`] for files being built (the pipeline's PDFs before they
 /// are renamed into their e-file); emptied when the store is opened for writing.
 pub const WORK_DIR: &str = "work";
+/// Per-batch outputs: `_batches/<batch-id>/` (transfer note, report, quarantine list).
+pub const BATCHES_DIR: &str = "_batches";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

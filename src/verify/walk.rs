@@ -20,6 +20,9 @@ use crate::outcome::{Exit, Fate};
 pub struct VerifyOutcome {
     pub items: Vec<ItemReport>,
     pub valid: usize,
+    /// Items of a run that has not finished (an unfinished batch, a document it had not yet
+    /// committed): not failures, but the same `ingest` must run again.
+    pub pending: usize,
     pub untrusted: usize,
     pub invalid: usize,
     /// Whether trust anchors were given; without them every signer is "untrusted".
@@ -33,6 +36,7 @@ impl VerifyOutcome {
         for i in &self.items {
             let status = match i.status {
                 Status::Valid => "VALID",
+                Status::Pending => "PENDING",
                 Status::Untrusted => "UNTRUSTED",
                 Status::Invalid => "INVALID",
             };
@@ -46,9 +50,17 @@ impl VerifyOutcome {
             out.push(line);
         }
         out.push(format!(
-            "{} items: {} valid, {} untrusted, {} invalid{}",
+            "{} items: {} valid, {}{} untrusted, {} invalid{}",
             self.items.len(),
             self.valid,
+            if self.pending > 0 {
+                format!(
+                    "{} pending (a run that did not finish: run the same ingest again), ",
+                    self.pending
+                )
+            } else {
+                String::new()
+            },
             self.untrusted,
             self.invalid,
             if self.trust_given {
@@ -60,7 +72,8 @@ impl VerifyOutcome {
         out
     }
 
-    /// 0 only when every item is valid and trusted (SPEC §1).
+    /// 0 only when every item is valid and trusted (SPEC §1); pending items of an unfinished
+    /// run are not failures: what is there is sound, the batch is just not complete yet.
     pub fn exit(&self) -> Exit {
         if self.items.is_empty() || self.untrusted + self.invalid > 0 {
             Exit::Failure
@@ -85,6 +98,7 @@ pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, 
     let count = |s: Status| items.iter().filter(|i: &&ItemReport| i.status == s).count();
     Ok(VerifyOutcome {
         valid: count(Status::Valid),
+        pending: count(Status::Pending),
         untrusted: count(Status::Untrusted),
         invalid: count(Status::Invalid),
         trust_given: !trust.is_empty(),
@@ -94,14 +108,19 @@ pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, 
 
 fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
     if path.is_dir() {
-        if path.join("index.sqlite").exists() || path.join("_batches").is_dir() {
+        if path.join("index.sqlite").exists() || path.join(crate::store::BATCHES_DIR).is_dir() {
             verify_store(path, trust, items);
-        } else if path.join("transfer-note.yaml").exists() {
+        } else if path.join("transfer-note.yaml").exists()
+            || path.join(crate::store::RUN_MARKER).exists()
+        {
             let store = path.parent().and_then(Path::parent).unwrap_or(path);
             verify_batch(store, path, trust, items, &mut BTreeSet::new());
         } else {
             let mut r = ItemReport::new(path, ItemKind::Detached);
-            r.fail("neither a store (no index.sqlite, no _batches/) nor a batch folder (no transfer-note.yaml)");
+            r.fail(
+                "neither a store (no index.sqlite, no _batches/) nor a batch folder \
+                 (no transfer-note.yaml)",
+            );
             items.push(r);
         }
         return;
@@ -174,6 +193,24 @@ fn verify_batch(
     listed: &mut BTreeSet<PathBuf>,
 ) {
     let note_path = batch_dir.join("transfer-note.yaml");
+    if let Some(marker) = crate::store::read_run_marker(batch_dir) {
+        let mut r = ItemReport::new(batch_dir, ItemKind::Batch);
+        match marker {
+            Ok(m) => r.pending(m.explanation()),
+            Err(e) => r.pending(format!(
+                "unfinished: a run of this batch did not finish (its marker is unreadable: \
+                 {e}); run the same `resiscan ingest` again"
+            )),
+        }
+        if note_path.exists() {
+            r.problems
+                .push("the transfer note here is from an earlier, finished run".into());
+        }
+        items.push(r);
+        if !note_path.exists() {
+            return;
+        }
+    }
     let mut report = verify_detached_file(
         &note_path,
         &crate::crypto::cms::detached_signature_path(&note_path),
@@ -245,7 +282,7 @@ fn verify_batch(
 /// A whole store: every batch, then every PDF that no batch note lists.
 fn verify_store(store: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
     let mut listed = BTreeSet::new();
-    let batches = store.join("_batches");
+    let batches = store.join(crate::store::BATCHES_DIR);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&batches)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -258,20 +295,94 @@ fn verify_store(store: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
     for dir in &dirs {
         verify_batch(store, dir, trust, items, &mut listed);
     }
+    let unfinished: Vec<String> = dirs
+        .iter()
+        .filter(|d| crate::store::read_run_marker(d).is_some())
+        .filter_map(|d| d.file_name().and_then(|n| n.to_str()).map(str::to_string))
+        .collect();
+    // The index is the commit point of every document; without one (a copied store) the
+    // files themselves are the evidence.
+    let index = crate::store::Store::open_read_only(store).ok();
     for entry in walkdir::WalkDir::new(store)
         .follow_links(false)
         .into_iter()
         .filter_entry(|e| {
             let n = e.file_name().to_string_lossy();
-            !(e.depth() == 1 && (n == "_batches" || n == ".resiscan"))
+            !(e.depth() == 1 && (n == crate::store::BATCHES_DIR || n == crate::store::STATE_DIR))
         })
         .filter_map(|e| e.ok())
     {
         let p = entry.path();
         if p.extension().is_some_and(|x| x == "pdf") && !listed.contains(p) {
-            let mut r = verify_pdf(p, trust);
-            r.fail("not listed in any batch transfer note");
-            items.push(r);
+            match unfinished_batch_of(p, index.as_ref(), &unfinished) {
+                Some((batch, committed)) => {
+                    verify_unfinished_document(p, &batch, committed, trust, items)
+                }
+                None => {
+                    let mut r = verify_pdf(p, trust);
+                    r.fail("not listed in any batch transfer note");
+                    items.push(r);
+                }
+            }
         }
     }
+}
+
+/// The unfinished batch an unlisted PDF belongs to, and whether the index committed it.
+/// The batch is read from the index, else from the document's own note, else from the doc id
+/// (`<batch-id>_<entry>`, the longest matching batch id).
+fn unfinished_batch_of(
+    pdf: &Path,
+    index: Option<&crate::store::Store>,
+    unfinished: &[String],
+) -> Option<(String, bool)> {
+    let doc_id = pdf.file_stem()?.to_str()?;
+    if let Some(entry) = index.and_then(|s| s.lookup(doc_id).ok().flatten()) {
+        return unfinished
+            .contains(&entry.batch_id)
+            .then_some((entry.batch_id, true));
+    }
+    let committed = index.is_none()
+        && crate::crypto::cms::detached_signature_path(&document_note_path(pdf)).exists();
+    let from_note = std::fs::read(document_note_path(pdf))
+        .ok()
+        .and_then(|b| TransferNote::from_yaml(&b).ok())
+        .map(|n| n.batch);
+    let batch = match from_note {
+        Some(b) => unfinished.contains(&b).then_some(b),
+        None => unfinished
+            .iter()
+            .filter(|b| doc_id.starts_with(&format!("{b}_")))
+            .max_by_key(|b| b.len())
+            .cloned(),
+    }?;
+    Some((batch, committed))
+}
+
+fn document_note_path(pdf: &Path) -> PathBuf {
+    pdf.with_extension("transfer.yaml")
+}
+
+/// A document of an unfinished batch: committed, it must verify by its own note like any
+/// other; not committed, it is what the interrupted run left, and the next run rewrites it.
+fn verify_unfinished_document(
+    pdf: &Path,
+    batch: &str,
+    committed: bool,
+    trust: &TrustStore,
+    items: &mut Vec<ItemReport>,
+) {
+    if !committed {
+        let mut r = ItemReport::new(pdf, ItemKind::Pdf);
+        r.pending(format!(
+            "not committed: the interrupted run of batch {batch} had not finished filing it; \
+             the next run of the batch writes it again"
+        ));
+        items.push(r);
+        return;
+    }
+    // Committed: listed in no batch note yet, but its own signed note vouches for it (the
+    // batch's PENDING item says why the batch note is missing).
+    items.push(verify_pdf(pdf, trust));
+    items.push(verify_note(&document_note_path(pdf), trust));
 }
