@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::crypto::cms::{SignatureReport, verify_detached};
-use crate::crypto::hash::{sha256_file, sha256_ranges};
-use crate::crypto::identity::{check_valid_at, parse_cert, read_certificates};
+use crate::crypto::cms::{SignatureReport, digest_algorithm_of, verify_detached};
+use crate::crypto::hash::{digest_file, digest_ranges};
+use crate::crypto::identity::{check_valid_at, parse_cert, read_certificates, signing_use_problem};
 
 /// Largest detached signature file we read (a CMS with a long chain is a few KB).
 const MAX_P7S: u64 = 1 << 20;
@@ -172,7 +172,9 @@ pub fn verify_detached_file(
         }
         let cms = std::fs::read(p7s_path)
             .map_err(|e| format!("cannot read signature {}: {e}", p7s_path.display()))?;
-        let digest = sha256_file(content_path).map_err(|e| format!("cannot read: {e}"))?;
+        let alg = digest_algorithm_of(&cms)
+            .map_err(|e| format!("signature {} unreadable: {e}", p7s_path.display()))?;
+        let digest = digest_file(content_path, alg).map_err(|e| format!("cannot read: {e}"))?;
         let sig = verify_detached(&cms, &digest)
             .map_err(|e| format!("signature {} unreadable: {e}", p7s_path.display()))?;
         let at = sig.signing_time;
@@ -214,12 +216,8 @@ fn judge_signature(
             e.bound()
         ));
     }
-    if let Ok(Some(ku)) = signer.key_usage()
-        && !(ku.value.digital_signature() || ku.value.non_repudiation())
-    {
-        report.fail(
-            "signer certificate's KeyUsage allows neither digitalSignature nor nonRepudiation",
-        );
+    if let Some(problem) = signing_use_problem(&signer) {
+        report.fail(format!("signer certificate unfit for signing: {problem}"));
     }
 
     // Walk up: signer -> issuer -> ... until a trust anchor (RFC 5280 6.1, simplified: names,
@@ -408,7 +406,9 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
         ));
     }
 
-    let digest = sha256_ranges(&mut file, &[(0, len1), (start2, len2)])
+    let alg =
+        digest_algorithm_of(cms).map_err(|e| format!("signature container unreadable: {e}"))?;
+    let digest = digest_ranges(&mut file, &[(0, len1), (start2, len2)], alg)
         .map_err(|e| format!("cannot read: {e}"))?;
     let sig = verify_detached(cms, &digest)
         .map_err(|e| format!("signature container unreadable: {e}"))?;
@@ -729,6 +729,7 @@ mod tests {
     use crate::crypto::cms::{
         BAD_SIGNATURE, CmsOptions, DIGEST_MISMATCH, ESS_MISMATCH, sign_detached,
     };
+    use crate::crypto::hash::sha256_file;
     use crate::crypto::identity::tests::ca_and_leaf;
     use crate::pdf::sign::tests::signed_pdf;
     use std::process::Command;
@@ -740,7 +741,7 @@ mod tests {
     fn note(dir: &Path, id: &SigningIdentity, at: OffsetDateTime) -> (PathBuf, PathBuf) {
         let content = dir.join("note.yaml");
         std::fs::write(&content, "id: batch-1\ndocuments: 3\n").unwrap();
-        let digest = sha256_file(&content).unwrap();
+        let digest = digest_file(&content, id.digest()).unwrap();
         let p7s = dir.join("note.yaml.p7s");
         std::fs::write(
             &p7s,
