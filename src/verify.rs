@@ -116,6 +116,10 @@ pub struct ItemReport {
     pub signed_at: Option<OffsetDateTime>,
     /// Every reason the status is not Valid, as sentences for the clerk.
     pub problems: Vec<String>,
+    /// What the clerk should know about a valid item, e.g. that the signer certificate has
+    /// expired since it signed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ItemReport {
@@ -128,6 +132,7 @@ impl ItemReport {
             signer: None,
             signed_at: None,
             problems: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -207,13 +212,36 @@ fn judge_signature(
         }
     };
     report.signer = Some(signer.subject().to_string());
-    // Without a claimed time, the certificate must be valid now (the best we can say).
-    let at = signed_at.unwrap_or_else(OffsetDateTime::now_utc);
+    // Validity is judged at the signing time (the chain model): a note signed while its
+    // certificate was valid stays valid after the certificate expires, or no archive would
+    // outlive its signing certificate. The time is the signer's own claim (CMS signing-time,
+    // PDF /M), not a timestamp, so the report says when we rely on it; pyHanko, pdfsig and
+    // `openssl cms` judge at the current time and call such signatures expired or
+    // indeterminate. Without a claimed time, the certificate must be valid now.
+    let now = OffsetDateTime::now_utc();
+    let at = signed_at.unwrap_or(now);
+    if at > now + time::Duration::minutes(10) {
+        report.fail(format!(
+            "the claimed signing time {} lies in the future: the signer's clock was wrong or \
+             the time is forged",
+            crate::crypto::identity::fmt_time(at)
+        ));
+    }
     if let Err(e) = check_valid_at(&signer, at) {
         report.fail(format!(
             "certificate {} at signing time ({})",
             e.what(),
             e.bound()
+        ));
+    } else if let Err(e @ crate::crypto::identity::OutsideValidity::Expired { .. }) =
+        check_valid_at(&signer, now)
+    {
+        report.notes.push(format!(
+            "the signer certificate has {} since ({}); valid because it was valid at the \
+             claimed signing time {} (no timestamp proves that time)",
+            e.what(),
+            e.bound(),
+            crate::crypto::identity::fmt_time(at)
         ));
     }
     if let Some(problem) = signing_use_problem(&signer) {
@@ -904,11 +932,30 @@ mod tests {
             "{:?}",
             r.problems
         );
-        // Signed while valid (signing-time inside the validity): fine.
+        // Signed while valid (signing-time inside the validity): valid, with a note that
+        // the certificate has expired since and that the time is only claimed.
         let (content, p7s) = note(dir.path(), &expired, now - time::Duration::days(40));
-        assert_eq!(
-            verify_detached_file(&content, &p7s, &trust_of(&old_ca)).status,
-            Status::Valid
+        let r = verify_detached_file(&content, &p7s, &trust_of(&old_ca));
+        assert_eq!(r.status, Status::Valid, "{:?}", r.problems);
+        assert!(
+            r.notes[0].contains("has expired since") && r.notes[0].contains("claimed"),
+            "{:?}",
+            r.notes
+        );
+        // A claimed signing time in the future is false whatever the certificate says.
+        let (content, p7s) = note(dir.path(), &id, now + time::Duration::days(2));
+        let r = verify_detached_file(&content, &p7s, &trust);
+        assert_eq!(r.status, Status::Invalid);
+        assert!(
+            r.problems.iter().any(|p| p.contains("lies in the future")),
+            "{:?}",
+            r.problems
+        );
+        let (content, p7s) = note(dir.path(), &id, now);
+        assert!(
+            verify_detached_file(&content, &p7s, &trust)
+                .notes
+                .is_empty()
         );
 
         // Swapped certificate: same issuer name and serial, another key.

@@ -261,7 +261,8 @@ impl SignatureReport {
 }
 
 /// Problem text for a message-digest mismatch (also used by the verifier's tests).
-pub const DIGEST_MISMATCH: &str = "digest mismatch: file changed after signing";
+pub const DIGEST_MISMATCH: &str =
+    "digest mismatch: the file changed after signing, or the signature belongs to another file";
 /// Problem text for a wrong ESS certificate hash.
 pub const ESS_MISMATCH: &str =
     "ESS signing-certificate-v2 hash does not match the signer certificate";
