@@ -369,6 +369,20 @@ fn unusable_identities_stop_ingest_before_any_document_naming_file_reason_and_hi
             // Regression: the store was created (index, lock) before the identity was checked.
             assert!(!store.exists(), "{case}: a store was created");
         }
+        // `profile check` loads the identity as ingest does (it only checked the files exist).
+        let p = profile(&env, case, "normal", cert, key, &chain);
+        let out = env
+            .cmd()
+            .args(["profile", "check"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = stdout_stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{case}: {text}");
+        assert!(
+            text.contains(reason) && text.contains("hint:"),
+            "{case}: {text}"
+        );
     }
 }
 
@@ -453,6 +467,17 @@ fn openssl_pki_signatures_are_valid_for_verify_pdfsig_openssl_and_qpdf() {
         );
         let p = profile(&env, name, level, &cert, &key, &chain);
         let store = env.path(&format!("{name}-store"));
+        let out = env
+            .cmd()
+            .args(["profile", "check"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = stdout_stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+        assert!(text.contains(&format!("signer: CN={cn}")), "{text}");
+        assert!(text.contains("chain: CN=Testhausen Issuing CA"), "{text}");
+        assert!(!text.contains("warning"), "{text}");
         let (code, report) = env.ingest(&batch, &p, &store);
         assert_eq!(code, 0, "{name}: {}", report.stderr);
         assert!(!report.stderr.contains("WARN"), "{name}: {}", report.stderr);
