@@ -267,6 +267,18 @@ impl SigningIdentity {
                 cert_path.display()
             ));
         }
+        if let Ok(Some(eku)) = parsed.extended_key_usage()
+            && !(eku.value.any || eku.value.email_protection)
+        {
+            // NSS (poppler's pdfsig, Firefox, Thunderbird) checks signers as S/MIME signers:
+            // with an extendedKeyUsage it wants emailProtection.
+            warnings.push(format!(
+                "certificate {}: its extendedKeyUsage allows document signing but not \
+                 emailProtection; poppler's pdfsig (NSS) then reports \"Unknown issue with \
+                 Certificate\" although pyHanko and OpenSSL accept it",
+                cert_path.display()
+            ));
+        }
         let chain = issuer_chain(&cert_der, cert_path, pool, now, &mut warnings)?;
 
         let cert = x509_cert::Certificate::from_der(&cert_der)
@@ -1470,7 +1482,16 @@ pub(crate) mod tests {
             let key_p = write(dir.path(), &format!("{name}.key"), &key);
             let inter_p = write(dir.path(), "inter.der", &inter);
             match (SigningIdentity::load(&leaf_p, &key_p, &[inter_p]), refused) {
-                (Ok(_), None) => {}
+                (Ok(id), None) => {
+                    // pdfsig (NSS) refuses an EKU without emailProtection: warned.
+                    let nss = id.warnings().iter().any(|w| w.contains("pdfsig (NSS)"));
+                    assert_eq!(
+                        nss,
+                        name == "document-signing",
+                        "{name}: {:?}",
+                        id.warnings()
+                    );
+                }
                 (Err(e), Some(want)) => {
                     let e = e.to_string();
                     assert!(e.contains(want), "{name}: {e}");
