@@ -505,6 +505,22 @@ fn is_der_sequence(bytes: &[u8]) -> bool {
     matches!(derwalk::read_tlv(bytes), Ok((t, rest)) if t.tag == 0x30 && rest.is_empty())
 }
 
+/// Whether `der` is a PKCS#12 PFX (RFC 7292 4: SEQ { INTEGER 3, ContentInfo, MacData }),
+/// the password-protected .p12/.pfx file PKI portals hand out.
+fn is_pkcs12(der: &[u8]) -> bool {
+    let Ok((seq, _)) = derwalk::read_tlv(der) else {
+        return false;
+    };
+    matches!(derwalk::children(seq.content).as_deref(),
+        Ok([v, ci, ..]) if v.tag == 0x02 && v.content == [3] && ci.tag == 0x30)
+}
+
+/// The refusal for a PKCS#12 file, with the conversion that makes it usable.
+const PKCS12: &str = "a PKCS#12 (.p12/.pfx) file, which is password-protected; resiscan runs \
+     unattended and reads PEM or DER — hint: convert it once with `openssl pkcs12 -in FILE \
+     -nodes -out identity.pem` (key, certificate and chain in one file; `chmod 600` it) and \
+     give that file as both signing.certificate and signing.key";
+
 /// Whether `bytes` holds PEM blocks, possibly after other text (`openssl x509 -text`, the
 /// "Bag Attributes" lines of `openssl pkcs12 -nodes`).
 fn has_pem(bytes: &[u8]) -> bool {
@@ -533,6 +549,9 @@ fn labels(blocks: &[(String, Vec<u8>)]) -> String {
 pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     let bytes = fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
     let ders = if is_der_sequence(&bytes) {
+        if is_pkcs12(&bytes) {
+            return Err(PKCS12.into());
+        }
         vec![bytes]
     } else if has_pem(&bytes) {
         let blocks = pem_blocks(&bytes)?;
@@ -588,6 +607,9 @@ fn read_private_key(path: &Path) -> Result<Vec<u8>, IdentityError> {
         )
     };
     if is_der_sequence(&bytes) {
+        if is_pkcs12(&bytes) {
+            return Err(key_err(PKCS12.into()));
+        }
         return match der_key_kind(&bytes) {
             DerKey::Pkcs8 => Ok(bytes),
             DerKey::Pkcs1 => Ok(pkcs8_from_pkcs1(&bytes)),
@@ -1685,6 +1707,44 @@ pub(crate) mod tests {
                 "{key}: {err}"
             );
         }
+        // Regression: a PKCS#12 file was "not a valid X.509 certificate" (as certificate)
+        // and "is it the certificate?" (as key); now named, with the conversion command.
+        openssl(&[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &p("ec.pk8.pem"),
+            "-in",
+            ec_cert.to_str().unwrap(),
+            "-passout",
+            "pass:x",
+            "-out",
+            &p("id.p12"),
+        ]);
+        for (cert, key) in [
+            (d.join("id.p12"), d.join("ec.pk8.pem")),
+            (ec_cert.clone(), d.join("id.p12")),
+        ] {
+            let err = SigningIdentity::load(&cert, &key, &[])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("PKCS#12") && err.contains("openssl pkcs12 -in FILE -nodes"),
+                "{err}"
+            );
+        }
+        openssl(&[
+            "pkcs12",
+            "-in",
+            &p("id.p12"),
+            "-passin",
+            "pass:x",
+            "-nodes",
+            "-out",
+            &p("id.pem"),
+        ]);
+        SigningIdentity::load(&d.join("id.pem"), &d.join("id.pem"), &[]).unwrap();
+
         // Swapped certificate and key: said so.
         let err = SigningIdentity::load(&d.join("ec.pk8.pem"), &ec_cert, &[]).unwrap_err();
         assert!(err.to_string().contains("not swapped"), "{err}");
