@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages resiscan needs to build, run and test — only those missing.
 # Tesseract's C library and models, leptonica and clang (bindgen), poppler (pdftotext, pdfsig,
-# pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check.
+# pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check;
+# libnss3-tools (certutil) so the PKI tests can make pdfsig trust their test root.
 set -euo pipefail
 packages=(
   build-essential pkg-config libclang-dev clang
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf imagemagick liblcms2-utils bc time
+  libnss3-tools
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -114,9 +114,66 @@ fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {
         }
         Ok(p) => {
             print!("{}", describe_profile(&p));
-            Ok(Exit::Ok)
+            // The identity is checked exactly as `ingest` will, so a new certificate from the
+            // PKI can be tried before the night it is first needed.
+            match profile_identity(&p) {
+                Ok(None) => Ok(Exit::Ok),
+                Ok(Some(id)) => {
+                    print!("{}", describe_identity(&id));
+                    for w in id.warnings() {
+                        eprintln!("warning: signing identity: {w}");
+                    }
+                    Ok(Exit::Ok)
+                }
+                Err(e) => {
+                    eprintln!("{}: signing identity unusable: {e}", file.display());
+                    Ok(Exit::Failure)
+                }
+            }
         }
     }
+}
+
+/// The profile's real signing identity, loaded and checked; `None` for a demo identity or a
+/// signing section the profile validation already rejected.
+fn profile_identity(
+    p: &crate::profile::LoadedProfile,
+) -> Result<Option<crate::crypto::SigningIdentity>, crate::crypto::IdentityError> {
+    let Some(sig) = p.profile.signing.as_ref().map(|s| &s.value) else {
+        return Ok(None);
+    };
+    let (Some(cert), Some(key), false) = (&sig.certificate, &sig.key, sig.demo) else {
+        return Ok(None);
+    };
+    let chain: Vec<std::path::PathBuf> = sig.chain.iter().map(|c| p.resolve(&c.value)).collect();
+    crate::crypto::SigningIdentity::load(&p.resolve(&cert.value), &p.resolve(&key.value), &chain)
+        .map(Some)
+}
+
+/// Who signs, with what, until when, and the chain the signatures will carry.
+fn describe_identity(id: &crate::crypto::SigningIdentity) -> String {
+    use crate::crypto::KeyAlgorithm;
+    use std::fmt::Write as _;
+    let alg = match id.algorithm() {
+        KeyAlgorithm::EcdsaP256Sha256 => "EC P-256, ecdsa-with-SHA256".to_string(),
+        KeyAlgorithm::EcdsaP384Sha384 => "EC P-384, ecdsa-with-SHA384".to_string(),
+        KeyAlgorithm::RsaPkcs1Sha256 { bits } => format!("RSA {bits}, sha256WithRSAEncryption"),
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "  signer: {} ({alg}), valid until {}, certificate SHA-256 {}",
+        id.subject(),
+        crate::crypto::identity::fmt_time(id.not_after()),
+        id.fingerprint_hex()
+    );
+    for der in id.chain_der() {
+        let subject = crate::crypto::identity::parse_cert(der)
+            .map(|c| c.subject().to_string())
+            .unwrap_or_default();
+        let _ = writeln!(s, "  chain: {subject}");
+    }
+    s
 }
 
 /// What a valid profile will do, for the person who wrote it.

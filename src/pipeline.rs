@@ -175,13 +175,27 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     let classifier =
         Classifier::new(&profile.efiles).map_err(|e| IngestError::Classifier(e.to_string()))?;
 
-    // The store first: a locked store must fail at once, before any slow work.
+    // A real identity is checked first, so a bad key or certificate leaves no new, empty
+    // store behind; then the store (a locked store must fail at once, before any slow work);
+    // the demo identity lives in the store, so it comes after.
+    let demo = profile.signing.as_ref().is_some_and(|s| s.value.demo);
+    let early_identity = if demo {
+        None
+    } else {
+        Some(load_identity(config)?)
+    };
     let store = if config.dry_run {
         None
     } else {
         Some(Mutex::new(Store::open(&config.store_dir)?))
     };
-    let identity = load_identity(config)?;
+    let identity = match early_identity {
+        Some(identity) => identity,
+        None => load_identity(config)?,
+    };
+    for warning in identity.warnings() {
+        tracing::warn!("signing identity: {warning}");
+    }
     if identity.is_demo() && profile.protection.integrity >= Level::Hoch {
         return Err(IngestError::Identity(format!(
             "a demo identity is refused at protection '{}' (TR-03138 A.AM.IN.H.1)",

@@ -172,13 +172,16 @@ fn default_pdfa() -> Spanned<String> {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigningSettings {
-    /// Signer certificate, PEM or DER.
+    /// Signer certificate, PEM or DER; may be a bundle that also holds the chain (and even
+    /// the key): the certificate matching the key is the signer.
     #[serde(default)]
     pub certificate: Option<Spanned<PathBuf>>,
-    /// PKCS#8 private key, PEM or DER; EC P-256 or RSA >= 2048.
+    /// Unencrypted private key, PKCS#8, PKCS#1 or SEC1, PEM or DER; EC P-256, EC P-384
+    /// (signed with SHA-384) or RSA >= 2048.
     #[serde(default)]
     pub key: Option<Spanned<PathBuf>>,
-    /// Intermediate and root certificates, signer's issuer first.
+    /// Issuing CA and root certificates, in any order and as separate files or bundles;
+    /// certificates not on the signer's issuer path are left out with a warning.
     #[serde(default)]
     pub chain: Vec<Spanned<PathBuf>>,
     /// Use a generated identity, kept per store and marked untrusted in every note.

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::crypto::cms::{SignatureReport, verify_detached};
-use crate::crypto::hash::{sha256_file, sha256_ranges};
-use crate::crypto::identity::{check_valid_at, parse_cert, read_certificates};
+use crate::crypto::cms::{SignatureReport, digest_algorithm_of, verify_detached};
+use crate::crypto::hash::{digest_file, digest_ranges};
+use crate::crypto::identity::{check_valid_at, parse_cert, read_certificates, signing_use_problem};
 
 /// Largest detached signature file we read (a CMS with a long chain is a few KB).
 const MAX_P7S: u64 = 1 << 20;
@@ -121,6 +121,10 @@ pub struct ItemReport {
     pub signed_at: Option<OffsetDateTime>,
     /// Every reason the status is not Valid, as sentences for the clerk.
     pub problems: Vec<String>,
+    /// What the clerk should know about a valid item, e.g. that the signer certificate has
+    /// expired since it signed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ItemReport {
@@ -133,6 +137,7 @@ impl ItemReport {
             signer: None,
             signed_at: None,
             problems: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -184,7 +189,9 @@ pub fn verify_detached_file(
         }
         let cms = std::fs::read(p7s_path)
             .map_err(|e| format!("cannot read signature {}: {e}", p7s_path.display()))?;
-        let digest = sha256_file(content_path).map_err(|e| format!("cannot read: {e}"))?;
+        let alg = digest_algorithm_of(&cms)
+            .map_err(|e| format!("signature {} unreadable: {e}", p7s_path.display()))?;
+        let digest = digest_file(content_path, alg).map_err(|e| format!("cannot read: {e}"))?;
         let sig = verify_detached(&cms, &digest)
             .map_err(|e| format!("signature {} unreadable: {e}", p7s_path.display()))?;
         let at = sig.signing_time;
@@ -217,21 +224,40 @@ fn judge_signature(
         }
     };
     report.signer = Some(signer.subject().to_string());
-    // Without a claimed time, the certificate must be valid now (the best we can say).
-    let at = signed_at.unwrap_or_else(OffsetDateTime::now_utc);
+    // Validity is judged at the signing time (the chain model): a note signed while its
+    // certificate was valid stays valid after the certificate expires, or no archive would
+    // outlive its signing certificate. The time is the signer's own claim (CMS signing-time,
+    // PDF /M), not a timestamp, so the report says when we rely on it; pyHanko, pdfsig and
+    // `openssl cms` judge at the current time and call such signatures expired or
+    // indeterminate. Without a claimed time, the certificate must be valid now.
+    let now = OffsetDateTime::now_utc();
+    let at = signed_at.unwrap_or(now);
+    if at > now + time::Duration::minutes(10) {
+        report.fail(format!(
+            "the claimed signing time {} lies in the future: the signer's clock was wrong or \
+             the time is forged",
+            crate::crypto::identity::fmt_time(at)
+        ));
+    }
     if let Err(e) = check_valid_at(&signer, at) {
         report.fail(format!(
             "certificate {} at signing time ({})",
             e.what(),
             e.bound()
         ));
-    }
-    if let Ok(Some(ku)) = signer.key_usage()
-        && !(ku.value.digital_signature() || ku.value.non_repudiation())
+    } else if let Err(e @ crate::crypto::identity::OutsideValidity::Expired { .. }) =
+        check_valid_at(&signer, now)
     {
-        report.fail(
-            "signer certificate's KeyUsage allows neither digitalSignature nor nonRepudiation",
-        );
+        report.notes.push(format!(
+            "the signer certificate has {} since ({}); valid because it was valid at the \
+             claimed signing time {} (no timestamp proves that time)",
+            e.what(),
+            e.bound(),
+            crate::crypto::identity::fmt_time(at)
+        ));
+    }
+    if let Some(problem) = signing_use_problem(&signer) {
+        report.fail(format!("signer certificate unfit for signing: {problem}"));
     }
 
     // Walk up: signer -> issuer -> ... until a trust anchor (RFC 5280 6.1, simplified: names,
@@ -420,7 +446,9 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
         ));
     }
 
-    let digest = sha256_ranges(&mut file, &[(0, len1), (start2, len2)])
+    let alg =
+        digest_algorithm_of(cms).map_err(|e| format!("signature container unreadable: {e}"))?;
+    let digest = digest_ranges(&mut file, &[(0, len1), (start2, len2)], alg)
         .map_err(|e| format!("cannot read: {e}"))?;
     let sig = verify_detached(cms, &digest)
         .map_err(|e| format!("signature container unreadable: {e}"))?;
@@ -741,6 +769,7 @@ mod tests {
     use crate::crypto::cms::{
         BAD_SIGNATURE, CmsOptions, DIGEST_MISMATCH, ESS_MISMATCH, sign_detached,
     };
+    use crate::crypto::hash::sha256_file;
     use crate::crypto::identity::tests::ca_and_leaf;
     use crate::pdf::sign::tests::signed_pdf;
     use std::process::Command;
@@ -752,7 +781,7 @@ mod tests {
     fn note(dir: &Path, id: &SigningIdentity, at: OffsetDateTime) -> (PathBuf, PathBuf) {
         let content = dir.join("note.yaml");
         std::fs::write(&content, "id: batch-1\ndocuments: 3\n").unwrap();
-        let digest = sha256_file(&content).unwrap();
+        let digest = digest_file(&content, id.digest()).unwrap();
         let p7s = dir.join("note.yaml.p7s");
         std::fs::write(
             &p7s,
@@ -915,11 +944,30 @@ mod tests {
             "{:?}",
             r.problems
         );
-        // Signed while valid (signing-time inside the validity): fine.
+        // Signed while valid (signing-time inside the validity): valid, with a note that
+        // the certificate has expired since and that the time is only claimed.
         let (content, p7s) = note(dir.path(), &expired, now - time::Duration::days(40));
-        assert_eq!(
-            verify_detached_file(&content, &p7s, &trust_of(&old_ca)).status,
-            Status::Valid
+        let r = verify_detached_file(&content, &p7s, &trust_of(&old_ca));
+        assert_eq!(r.status, Status::Valid, "{:?}", r.problems);
+        assert!(
+            r.notes[0].contains("has expired since") && r.notes[0].contains("claimed"),
+            "{:?}",
+            r.notes
+        );
+        // A claimed signing time in the future is false whatever the certificate says.
+        let (content, p7s) = note(dir.path(), &id, now + time::Duration::days(2));
+        let r = verify_detached_file(&content, &p7s, &trust);
+        assert_eq!(r.status, Status::Invalid);
+        assert!(
+            r.problems.iter().any(|p| p.contains("lies in the future")),
+            "{:?}",
+            r.problems
+        );
+        let (content, p7s) = note(dir.path(), &id, now);
+        assert!(
+            verify_detached_file(&content, &p7s, &trust)
+                .notes
+                .is_empty()
         );
 
         // Swapped certificate: same issuer name and serial, another key.

@@ -18,8 +18,8 @@ use const_oid::db::rfc5911::{
     ID_SIGNING_TIME,
 };
 use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ID_EC_PUBLIC_KEY, ID_SHA_256, RSA_ENCRYPTION, SECP_256_R_1,
-    SHA_256_WITH_RSA_ENCRYPTION,
+    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ID_EC_PUBLIC_KEY, ID_SHA_256, RSA_ENCRYPTION,
+    SECP_256_R_1, SECP_384_R_1, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION,
 };
 use der::asn1::{GeneralizedTime, OctetString, SetOfVec, UtcTime};
 use der::{Any, Decode, Encode, Sequence};
@@ -37,6 +37,7 @@ use cms::signed_data::{
 };
 
 use super::derwalk;
+use super::hash::DigestAlgorithm;
 use super::identity::{IdentityError, SigningIdentity, parse_cert};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,12 @@ pub enum CryptoError {
     SigningTime(String),
     #[error("not a CMS SignedData: {0}")]
     Malformed(String),
+    #[error("content digest has {got} bytes, but {alg} needs {want}")]
+    DigestLength {
+        alg: &'static str,
+        got: usize,
+        want: usize,
+    },
 }
 
 /// Options for [`sign_detached`].
@@ -96,31 +103,40 @@ pub fn detached_signature_path(path: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// Signs `content` (a transfer note, a QA addendum) as detached CMS with the signing-time
-/// attribute set to now; returns the content's SHA-256 and the signature's DER.
+/// attribute set to now; returns the content's SHA-256 (what notes record, whatever the
+/// signature's own hash) and the signature's DER.
 pub fn sign_content_now(
     identity: &SigningIdentity,
     content: &[u8],
 ) -> Result<([u8; 32], Vec<u8>), CryptoError> {
-    let digest: [u8; 32] = {
-        use sha2::Digest;
-        sha2::Sha256::digest(content).into()
-    };
+    let sha256: [u8; 32] = Sha256::digest(content).into();
     let der = sign_detached(
         identity,
-        &digest,
+        &identity.digest().digest(content),
         CmsOptions {
             signing_time: Some(OffsetDateTime::now_utc()),
         },
     )?;
-    Ok((digest, der))
+    Ok((sha256, der))
 }
 
-/// Signs a SHA-256 content digest as a detached CMS SignedData; returns the ContentInfo DER.
+/// Signs a content digest as a detached CMS SignedData; returns the ContentInfo DER. The
+/// digest must be made with the identity's [`SigningIdentity::digest`] (SHA-256, or SHA-384
+/// for P-384 keys).
 pub fn sign_detached(
     identity: &SigningIdentity,
-    content_digest: &[u8; 32],
+    content_digest: &[u8],
     opts: CmsOptions,
 ) -> Result<Vec<u8>, CryptoError> {
+    let alg = identity.digest();
+    let want = alg.digest(b"").len();
+    if content_digest.len() != want {
+        return Err(CryptoError::DigestLength {
+            alg: alg.name(),
+            got: content_digest.len(),
+            want,
+        });
+    }
     let cert_hash: [u8; 32] = Sha256::digest(identity.certificate_der()).into();
     build_signed(identity, content_digest, opts, &cert_hash)
 }
@@ -129,7 +145,7 @@ pub fn sign_detached(
 /// CMS whose ESS hash is wrong.
 fn build_signed(
     identity: &SigningIdentity,
-    content_digest: &[u8; 32],
+    content_digest: &[u8],
     opts: CmsOptions,
     ess_cert_hash: &[u8; 32],
 ) -> Result<Vec<u8>, CryptoError> {
@@ -245,7 +261,8 @@ impl SignatureReport {
 }
 
 /// Problem text for a message-digest mismatch (also used by the verifier's tests).
-pub const DIGEST_MISMATCH: &str = "digest mismatch: file changed after signing";
+pub const DIGEST_MISMATCH: &str =
+    "digest mismatch: the file changed after signing, or the signature belongs to another file";
 /// Problem text for a wrong ESS certificate hash.
 pub const ESS_MISMATCH: &str =
     "ESS signing-certificate-v2 hash does not match the signer certificate";
@@ -258,16 +275,42 @@ pub fn verify_detached_content(
     cms_der: &[u8],
     content: &[u8],
 ) -> Result<SignatureReport, CryptoError> {
-    verify_detached(cms_der, &Sha256::digest(content).into())
+    let alg = digest_algorithm_of(cms_der)?;
+    verify_detached(cms_der, &alg.digest(content))
 }
 
-/// Verifies a detached CMS SignedData against a SHA-256 content digest: the message-digest
-/// attribute, the signature over the signed attributes with the signer certificate's key, and
-/// the ESS signing-certificate-v2 hash. Structural garbage is an error; failed checks are
-/// listed in the report.
+/// The digest algorithm the (first) SignerInfo of a CMS uses, so the caller can hash the
+/// content with it before [`verify_detached`]. Unsupported algorithms are an error.
+pub fn digest_algorithm_of(cms_der: &[u8]) -> Result<DigestAlgorithm, CryptoError> {
+    // PAdES pads /Contents with zero bytes after the DER: decode the first TLV only.
+    let der = derwalk::read_tlv(cms_der).map_or(cms_der, |(t, _)| t.full);
+    let info = ContentInfo::from_der(der)
+        .map_err(|e| CryptoError::Malformed(format!("ContentInfo does not decode: {e}")))?;
+    let signed: SignedData = info
+        .content
+        .decode_as()
+        .map_err(|e| CryptoError::Malformed(format!("SignedData does not decode: {e}")))?;
+    let si = signed
+        .signer_infos
+        .0
+        .get(0)
+        .ok_or_else(|| CryptoError::Malformed("no SignerInfo".into()))?;
+    DigestAlgorithm::from_oid(&si.digest_alg.oid).ok_or_else(|| {
+        CryptoError::Malformed(format!(
+            "digest algorithm {} is not supported (SHA-256 or SHA-384 expected)",
+            si.digest_alg.oid
+        ))
+    })
+}
+
+/// Verifies a detached CMS SignedData against a content digest made with the CMS's own
+/// digest algorithm ([`digest_algorithm_of`]): the message-digest attribute, the signature
+/// over the signed attributes with the signer certificate's key, and the ESS
+/// signing-certificate-v2 hash. Structural garbage is an error; failed checks are listed in
+/// the report.
 pub fn verify_detached(
     cms_der: &[u8],
-    content_digest: &[u8; 32],
+    content_digest: &[u8],
 ) -> Result<SignatureReport, CryptoError> {
     let bad = CryptoError::Malformed;
     // Walk the raw DER to keep the exact bytes of certificates and signed attributes.
@@ -399,9 +442,10 @@ pub fn verify_detached(
             si.version
         ));
     }
-    if si.digest_alg.oid != ID_SHA_256 {
+    let digest_alg = DigestAlgorithm::from_oid(&si.digest_alg.oid);
+    if digest_alg.is_none() {
         problems.push(format!(
-            "digest algorithm {} is not supported (SHA-256 expected)",
+            "digest algorithm {} is not supported (SHA-256 or SHA-384 expected)",
             si.digest_alg.oid
         ));
     }
@@ -491,12 +535,15 @@ pub fn verify_detached(
         .ok_or_else(|| bad("signed attributes vanished".into()))?;
     let mut signed_bytes = attrs_raw.to_vec();
     signed_bytes[0] = 0x31;
-    if let Err(reason) = verify_raw_signature(
-        &signer_cert_der,
-        &si.signature_algorithm,
-        &signed_bytes,
-        si.signature.as_bytes(),
-    ) {
+    if let Some(digest_alg) = digest_alg
+        && let Err(reason) = verify_raw_signature(
+            &signer_cert_der,
+            &si.signature_algorithm,
+            digest_alg,
+            &signed_bytes,
+            si.signature.as_bytes(),
+        )
+    {
         problems.push(reason);
     }
 
@@ -508,10 +555,14 @@ pub fn verify_detached(
     })
 }
 
-/// Verifies `sig` over `data` with the certificate's key; the error says why not.
+/// Verifies `sig` over `data` with the certificate's key; the error says why not. The
+/// signature algorithm's hash must be the SignerInfo's digestAlgorithm: OpenSSL hashes the
+/// signed attributes with the digestAlgorithm, ring with the signature algorithm's hash, and
+/// a signature that only one of them accepts is no signature to archive.
 fn verify_raw_signature(
     cert_der: &[u8],
     alg: &AlgorithmIdentifierOwned,
+    digest_alg: DigestAlgorithm,
     data: &[u8],
     sig: &[u8],
 ) -> Result<(), String> {
@@ -519,27 +570,50 @@ fn verify_raw_signature(
     let cert = parse_cert(cert_der)?;
     let spki = cert.public_key();
     let key_oid = ObjectIdentifier::from_bytes(spki.algorithm.algorithm.as_bytes()).ok();
-    let verifier: &dyn rs::VerificationAlgorithm = if alg.oid == ECDSA_WITH_SHA_256 {
+    let (hash, is_ec) = match alg.oid {
+        ECDSA_WITH_SHA_256 => (DigestAlgorithm::Sha256, true),
+        ECDSA_WITH_SHA_384 => (DigestAlgorithm::Sha384, true),
+        SHA_256_WITH_RSA_ENCRYPTION => (DigestAlgorithm::Sha256, false),
+        SHA_384_WITH_RSA_ENCRYPTION => (DigestAlgorithm::Sha384, false),
+        // Some signers put rsaEncryption here (RFC 3370 3.2 allows it); the hash is then the
+        // digestAlgorithm.
+        RSA_ENCRYPTION => (digest_alg, false),
+        other => return Err(format!("signature algorithm {other} is not supported")),
+    };
+    if hash != digest_alg {
+        return Err(format!(
+            "signature algorithm {} hashes with {}, but the digestAlgorithm is {}",
+            alg.oid,
+            hash.name(),
+            digest_alg.name()
+        ));
+    }
+    let verifier: &dyn rs::VerificationAlgorithm = if is_ec {
         let curve = spki
             .algorithm
             .parameters
             .as_ref()
             .and_then(|p| p.as_oid().ok())
             .and_then(|o| ObjectIdentifier::from_bytes(o.as_bytes()).ok());
-        if key_oid != Some(ID_EC_PUBLIC_KEY) || curve != Some(SECP_256_R_1) {
-            return Err(
-                "ecdsa-with-SHA256 signature but the certificate key is not EC P-256".into(),
-            );
+        match (key_oid == Some(ID_EC_PUBLIC_KEY), curve, hash) {
+            (true, Some(SECP_256_R_1), DigestAlgorithm::Sha256) => &rs::ECDSA_P256_SHA256_ASN1,
+            (true, Some(SECP_256_R_1), DigestAlgorithm::Sha384) => &rs::ECDSA_P256_SHA384_ASN1,
+            (true, Some(SECP_384_R_1), DigestAlgorithm::Sha256) => &rs::ECDSA_P384_SHA256_ASN1,
+            (true, Some(SECP_384_R_1), DigestAlgorithm::Sha384) => &rs::ECDSA_P384_SHA384_ASN1,
+            _ => {
+                return Err(
+                    "ECDSA signature but the certificate key is not EC P-256 or P-384".into(),
+                );
+            }
         }
-        &rs::ECDSA_P256_SHA256_ASN1
-    } else if alg.oid == SHA_256_WITH_RSA_ENCRYPTION || alg.oid == RSA_ENCRYPTION {
-        // Some signers put rsaEncryption here (RFC 3370 3.2 allows it); the hash is SHA-256.
+    } else {
         if key_oid != Some(RSA_ENCRYPTION) {
             return Err("RSA signature but the certificate key is not RSA".into());
         }
-        &rs::RSA_PKCS1_2048_8192_SHA256
-    } else {
-        return Err(format!("signature algorithm {} is not supported", alg.oid));
+        match hash {
+            DigestAlgorithm::Sha256 => &rs::RSA_PKCS1_2048_8192_SHA256,
+            DigestAlgorithm::Sha384 => &rs::RSA_PKCS1_2048_8192_SHA384,
+        }
     };
     rs::UnparsedPublicKey::new(verifier, spki.subject_public_key.data.as_ref())
         .verify(data, sig)
@@ -566,7 +640,7 @@ pub(crate) mod tests {
     }
 
     /// A CMS whose ESS hash is wrong, for the verifier's tests.
-    pub(crate) fn sign_with_wrong_ess(id: &SigningIdentity, digest: &[u8; 32]) -> Vec<u8> {
+    pub(crate) fn sign_with_wrong_ess(id: &SigningIdentity, digest: &[u8]) -> Vec<u8> {
         build_signed(id, digest, CmsOptions::default(), &[0x42; 32]).unwrap()
     }
 
@@ -684,7 +758,7 @@ pub(crate) mod tests {
         let content = b"id: 2026-11-24-poststelle-03\ndocuments: 24\n".to_vec();
         let note = dir.join("note.yaml");
         std::fs::write(&note, &content).unwrap();
-        let digest: [u8; 32] = Sha256::digest(&content).into();
+        let digest = id.digest().digest(&content);
         let t = OffsetDateTime::now_utc();
         let mut der = sign_detached(
             id,
@@ -724,6 +798,10 @@ pub(crate) mod tests {
                 "ec",
                 vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
             ),
+            (
+                "ec-p384",
+                vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            ),
             ("rsa", vec!["-newkey", "rsa:2048"]),
         ] {
             let dir = tempfile::tempdir().unwrap();
@@ -738,6 +816,11 @@ pub(crate) mod tests {
                     "30",
                     "-subj",
                     "/CN=Interop Test/O=Stadt",
+                    // Without these, `req -x509` makes a CA certificate, which must not sign.
+                    "-addext",
+                    "basicConstraints=critical,CA:FALSE",
+                    "-addext",
+                    "keyUsage=critical,digitalSignature,nonRepudiation",
                 ])
                 .args(&opts)
                 .arg("-keyout")

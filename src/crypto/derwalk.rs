@@ -2,7 +2,8 @@
 //! decode–re-encode round trip could change them: the signed attributes of a SignerInfo (their
 //! signature is over the bytes as sent, RFC 5652 5.4) and embedded certificates (the ESS
 //! certificate hash is over the bytes as sent, RFC 5035 5.4.1.1). Only what DER allows is
-//! accepted: definite lengths, minimal long-form lengths, single-byte tags.
+//! accepted: definite lengths, minimal long-form lengths, single-byte tags. [`tlv`] writes the
+//! same form, for wrapping PKCS#1 and SEC1 keys into PKCS#8.
 
 /// One TLV: its tag byte, the whole encoding and the content octets.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +79,25 @@ pub(crate) fn children(mut content: &[u8]) -> Result<Vec<Tlv<'_>>, String> {
     Ok(out)
 }
 
+/// Encodes one TLV with a minimal DER length (for wrapping a key into PKCS#8).
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let len = content.len();
+    let mut out = vec![tag];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +139,19 @@ mod tests {
                 .contains("expected tag 0x30")
         );
         assert_eq!(children(&[0x05, 0x00, 0x02, 0x01, 0x07]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn encoded_tlvs_read_back() {
+        for len in [0usize, 1, 0x7f, 0x80, 0xff, 0x100, 70_000] {
+            let content = vec![9u8; len];
+            let enc = tlv(0x04, &content);
+            let (t, rest) = read_tlv(&enc).unwrap();
+            assert_eq!(
+                (t.tag, t.content, rest.len()),
+                (0x04, &content[..], 0),
+                "{len}"
+            );
+        }
     }
 }

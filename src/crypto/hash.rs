@@ -25,13 +25,73 @@ pub fn sha256_file_hex(path: &Path) -> io::Result<String> {
     sha256_file(path).map(hex::encode)
 }
 
-/// SHA-256 of the given byte ranges `(offset, len)` of a reader, in order. Used for PAdES,
+/// The hash function of a signature. SHA-256 for EC P-256 and RSA; SHA-384 for EC P-384,
+/// because ring signs P-384 only as ECDSA-with-SHA384 and CMS verifiers (OpenSSL) hash the
+/// signed attributes with the SignerInfo's digestAlgorithm, so the content digest, the
+/// digestAlgorithm and the signature's hash must all be the same function (RFC 5753 2.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlgorithm {
+    Sha256,
+    Sha384,
+}
+
+impl DigestAlgorithm {
+    /// The algorithm an OID names (NIST hash OIDs, RFC 5754 2), if we support it.
+    pub fn from_oid(oid: &const_oid::ObjectIdentifier) -> Option<Self> {
+        use const_oid::db::rfc5912::{ID_SHA_256, ID_SHA_384};
+        match *oid {
+            ID_SHA_256 => Some(DigestAlgorithm::Sha256),
+            ID_SHA_384 => Some(DigestAlgorithm::Sha384),
+            _ => None,
+        }
+    }
+
+    pub fn oid(self) -> const_oid::ObjectIdentifier {
+        use const_oid::db::rfc5912::{ID_SHA_256, ID_SHA_384};
+        match self {
+            DigestAlgorithm::Sha256 => ID_SHA_256,
+            DigestAlgorithm::Sha384 => ID_SHA_384,
+        }
+    }
+
+    /// "SHA-256" / "SHA-384", for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "SHA-256",
+            DigestAlgorithm::Sha384 => "SHA-384",
+        }
+    }
+
+    /// The digest of `bytes`.
+    pub fn digest(self, bytes: &[u8]) -> Vec<u8> {
+        let mut h = self.hasher();
+        h.update(bytes);
+        h.finalize().to_vec()
+    }
+
+    fn hasher(self) -> Box<dyn sha2::digest::DynDigest> {
+        match self {
+            DigestAlgorithm::Sha256 => Box::new(Sha256::new()),
+            DigestAlgorithm::Sha384 => Box::new(sha2::Sha384::new()),
+        }
+    }
+}
+
+/// The digest of a file, read in chunks.
+pub fn digest_file(path: &Path, alg: DigestAlgorithm) -> io::Result<Vec<u8>> {
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    digest_ranges(&mut f, &[(0, len)], alg)
+}
+
+/// The digest of the given byte ranges `(offset, len)` of a reader, in order. Used for PAdES,
 /// where the signed bytes are the file minus the `/Contents` hole (ISO 32000-1 12.8.1).
-pub(crate) fn sha256_ranges<R: Read + io::Seek>(
+pub(crate) fn digest_ranges<R: Read + io::Seek>(
     reader: &mut R,
     ranges: &[(u64, u64)],
-) -> io::Result<[u8; 32]> {
-    let mut hasher = Sha256::new();
+    alg: DigestAlgorithm,
+) -> io::Result<Vec<u8>> {
+    let mut hasher = alg.hasher();
     let mut buf = vec![0u8; CHUNK];
     for &(offset, len) in ranges {
         reader.seek(io::SeekFrom::Start(offset))?;
@@ -49,7 +109,7 @@ pub(crate) fn sha256_ranges<R: Read + io::Seek>(
             left -= n as u64;
         }
     }
-    Ok(hasher.finalize().into())
+    Ok(hasher.finalize().to_vec())
 }
 
 /// A `Read` adapter that hashes every byte passing through it.
@@ -184,13 +244,37 @@ mod tests {
         );
 
         let mut f = File::open(&p).unwrap();
-        let got = sha256_ranges(&mut f, &[(0, 10), (CHUNK as u64, 20)]).unwrap();
+        let got = digest_ranges(
+            &mut f,
+            &[(0, 10), (CHUNK as u64, 20)],
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap();
         let mut want = Sha256::new();
         want.update(&data[..10]);
         want.update(&data[CHUNK..CHUNK + 20]);
-        assert_eq!(got, <[u8; 32]>::from(want.finalize()));
+        assert_eq!(got, want.finalize().to_vec());
+        let got = digest_ranges(
+            &mut f,
+            &[(0, 10), (CHUNK as u64, 20)],
+            DigestAlgorithm::Sha384,
+        )
+        .unwrap();
+        let mut want = sha2::Sha384::new();
+        want.update(&data[..10]);
+        want.update(&data[CHUNK..CHUNK + 20]);
+        assert_eq!(got, want.finalize().to_vec());
+        assert_eq!(
+            digest_file(&p, DigestAlgorithm::Sha384).unwrap(),
+            DigestAlgorithm::Sha384.digest(&data)
+        );
         // A range past the end is an error, not a silently shorter hash.
-        let err = sha256_ranges(&mut f, &[(data.len() as u64 - 5, 10)]).unwrap_err();
+        let err = digest_ranges(
+            &mut f,
+            &[(data.len() as u64 - 5, 10)],
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert!(sha256_file(&dir.path().join("missing")).is_err());
     }

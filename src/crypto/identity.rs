@@ -1,14 +1,22 @@
-//! The signing identity: a certificate, its chain and the matching PKCS#8 private key.
+//! The signing identity: a certificate, its chain and the matching private key.
 //!
 //! Everything that can be wrong with a key or certificate is checked when the identity is
 //! loaded, *before* any document is touched: a batch must not be half-processed and then fail
-//! at the first signature. The promises of a loaded [`SigningIdentity`]:
-//! - the key is EC P-256 or RSA >= 2048 bits, given as PKCS#8 (PEM or DER);
-//! - the key belongs to the certificate (equal public keys);
-//! - the certificate is valid now and, if it has a KeyUsage extension, allows
-//!   digitalSignature or nonRepudiation (RFC 5280 4.2.1.3);
-//! - every chain link is sound: the issuer name equals the next certificate's subject and the
-//!   signature verifies with the next certificate's key.
+//! at the first signature. Scan centers get their identities from the city's PKI in whatever
+//! form its tools write, so we read what OpenSSL writes and decide by content, not file name.
+//! The promises of a loaded [`SigningIdentity`]:
+//! - the key is EC P-256, EC P-384 or RSA >= 2048 bits, read from PKCS#8, PKCS#1
+//!   ("RSA PRIVATE KEY") or SEC1 ("EC PRIVATE KEY"), PEM or DER; PEM may follow other text
+//!   (`openssl x509 -text`, "Bag Attributes" from `openssl pkcs12 -nodes`). Encrypted keys are
+//!   refused with the command that decrypts them: the nightly job runs unattended;
+//! - the signer is the certificate whose public key is the key's (so a bundle may list its
+//!   certificates in any order);
+//! - the certificate is valid now and fit to sign documents: not a CA, a KeyUsage (if any)
+//!   with digitalSignature or nonRepudiation, an extendedKeyUsage (if any) that allows
+//!   document signing (RFC 5280 4.2.1.3, 4.2.1.9, 4.2.1.12);
+//! - the chain is the signer's issuer path built from the given certificates, in any order,
+//!   each link verified (names, signature, CA flag, validity now); a chain that does not link
+//!   is refused, certificates that are not part of it are left out with a warning.
 //!
 //! The identity is `Send + Sync` and shared by reference across the pipeline's workers.
 
@@ -19,13 +27,14 @@ use std::path::{Path, PathBuf};
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ID_EC_PUBLIC_KEY, ID_SHA_256, RSA_ENCRYPTION, SECP_256_R_1,
-    SHA_256_WITH_RSA_ENCRYPTION,
+    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1,
+    SECP_384_R_1, SHA_256_WITH_RSA_ENCRYPTION,
 };
 use der::Decode;
 use ring::rand::SystemRandom;
 use ring::signature::{
-    ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
+    RSA_PKCS1_SHA256, RsaKeyPair,
 };
 use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
@@ -33,6 +42,7 @@ use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 
 use super::derwalk;
+use super::hash::DigestAlgorithm;
 
 /// Where a store keeps its generated demo identity.
 const DEMO_DIR: &str = ".resiscan/demo-identity";
@@ -40,6 +50,8 @@ const DEMO_KEY: &str = "key.pk8.pem";
 const DEMO_CERT: &str = "cert.pem";
 /// Demo certificates live two years, like a typical organisation certificate.
 const DEMO_DAYS: i64 = 730;
+/// Longest issuer chain we build; real PKIs have 2–4 levels.
+const MAX_CHAIN: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -51,7 +63,9 @@ pub enum IdentityError {
     #[error("key {}: {reason}", path.display())]
     Key { path: PathBuf, reason: String },
     #[error(
-        "key {} does not belong to certificate {}: their public keys differ",
+        "key {} does not belong to certificate {}: their public keys differ — hint: \
+         `openssl pkey -in KEY -pubout` and `openssl x509 -in CERT -noout -pubkey` must print \
+         the same key; point signing.key at the key the certificate was issued for",
         key.display(),
         cert.display()
     )]
@@ -69,6 +83,8 @@ pub enum IdentityError {
 pub enum KeyAlgorithm {
     /// ECDSA on P-256 with SHA-256 (RFC 5753 / RFC 5758: ecdsa-with-SHA256).
     EcdsaP256Sha256,
+    /// ECDSA on P-384 with SHA-384 (ecdsa-with-SHA384), the only P-384 form ring signs.
+    EcdsaP384Sha384,
     /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 4056: sha256WithRSAEncryption).
     RsaPkcs1Sha256 { bits: usize },
 }
@@ -90,6 +106,8 @@ pub struct SigningIdentity {
     fingerprint: [u8; 32],
     not_after: OffsetDateTime,
     demo: bool,
+    /// Things that work but that an operator should know (see [`SigningIdentity::warnings`]).
+    warnings: Vec<String>,
 }
 
 impl fmt::Debug for SigningIdentity {
@@ -106,23 +124,29 @@ impl fmt::Debug for SigningIdentity {
 }
 
 impl SigningIdentity {
-    /// Loads and checks an identity from files. `cert` may hold further certificates after the
-    /// first (a "full chain" file); they are used as the start of the chain.
+    /// Loads and checks an identity from files. `cert` may hold further certificates (a
+    /// "full chain" bundle), and `key` may be the same file as `cert` (key and certificates
+    /// in one PEM); the signer is the certificate that matches the key.
     pub fn load(cert: &Path, key: &Path, chain: &[PathBuf]) -> Result<Self, IdentityError> {
-        let mut certs: Vec<(PathBuf, Vec<u8>)> = read_certificates(cert)
-            .map_err(|reason| cert_err(cert, reason))?
-            .into_iter()
-            .map(|der| (cert.to_path_buf(), der))
-            .collect();
+        let cert_file = read_certificates(cert).map_err(|reason| cert_err(cert, reason))?;
+        let mut pool = Vec::new();
         for path in chain {
             let ders = read_certificates(path).map_err(|reason| IdentityError::Chain {
                 path: path.clone(),
                 reason,
             })?;
-            certs.extend(ders.into_iter().map(|der| (path.clone(), der)));
+            pool.extend(ders.into_iter().map(|der| (path.clone(), der)));
         }
-        let pkcs8 = read_pkcs8(key)?;
-        Self::from_parts(certs, key, &pkcs8, false, OffsetDateTime::now_utc())
+        let pkcs8 = read_private_key(key)?;
+        Self::from_parts(
+            cert,
+            cert_file,
+            pool,
+            key,
+            &pkcs8,
+            false,
+            OffsetDateTime::now_utc(),
+        )
     }
 
     /// The store's demo identity: an EC P-256 key and a self-signed certificate generated on
@@ -140,6 +164,7 @@ impl SigningIdentity {
             match Self::load(&cert_path, &key_path, &[]) {
                 Ok(mut id) => {
                     id.demo = true;
+                    id.warnings.clear();
                     return Ok(id);
                 }
                 // An expired demo certificate is replaced; the old pair is kept beside it so
@@ -165,23 +190,23 @@ impl SigningIdentity {
             .map_err(|e| demo_err(format!("cannot write {}: {e}", cert_path.display())))?;
         let mut id = Self::load(&cert_path, &key_path, &[])?;
         id.demo = true;
+        // The demo certificate is self-signed and used as its own trust anchor; the generic
+        // advice about chains and KeyUsage does not apply.
+        id.warnings.clear();
         Ok(id)
     }
 
-    /// Builds an identity from certificate DERs (signer first, then its chain) and a PKCS#8
-    /// key, checking everything against `now`.
+    /// Builds an identity from the certificate file's certificates, the chain files'
+    /// certificates and a PKCS#8 key, checking everything against `now`.
     fn from_parts(
-        certs: Vec<(PathBuf, Vec<u8>)>,
+        cert_path: &Path,
+        cert_file: Vec<Vec<u8>>,
+        mut pool: Vec<(PathBuf, Vec<u8>)>,
         key_path: &Path,
         pkcs8: &[u8],
         demo: bool,
         now: OffsetDateTime,
     ) -> Result<Self, IdentityError> {
-        let ((cert_path, cert_der), chain) = certs
-            .split_first()
-            .ok_or_else(|| cert_err(key_path, "no certificate given".into()))?;
-        let parsed = parse_cert(cert_der).map_err(|r| cert_err(cert_path, r))?;
-
         let (key, algorithm) = parse_key(pkcs8).map_err(|reason| IdentityError::Key {
             path: key_path.to_path_buf(),
             reason,
@@ -191,71 +216,84 @@ impl SigningIdentity {
             PrivateKey::Rsa(k) => k.public_key().as_ref().to_vec(),
         };
         // For EC the bit string is the uncompressed point, for RSA the RSAPublicKey DER;
-        // ring's public_key() yields exactly these forms.
-        if parsed.public_key().subject_public_key.data.as_ref() != public.as_slice() {
-            return Err(IdentityError::KeyMismatch {
+        // ring's public_key() yields exactly these forms. The matching certificate is the
+        // signer, wherever it stands in the file; the others join the chain candidates.
+        let signer_idx = cert_file
+            .iter()
+            .position(|der| {
+                parse_cert(der).is_ok_and(|c| {
+                    c.public_key().subject_public_key.data.as_ref() == public.as_slice()
+                })
+            })
+            .ok_or_else(|| IdentityError::KeyMismatch {
                 key: key_path.to_path_buf(),
-                cert: cert_path.clone(),
-            });
-        }
-        check_valid_at(&parsed, now).map_err(|r| cert_err(cert_path, r.to_string()))?;
-        match parsed.key_usage() {
-            Ok(Some(ku)) if !(ku.value.digital_signature() || ku.value.non_repudiation()) => {
-                return Err(cert_err(
-                    cert_path,
-                    "its KeyUsage allows neither digitalSignature nor nonRepudiation (RFC 5280 4.2.1.3)"
-                        .into(),
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(cert_err(cert_path, format!("bad KeyUsage extension: {e}"))),
-        }
-
-        // Each link: child's issuer is the parent's subject and the parent's key verifies it.
-        let mut child = parsed.clone();
-        let mut child_path = cert_path;
-        for (path, der) in chain {
-            let parent = parse_cert(der).map_err(|reason| IdentityError::Chain {
-                path: path.clone(),
-                reason,
+                cert: cert_path.to_path_buf(),
             })?;
-            let chain_err = |reason: String| IdentityError::Chain {
-                path: path.clone(),
-                reason,
-            };
-            if child.issuer().as_raw() != parent.subject().as_raw() {
-                return Err(chain_err(format!(
-                    "it does not issue {} (issuer \"{}\" but this certificate is \"{}\")",
-                    child_path.display(),
-                    child.issuer(),
-                    parent.subject()
-                )));
-            }
-            child
-                .verify_signature(Some(parent.public_key()))
-                .map_err(|e| {
-                    chain_err(format!(
-                        "its key does not verify the signature on {} ({e})",
-                        child_path.display()
-                    ))
-                })?;
-            check_valid_at(&parent, now).map_err(|r| chain_err(r.to_string()))?;
-            child = parent;
-            child_path = path;
-        }
+        let mut cert_file = cert_file;
+        let cert_der = cert_file.remove(signer_idx);
+        pool.splice(
+            0..0,
+            cert_file.into_iter().map(|d| (cert_path.to_path_buf(), d)),
+        );
+        let parsed = parse_cert(&cert_der).map_err(|r| cert_err(cert_path, r))?;
 
-        let cert = x509_cert::Certificate::from_der(cert_der)
+        if let Err(e) = check_valid_at(&parsed, now) {
+            return Err(cert_err(
+                cert_path,
+                format!(
+                    "{e} — hint: ask the PKI for a {} certificate and point signing.certificate \
+                     and signing.key at the new pair",
+                    match e {
+                        OutsideValidity::Expired { .. } => "renewed",
+                        OutsideValidity::NotYetValid { .. } => "currently valid",
+                    }
+                ),
+            ));
+        }
+        if let Some(problem) = signing_use_problem(&parsed) {
+            return Err(cert_err(
+                cert_path,
+                format!("{problem} — hint: {}", signing_use_hint(&parsed)),
+            ));
+        }
+        let mut warnings = Vec::new();
+        if let Ok(Some(ku)) = parsed.key_usage()
+            && !ku.value.non_repudiation()
+        {
+            warnings.push(format!(
+                "certificate {}: its KeyUsage has digitalSignature but not nonRepudiation \
+                 (contentCommitment); pyHanko's default policy and some other validators \
+                 then do not accept it for document signatures",
+                cert_path.display()
+            ));
+        }
+        if let Ok(Some(eku)) = parsed.extended_key_usage()
+            && !(eku.value.any || eku.value.email_protection)
+        {
+            // NSS (poppler's pdfsig, Firefox, Thunderbird) checks signers as S/MIME signers:
+            // with an extendedKeyUsage it wants emailProtection.
+            warnings.push(format!(
+                "certificate {}: its extendedKeyUsage allows document signing but not \
+                 emailProtection; poppler's pdfsig (NSS) then reports \"Unknown issue with \
+                 Certificate\" although pyHanko and OpenSSL accept it",
+                cert_path.display()
+            ));
+        }
+        let chain = issuer_chain(&cert_der, cert_path, pool, now, &mut warnings)?;
+
+        let cert = x509_cert::Certificate::from_der(&cert_der)
             .map_err(|e| cert_err(cert_path, format!("not DER: {e}")))?;
         Ok(SigningIdentity {
             key,
             algorithm,
-            fingerprint: Sha256::digest(cert_der).into(),
+            fingerprint: Sha256::digest(&cert_der).into(),
             subject: parsed.subject().to_string(),
             not_after: parsed.validity().not_after.to_datetime(),
             cert,
-            cert_der: cert_der.clone(),
-            chain_der: chain.iter().map(|(_, d)| d.clone()).collect(),
+            chain_der: chain.into_iter().map(|(_, d)| d).collect(),
+            cert_der,
             demo,
+            warnings,
         })
     }
 
@@ -268,9 +306,27 @@ impl SigningIdentity {
         pkcs8: &[u8],
         at: OffsetDateTime,
     ) -> Self {
-        let mut certs = vec![(PathBuf::from("test-cert"), cert_der)];
-        certs.extend(chain.into_iter().map(|d| (PathBuf::from("test-chain"), d)));
-        Self::from_parts(certs, Path::new("test-key"), pkcs8, false, at).expect("test identity")
+        let pool = chain
+            .into_iter()
+            .map(|d| (PathBuf::from("test-chain"), d))
+            .collect();
+        Self::from_parts(
+            Path::new("test-cert"),
+            vec![cert_der],
+            pool,
+            Path::new("test-key"),
+            pkcs8,
+            false,
+            at,
+        )
+        .expect("test identity")
+    }
+
+    /// What works but should be fixed, one sentence each: a signer without its issuing CA
+    /// (outside validators cannot build the path), given certificates that are not part of
+    /// the chain, a KeyUsage without nonRepudiation. `ingest` logs them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Whether this is a generated demo identity (never trusted; notes must say so).
@@ -310,6 +366,17 @@ impl SigningIdentity {
         self.algorithm
     }
 
+    /// The hash of every signature this identity makes: content digest, digestAlgorithm and
+    /// the signature's own hash are the same function (see [`DigestAlgorithm`]).
+    pub fn digest(&self) -> DigestAlgorithm {
+        match self.algorithm {
+            KeyAlgorithm::EcdsaP384Sha384 => DigestAlgorithm::Sha384,
+            KeyAlgorithm::EcdsaP256Sha256 | KeyAlgorithm::RsaPkcs1Sha256 { .. } => {
+                DigestAlgorithm::Sha256
+            }
+        }
+    }
+
     pub(crate) fn cert(&self) -> &x509_cert::Certificate {
         &self.cert
     }
@@ -333,20 +400,24 @@ impl SigningIdentity {
         }
     }
 
-    /// The CMS digestAlgorithm: sha256, parameters absent (RFC 5754 2).
+    /// The CMS digestAlgorithm: sha256 or sha384, parameters absent (RFC 5754 2).
     pub(crate) fn digest_algorithm(&self) -> AlgorithmIdentifierOwned {
         AlgorithmIdentifierOwned {
-            oid: ID_SHA_256,
+            oid: self.digest().oid(),
             parameters: None,
         }
     }
 
-    /// The CMS signatureAlgorithm: ecdsa-with-SHA256 without parameters (RFC 5758 3.2), or
-    /// sha256WithRSAEncryption with NULL parameters (RFC 4055 5).
+    /// The CMS signatureAlgorithm: ecdsa-with-SHA256/384 without parameters (RFC 5758 3.2),
+    /// or sha256WithRSAEncryption with NULL parameters (RFC 4055 5).
     pub(crate) fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
         match self.algorithm {
             KeyAlgorithm::EcdsaP256Sha256 => AlgorithmIdentifierOwned {
                 oid: ECDSA_WITH_SHA_256,
+                parameters: None,
+            },
+            KeyAlgorithm::EcdsaP384Sha384 => AlgorithmIdentifierOwned {
+                oid: ECDSA_WITH_SHA_384,
                 parameters: None,
             },
             KeyAlgorithm::RsaPkcs1Sha256 { .. } => AlgorithmIdentifierOwned {
@@ -429,36 +500,96 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| format!("{t:?}"))
 }
 
-fn is_pem(bytes: &[u8]) -> bool {
-    bytes.trim_ascii_start().starts_with(b"-----BEGIN")
+/// Whether `bytes` is one DER SEQUENCE spanning the whole file (a DER certificate or key).
+fn is_der_sequence(bytes: &[u8]) -> bool {
+    matches!(derwalk::read_tlv(bytes), Ok((t, rest)) if t.tag == 0x30 && rest.is_empty())
 }
 
-/// All certificates in a PEM (one or more CERTIFICATE blocks) or DER file.
+/// Whether `der` is a PKCS#12 PFX (RFC 7292 4: SEQ { INTEGER 3, ContentInfo, MacData }),
+/// the password-protected .p12/.pfx file PKI portals hand out.
+fn is_pkcs12(der: &[u8]) -> bool {
+    let Ok((seq, _)) = derwalk::read_tlv(der) else {
+        return false;
+    };
+    matches!(derwalk::children(seq.content).as_deref(),
+        Ok([v, ci, ..]) if v.tag == 0x02 && v.content == [3] && ci.tag == 0x30)
+}
+
+/// The refusal for a PKCS#12 file, with the conversion that makes it usable.
+const PKCS12: &str = "a PKCS#12 (.p12/.pfx) file, which is password-protected; resiscan runs \
+     unattended and reads PEM or DER — hint: convert it once with `openssl pkcs12 -in FILE \
+     -nodes -out identity.pem` (key, certificate and chain in one file; `chmod 600` it) and \
+     give that file as both signing.certificate and signing.key";
+
+/// Whether `bytes` holds PEM blocks, possibly after other text (`openssl x509 -text`, the
+/// "Bag Attributes" lines of `openssl pkcs12 -nodes`).
+fn has_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// The PEM blocks of a file as (label, DER), in order.
+fn pem_blocks(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    x509_parser::pem::Pem::iter_from_buffer(bytes)
+        .map(|b| {
+            b.map(|b| (b.label, b.contents))
+                .map_err(|e| format!("bad PEM: {e}"))
+        })
+        .collect()
+}
+
+/// The labels of a PEM file, for messages ("PRIVATE KEY, CERTIFICATE").
+fn labels(blocks: &[(String, Vec<u8>)]) -> String {
+    let mut l: Vec<&str> = blocks.iter().map(|(l, _)| l.as_str()).collect();
+    l.dedup();
+    l.join(", ")
+}
+
+/// All certificates in a PEM (one or more CERTIFICATE blocks, other blocks and text around
+/// them ignored) or DER file.
 pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     let bytes = fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let ders = if is_pem(&bytes) {
-        let mut out = Vec::new();
-        for block in x509_parser::pem::Pem::iter_from_buffer(&bytes) {
-            let block = block.map_err(|e| format!("bad PEM: {e}"))?;
-            if block.label == "CERTIFICATE" {
-                out.push(block.contents);
-            }
+    let ders = if is_der_sequence(&bytes) {
+        if is_pkcs12(&bytes) {
+            return Err(PKCS12.into());
         }
-        out
-    } else {
         vec![bytes]
+    } else if has_pem(&bytes) {
+        let blocks = pem_blocks(&bytes)?;
+        let ders: Vec<Vec<u8>> = blocks
+            .iter()
+            .filter(|(l, _)| l == "CERTIFICATE")
+            .map(|(_, d)| d.clone())
+            .collect();
+        if ders.is_empty() {
+            let hint = if blocks.iter().any(|(l, _)| l.contains("PRIVATE KEY")) {
+                " — hint: is it the key? check that signing.certificate and signing.key are not swapped"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "no CERTIFICATE block in the PEM file (it holds {}){hint}",
+                labels(&blocks)
+            ));
+        }
+        ders
+    } else {
+        return Err(
+            "neither a DER certificate nor a PEM file with a CERTIFICATE block — hint: \
+             `openssl x509 -in FILE -noout -subject` shows whether OpenSSL can read it"
+                .into(),
+        );
     };
-    if ders.is_empty() {
-        return Err("no CERTIFICATE block in the PEM file".into());
-    }
     for der in &ders {
         parse_cert(der)?;
     }
     Ok(ders)
 }
 
-/// A PKCS#8 private key from a PEM or DER file, with a clear message for the usual mistakes.
-fn read_pkcs8(path: &Path) -> Result<Vec<u8>, IdentityError> {
+/// A private key from a PEM or DER file, as PKCS#8 DER. PKCS#1 ("RSA PRIVATE KEY") and SEC1
+/// ("EC PRIVATE KEY") keys — what `openssl genrsa`, `openssl ecparam -genkey` and
+/// `openssl pkey -outform DER` write — are wrapped into PKCS#8 in memory (RFC 5208 5), since
+/// ring reads only PKCS#8. Encrypted keys are refused with the command that decrypts them.
+fn read_private_key(path: &Path) -> Result<Vec<u8>, IdentityError> {
     let key_err = |reason: String| IdentityError::Key {
         path: path.to_path_buf(),
         reason,
@@ -467,69 +598,469 @@ fn read_pkcs8(path: &Path) -> Result<Vec<u8>, IdentityError> {
         path: path.to_path_buf(),
         source,
     })?;
-    if !is_pem(&bytes) {
-        return Ok(bytes);
+    let encrypted = || {
+        key_err(
+            "the key is encrypted; resiscan runs unattended from cron and cannot ask for a \
+             passphrase — hint: decrypt it once with `openssl pkey -in KEY -out key.pk8.pem`, \
+             then `chmod 600 key.pk8.pem` and keep it on the scan server only"
+                .into(),
+        )
+    };
+    if is_der_sequence(&bytes) {
+        if is_pkcs12(&bytes) {
+            return Err(key_err(PKCS12.into()));
+        }
+        return match der_key_kind(&bytes) {
+            DerKey::Pkcs8 => Ok(bytes),
+            DerKey::Pkcs1 => Ok(pkcs8_from_pkcs1(&bytes)),
+            DerKey::Sec1 => pkcs8_from_sec1(&bytes).map_err(key_err),
+            DerKey::Encrypted => Err(encrypted()),
+            DerKey::Unknown => Err(key_err(
+                "a DER structure that is neither a PKCS#8, PKCS#1 (RSA) nor SEC1 (EC) private \
+                 key — hint: is it the certificate? check that signing.certificate and \
+                 signing.key are not swapped"
+                    .into(),
+            )),
+        };
     }
-    for block in x509_parser::pem::Pem::iter_from_buffer(&bytes) {
-        let block = block.map_err(|e| key_err(format!("bad PEM: {e}")))?;
-        match block.label.as_str() {
-            "PRIVATE KEY" => return Ok(block.contents),
-            "ENCRYPTED PRIVATE KEY" => {
-                return Err(key_err(
-                    "the key is encrypted; resiscan runs unattended and needs an unencrypted \
-                     PKCS#8 key protected by file permissions"
-                        .into(),
-                ));
-            }
-            l @ ("EC PRIVATE KEY" | "RSA PRIVATE KEY") => {
-                return Err(key_err(format!(
-                    "\"{l}\" is not PKCS#8; convert it with \
-                     `openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pk8.pem`"
-                )));
-            }
+    if !has_pem(&bytes) {
+        return Err(key_err(
+            "neither a DER key nor a PEM file with a PRIVATE KEY block — hint: \
+             `openssl pkey -in FILE -noout` shows whether OpenSSL can read it"
+                .into(),
+        ));
+    }
+    // Legacy PEM encryption ("Proc-Type: 4,ENCRYPTED" inside an RSA/EC PRIVATE KEY block).
+    const LEGACY_ENCRYPTED: &[u8] = b"Proc-Type: 4,ENCRYPTED";
+    if bytes
+        .windows(LEGACY_ENCRYPTED.len())
+        .any(|w| w == LEGACY_ENCRYPTED)
+    {
+        return Err(encrypted());
+    }
+    let blocks = pem_blocks(&bytes).map_err(key_err)?;
+    for (label, der) in &blocks {
+        match label.as_str() {
+            "PRIVATE KEY" => return Ok(der.clone()),
+            "RSA PRIVATE KEY" => return Ok(pkcs8_from_pkcs1(der)),
+            "EC PRIVATE KEY" => return pkcs8_from_sec1(der).map_err(key_err),
+            "ENCRYPTED PRIVATE KEY" => return Err(encrypted()),
             _ => {}
         }
     }
-    Err(key_err("no PRIVATE KEY block in the PEM file".into()))
+    let hint = if blocks.iter().any(|(l, _)| l == "CERTIFICATE") {
+        " — hint: is it the certificate? check that signing.certificate and signing.key are \
+         not swapped"
+    } else {
+        ""
+    };
+    Err(key_err(format!(
+        "no PRIVATE KEY block in the PEM file (it holds {}){hint}",
+        labels(&blocks)
+    )))
 }
+
+/// What a DER private key file is, by its shape.
+#[derive(Debug, PartialEq, Eq)]
+enum DerKey {
+    /// PrivateKeyInfo / OneAsymmetricKey: SEQ { INTEGER 0|1, SEQ AlgorithmIdentifier, OCTET STRING, ... }
+    Pkcs8,
+    /// RSAPrivateKey (RFC 8017 A.1.2): SEQ { INTEGER 0, INTEGER n, INTEGER e, ... }
+    Pkcs1,
+    /// ECPrivateKey (RFC 5915 3): SEQ { INTEGER 1, OCTET STRING, [0] params, [1] public key }
+    Sec1,
+    /// EncryptedPrivateKeyInfo (RFC 5208 6): SEQ { SEQ AlgorithmIdentifier, OCTET STRING }
+    Encrypted,
+    Unknown,
+}
+
+fn der_key_kind(der: &[u8]) -> DerKey {
+    let Ok((seq, _)) = derwalk::read_tlv(der) else {
+        return DerKey::Unknown;
+    };
+    let Ok(kids) = derwalk::children(seq.content) else {
+        return DerKey::Unknown;
+    };
+    let tags: Vec<u8> = kids.iter().map(|k| k.tag).collect();
+    match tags.as_slice() {
+        [0x02, 0x30, 0x04, ..] => DerKey::Pkcs8,
+        [0x30, 0x04] => DerKey::Encrypted,
+        [0x02, 0x04, ..] if kids[0].content == [1] => DerKey::Sec1,
+        [0x02, 0x02, 0x02, ..] if kids[0].content == [0] && tags.iter().all(|t| *t == 0x02) => {
+            DerKey::Pkcs1
+        }
+        _ => DerKey::Unknown,
+    }
+}
+
+/// PKCS#8 PrivateKeyInfo around a PKCS#1 RSAPrivateKey (rsaEncryption, NULL parameters).
+fn pkcs8_from_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
+    let alg = derwalk::tlv(
+        0x30,
+        &[
+            derwalk::tlv(0x06, RSA_ENCRYPTION.as_bytes()),
+            vec![0x05, 0x00],
+        ]
+        .concat(),
+    );
+    derwalk::tlv(
+        0x30,
+        &[vec![0x02, 0x01, 0x00], alg, derwalk::tlv(0x04, pkcs1)].concat(),
+    )
+}
+
+/// PKCS#8 PrivateKeyInfo around a SEC1 ECPrivateKey; the curve comes from its [0] parameters.
+fn pkcs8_from_sec1(sec1: &[u8]) -> Result<Vec<u8>, String> {
+    let no_curve = || {
+        "the EC PRIVATE KEY does not name its curve — hint: convert it with \
+         `openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pk8.pem`"
+            .to_string()
+    };
+    let (seq, _) = derwalk::read_tlv(sec1).map_err(|e| format!("not an EC private key ({e})"))?;
+    let kids =
+        derwalk::children(seq.content).map_err(|e| format!("not an EC private key ({e})"))?;
+    let params = kids.iter().find(|k| k.tag == 0xa0).ok_or_else(no_curve)?;
+    let (curve, _) = derwalk::read_tlv(params.content).map_err(|_| no_curve())?;
+    if curve.tag != 0x06 {
+        return Err(no_curve());
+    }
+    let alg = derwalk::tlv(
+        0x30,
+        &[
+            derwalk::tlv(0x06, ID_EC_PUBLIC_KEY.as_bytes()),
+            curve.full.to_vec(),
+        ]
+        .concat(),
+    );
+    Ok(derwalk::tlv(
+        0x30,
+        &[vec![0x02, 0x01, 0x00], alg, derwalk::tlv(0x04, sec1)].concat(),
+    ))
+}
+
+/// A readable name for the key algorithms and curves people meet.
+fn oid_name(oid: &ObjectIdentifier) -> String {
+    let name = match oid.to_string().as_str() {
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
+        "1.3.101.112" => "Ed25519",
+        "1.3.101.113" => "Ed448",
+        "1.2.840.10040.4.1" => "DSA",
+        "1.3.132.0.35" => "P-521 (secp521r1)",
+        "1.3.132.0.10" => "secp256k1",
+        "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1",
+        "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1",
+        "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1",
+        _ => return oid.to_string(),
+    };
+    format!("{name} ({oid})")
+}
+
+/// What to ask the PKI for when the key type is not supported.
+const SUPPORTED_KEYS: &str = "ask the PKI for a certificate with an RSA (2048 bits or more, 3072 \
+     recommended), EC P-256 or EC P-384 key";
 
 /// Reads the algorithm from a PKCS#8 PrivateKeyInfo (RFC 5208 5) and loads the key into ring.
 fn parse_key(pkcs8: &[u8]) -> Result<(PrivateKey, KeyAlgorithm), String> {
     let not_pkcs8 = |e: String| format!("not a PKCS#8 private key ({e})");
     let (info, _) = derwalk::expect(pkcs8, 0x30, "PrivateKeyInfo").map_err(not_pkcs8)?;
     let (_version, rest) = derwalk::expect(info.content, 0x02, "version").map_err(not_pkcs8)?;
-    let (alg, _) = derwalk::expect(rest, 0x30, "privateKeyAlgorithm").map_err(not_pkcs8)?;
+    let (alg, rest) = derwalk::expect(rest, 0x30, "privateKeyAlgorithm").map_err(not_pkcs8)?;
     let (oid, params) = derwalk::expect(alg.content, 0x06, "algorithm").map_err(not_pkcs8)?;
     let oid = ObjectIdentifier::from_bytes(oid.content).map_err(|e| not_pkcs8(e.to_string()))?;
     if oid == ID_EC_PUBLIC_KEY {
         let curve = derwalk::expect(params, 0x06, "namedCurve")
             .ok()
             .and_then(|(c, _)| ObjectIdentifier::from_bytes(c.content).ok());
-        if curve != Some(SECP_256_R_1) {
-            let name = curve.map_or("unnamed".to_string(), |c| c.to_string());
+        let (signing, algorithm) = match curve {
+            Some(SECP_256_R_1) => (
+                &ECDSA_P256_SHA256_ASN1_SIGNING,
+                KeyAlgorithm::EcdsaP256Sha256,
+            ),
+            Some(SECP_384_R_1) => (
+                &ECDSA_P384_SHA384_ASN1_SIGNING,
+                KeyAlgorithm::EcdsaP384Sha384,
+            ),
+            other => {
+                let name = other.map_or("with explicit (unnamed) parameters".to_string(), |c| {
+                    oid_name(&c)
+                });
+                return Err(format!(
+                    "EC curve {name} is not supported (the signing library implements \
+                     P-256 and P-384) — hint: {SUPPORTED_KEYS}"
+                ));
+            }
+        };
+        let rng = SystemRandom::new();
+        let key = EcdsaKeyPair::from_pkcs8(signing, pkcs8, &rng)
+            .map_err(|e| format!("unusable EC key ({e})"))?;
+        Ok((PrivateKey::Ec(key), algorithm))
+    } else if oid == RSA_ENCRYPTION {
+        // ring refuses small keys with a bare "TooSmall": count the modulus bits ourselves.
+        if let Some(bits) = rsa_modulus_bits(rest)
+            && bits < 2048
+        {
             return Err(format!(
-                "EC curve {name} is not supported; use P-256 (prime256v1)"
+                "RSA key has {bits} bits; at least 2048 are required (BSI TR-02102-1 asks \
+                 for 3000 or more for new keys) — hint: {SUPPORTED_KEYS}"
             ));
         }
-        let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng)
-            .map_err(|e| format!("unusable EC P-256 key ({e})"))?;
-        Ok((PrivateKey::Ec(key), KeyAlgorithm::EcdsaP256Sha256))
-    } else if oid == RSA_ENCRYPTION {
         let key = RsaKeyPair::from_pkcs8(pkcs8)
             .map_err(|e| format!("unusable RSA key ({e}); RSA keys must have 2048 to 8192 bits"))?;
         let bits = key.public().modulus_len() * 8;
-        if bits < 2048 {
-            return Err(format!(
-                "RSA key has {bits} bits; at least 2048 are required"
-            ));
-        }
         Ok((PrivateKey::Rsa(key), KeyAlgorithm::RsaPkcs1Sha256 { bits }))
     } else {
         Err(format!(
-            "key algorithm {oid} is not supported; use EC P-256 or RSA >= 2048"
+            "key algorithm {} is not supported — hint: {SUPPORTED_KEYS}",
+            oid_name(&oid)
         ))
     }
+}
+
+/// The modulus size of the RSAPrivateKey inside a PKCS#8 privateKey OCTET STRING.
+fn rsa_modulus_bits(after_alg: &[u8]) -> Option<usize> {
+    let (octets, _) = derwalk::expect(after_alg, 0x04, "privateKey").ok()?;
+    let (seq, _) = derwalk::expect(octets.content, 0x30, "RSAPrivateKey").ok()?;
+    let (_version, rest) = derwalk::expect(seq.content, 0x02, "version").ok()?;
+    let (n, _) = derwalk::expect(rest, 0x02, "modulus").ok()?;
+    let digits = n.content.iter().skip_while(|b| **b == 0).count();
+    let top = n.content.iter().find(|b| **b != 0)?;
+    Some(digits * 8 - top.leading_zeros() as usize)
+}
+
+/// id-kp-documentSigning (RFC 9336), Microsoft Document Signing, Adobe Authentic Documents
+/// Trust: extended key usages made for document signatures.
+const DOCUMENT_SIGNING_EKUS: [&str; 3] = [
+    "1.3.6.1.5.5.7.3.36",
+    "1.3.6.1.4.1.311.10.3.12",
+    "1.2.840.113583.1.1.5",
+];
+
+/// Why `cert` must not sign documents, if it must not: a CA certificate (a CA key signs
+/// certificates, RFC 5280 4.2.1.9), a KeyUsage without digitalSignature and nonRepudiation
+/// (4.2.1.3), an extendedKeyUsage that names only other purposes (4.2.1.12: if present, the
+/// certificate is for those purposes only). For the EKU we accept document signing,
+/// emailProtection (S/MIME certificates, which city PKIs hand out for signing too) and
+/// anyExtendedKeyUsage.
+pub(crate) fn signing_use_problem(cert: &X509Certificate<'_>) -> Option<String> {
+    match cert.basic_constraints() {
+        Ok(Some(bc)) if bc.value.ca => {
+            return Some(
+                "it is a CA certificate (basicConstraints CA:TRUE); a CA key signs \
+                 certificates, not documents"
+                    .into(),
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return Some(format!("bad basicConstraints extension: {e}")),
+    }
+    match cert.key_usage() {
+        Ok(Some(ku)) if !(ku.value.digital_signature() || ku.value.non_repudiation()) => {
+            return Some(format!(
+                "its KeyUsage ({}) allows neither digitalSignature nor nonRepudiation \
+                 (RFC 5280 4.2.1.3)",
+                ku.value
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return Some(format!("bad KeyUsage extension: {e}")),
+    }
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) => {
+            let e = &eku.value;
+            let doc = e
+                .other
+                .iter()
+                .any(|o| DOCUMENT_SIGNING_EKUS.contains(&o.to_id_string().as_str()));
+            if !(e.any || e.email_protection || doc) {
+                let mut named: Vec<String> = [
+                    (e.server_auth, "serverAuth"),
+                    (e.client_auth, "clientAuth"),
+                    (e.code_signing, "codeSigning"),
+                    (e.time_stamping, "timeStamping"),
+                    (e.ocsp_signing, "OCSPSigning"),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, n)| n.to_string())
+                .collect();
+                named.extend(e.other.iter().map(|o| o.to_id_string()));
+                return Some(format!(
+                    "its extendedKeyUsage ({}) does not allow document signing; accepted are \
+                     documentSigning (1.3.6.1.5.5.7.3.36), emailProtection and \
+                     anyExtendedKeyUsage (RFC 5280 4.2.1.12)",
+                    named.join(", ")
+                ));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return Some(format!("bad extendedKeyUsage extension: {e}")),
+    }
+    None
+}
+
+/// How to get a certificate fit for signing, for the messages of [`signing_use_problem`].
+fn signing_use_hint(cert: &X509Certificate<'_>) -> &'static str {
+    if cert.subject().as_raw() == cert.issuer().as_raw() {
+        "for a trial certificate use `resiscan keygen`, or give `openssl req -x509` the options \
+         `-addext basicConstraints=critical,CA:FALSE -addext \
+         keyUsage=critical,digitalSignature,nonRepudiation`"
+    } else {
+        "ask the PKI for a signing certificate (KeyUsage digitalSignature and nonRepudiation; \
+         no extendedKeyUsage, or documentSigning or emailProtection) and point \
+         signing.certificate and signing.key at it"
+    }
+}
+
+/// The signer's issuer chain, built from `pool` (any order, duplicates ignored): each link's
+/// subject is the child's issuer and its key verifies the child's signature; it must be a CA
+/// valid `now`. Stops at a self-issued certificate (the root) or when no issuer is given — a
+/// chain that ends at an intermediate is fine if verifiers trust that one. Refused: given
+/// certificates of which none issues the signer, and an issuer-named certificate whose key
+/// does not verify (another CA with the same name). Certificates not on the path are dropped
+/// with a warning.
+fn issuer_chain(
+    signer_der: &[u8],
+    signer_path: &Path,
+    pool: Vec<(PathBuf, Vec<u8>)>,
+    now: OffsetDateTime,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, IdentityError> {
+    let mut pool_unique: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for (path, der) in pool {
+        if der != signer_der && !pool_unique.iter().any(|(_, d)| *d == der) {
+            pool_unique.push((path, der));
+        }
+    }
+    let pool = pool_unique;
+    let mut used = vec![false; pool.len()];
+    let mut chain: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut child_der = signer_der.to_vec();
+    let mut child_path = signer_path.to_path_buf();
+    loop {
+        let child = parse_cert(&child_der).map_err(|r| cert_err(&child_path, r))?;
+        if child.subject().as_raw() == child.issuer().as_raw() {
+            break;
+        }
+        let mut found = None;
+        let mut imposter = None;
+        for (i, (_, der)) in pool.iter().enumerate() {
+            let Ok(cand) = parse_cert(der) else { continue };
+            if used[i] || cand.subject().as_raw() != child.issuer().as_raw() {
+                continue;
+            }
+            match child.verify_signature(Some(cand.public_key())) {
+                Ok(()) => {
+                    found = Some(i);
+                    break;
+                }
+                Err(e) => {
+                    imposter.get_or_insert((i, e));
+                }
+            }
+        }
+        let Some(i) = found else {
+            if let Some((i, e)) = imposter {
+                return Err(IdentityError::Chain {
+                    path: pool[i].0.clone(),
+                    reason: format!(
+                        "its subject \"{}\" is the issuer of {}, but its key does not verify \
+                         that certificate's signature ({e}): another CA with the same name, or \
+                         the CA's old or new key — hint: give the CA certificate that issued \
+                         the signer (compare `openssl x509 -noout -ext authorityKeyIdentifier` \
+                         of the signer with `-ext subjectKeyIdentifier` of the CA)",
+                        child.issuer(),
+                        child_path.display()
+                    ),
+                });
+            }
+            if chain.is_empty() && !pool.is_empty() {
+                let given: Vec<String> = pool
+                    .iter()
+                    .filter_map(|(p, d)| {
+                        parse_cert(d)
+                            .ok()
+                            .map(|c| format!("\"{}\" ({})", c.subject(), p.display()))
+                    })
+                    .collect();
+                return Err(IdentityError::Chain {
+                    path: pool[0].0.clone(),
+                    reason: format!(
+                        "the chain does not link: {} is issued by \"{}\", but the chain gives \
+                         only {} — hint: put the certificate of the CA \"{}\" into \
+                         signing.chain",
+                        signer_path.display(),
+                        child.issuer(),
+                        given.join(", "),
+                        child.issuer()
+                    ),
+                });
+            }
+            if chain.is_empty() {
+                warnings.push(format!(
+                    "certificate {} is issued by \"{}\", but no signing.chain is given: the \
+                     signatures will not carry that CA's certificate, and verifiers that \
+                     trust only the root (openssl cms -CAfile, pyHanko, resiscan verify \
+                     --trust ROOT) cannot build the path — add the CA certificate to \
+                     signing.chain",
+                    signer_path.display(),
+                    child.issuer()
+                ));
+            }
+            break;
+        };
+        let (path, der) = &pool[i];
+        let parent = parse_cert(der).map_err(|r| IdentityError::Chain {
+            path: path.clone(),
+            reason: r,
+        })?;
+        let chain_err = |reason: String| IdentityError::Chain {
+            path: path.clone(),
+            reason,
+        };
+        if !parent.is_ca() {
+            return Err(chain_err(format!(
+                "\"{}\" issued {} but is not a CA certificate (no basicConstraints CA:TRUE, \
+                 RFC 5280 4.2.1.9)",
+                parent.subject(),
+                child_path.display()
+            )));
+        }
+        if let Ok(Some(ku)) = parent.key_usage()
+            && !ku.value.key_cert_sign()
+        {
+            return Err(chain_err(format!(
+                "\"{}\" has a KeyUsage without keyCertSign, so it may not issue certificates \
+                 (RFC 5280 4.2.1.3)",
+                parent.subject()
+            )));
+        }
+        check_valid_at(&parent, now).map_err(|e| {
+            chain_err(format!(
+                "\"{}\" is {e} — hint: get the current CA certificate from the PKI",
+                parent.subject()
+            ))
+        })?;
+        used[i] = true;
+        chain.push((path.clone(), der.clone()));
+        if chain.len() > MAX_CHAIN {
+            return Err(chain_err(format!(
+                "the chain is longer than {MAX_CHAIN} certificates"
+            )));
+        }
+        child_der = der.clone();
+        child_path = path.clone();
+    }
+    for (i, (path, der)) in pool.iter().enumerate() {
+        if !used[i] {
+            let subject = parse_cert(der).map_or(String::new(), |c| c.subject().to_string());
+            warnings.push(format!(
+                "chain certificate \"{subject}\" ({}) is not on the signer's issuer path; it is \
+                 not embedded in the signatures",
+                path.display()
+            ));
+        }
+    }
+    Ok(chain)
 }
 
 /// A fresh demo key pair and self-signed certificate, both PEM.
@@ -757,9 +1288,16 @@ pub(crate) mod tests {
 
         let junk = write(dir.path(), "junk.der", b"not a key");
         let err = SigningIdentity::load(&cert_p, &junk, &[]).unwrap_err();
-        assert!(err.to_string().contains("not a PKCS#8"), "{err}");
+        assert!(
+            err.to_string().contains("neither a DER key nor a PEM"),
+            "{err}"
+        );
         let err = SigningIdentity::load(&junk, &key_p, &[]).unwrap_err();
-        assert!(err.to_string().contains("not a valid X.509"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("neither a DER certificate nor a PEM"),
+            "{err}"
+        );
         let err = SigningIdentity::load(&dir.path().join("missing.pem"), &key_p, &[]).unwrap_err();
         assert!(err.to_string().contains("missing.pem"), "{err}");
     }
@@ -775,6 +1313,509 @@ pub(crate) mod tests {
         let key_p = write(dir.path(), "k.pem", key.serialize_pem().as_bytes());
         let err = SigningIdentity::load(&cert_p, &key_p, &[]).unwrap_err();
         assert!(err.to_string().contains("digitalSignature"), "{err}");
+    }
+
+    /// Root -> issuing CA -> signer, EC P-256, all valid around now: (root DER, issuing CA
+    /// DER, signer DER, signer key PKCS#8 DER).
+    fn three_level_pki(
+        leaf: impl FnOnce(&mut rcgen::CertificateParams),
+    ) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let now = OffsetDateTime::now_utc();
+        let ca_params = |cn: &str| {
+            let mut p = rcgen::CertificateParams::default();
+            p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+            p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            p.key_usages = vec![
+                rcgen::KeyUsagePurpose::KeyCertSign,
+                rcgen::KeyUsagePurpose::CrlSign,
+            ];
+            p.not_before = now - time::Duration::days(10);
+            p.not_after = now + time::Duration::days(1000);
+            p
+        };
+        let gen_key = || rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let root_key = gen_key();
+        let root_params = ca_params("Stadt Root CA");
+        let root = root_params.self_signed(&root_key).unwrap();
+        let root_issuer = rcgen::Issuer::new(root_params, &root_key);
+        let inter_key = gen_key();
+        let inter_params = ca_params("Stadt Issuing CA");
+        let inter = inter_params.signed_by(&inter_key, &root_issuer).unwrap();
+        let inter_issuer = rcgen::Issuer::new(inter_params, &inter_key);
+        let leaf_key = gen_key();
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "Scanstelle");
+        p.is_ca = rcgen::IsCa::ExplicitNoCa;
+        p.key_usages = vec![
+            rcgen::KeyUsagePurpose::DigitalSignature,
+            rcgen::KeyUsagePurpose::ContentCommitment,
+        ];
+        p.not_before = now - time::Duration::days(1);
+        p.not_after = now + time::Duration::days(365);
+        leaf(&mut p);
+        let signer = p.signed_by(&leaf_key, &inter_issuer).unwrap();
+        (
+            root.der().to_vec(),
+            inter.der().to_vec(),
+            signer.der().to_vec(),
+            leaf_key.serialize_der(),
+        )
+    }
+
+    #[test]
+    fn chain_order_does_not_matter_and_bundles_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, inter, leaf, key) = three_level_pki(|_| {});
+        let d = dir.path();
+        let leaf_p = write(d, "leaf.pem", pem("CERTIFICATE", &leaf).as_bytes());
+        let key_p = write(d, "key.der", &key);
+        let root_p = write(d, "root.pem", pem("CERTIFICATE", &root).as_bytes());
+        let inter_p = write(d, "inter.der", &inter);
+        let bundle = write(
+            d,
+            "bundle.pem",
+            (pem("CERTIFICATE", &root) + &pem("CERTIFICATE", &inter)).as_bytes(),
+        );
+        // Regression: a root-first chain or bundle was refused ("it does not issue ...").
+        for chain in [
+            vec![inter_p.clone(), root_p.clone()],
+            vec![root_p.clone(), inter_p.clone()],
+            vec![bundle.clone()],
+            vec![bundle.clone(), inter_p.clone()],
+        ] {
+            let id = SigningIdentity::load(&leaf_p, &key_p, &chain).unwrap();
+            assert_eq!(id.chain_der(), [inter.clone(), root.clone()], "{chain:?}");
+            assert!(id.warnings().is_empty(), "{:?}", id.warnings());
+        }
+        // Intermediate only: fine (verifiers may trust the issuing CA).
+        let id = SigningIdentity::load(&leaf_p, &key_p, std::slice::from_ref(&inter_p)).unwrap();
+        assert_eq!(id.chain_der(), std::slice::from_ref(&inter));
+
+        // One file with root, key, signer and issuing CA in any order: the key picks the signer.
+        let all = write(
+            d,
+            "all.pem",
+            (pem("CERTIFICATE", &root)
+                + &pem("PRIVATE KEY", &key)
+                + &pem("CERTIFICATE", &leaf)
+                + &pem("CERTIFICATE", &inter))
+                .as_bytes(),
+        );
+        let id = SigningIdentity::load(&all, &all, &[]).unwrap();
+        assert_eq!(id.certificate_der(), leaf.as_slice());
+        assert_eq!(id.chain_der(), [inter.clone(), root.clone()]);
+
+        // No chain: works, with a warning naming the missing CA.
+        let id = SigningIdentity::load(&leaf_p, &key_p, &[]).unwrap();
+        assert!(
+            id.warnings()
+                .iter()
+                .any(|w| w.contains("no signing.chain") && w.contains("Stadt Issuing CA")),
+            "{:?}",
+            id.warnings()
+        );
+        // A certificate that is not on the path: left out, with a warning.
+        let now = OffsetDateTime::now_utc();
+        let (_, _, other_root) = ca_and_leaf(now, now + time::Duration::days(1));
+        let other_p = write(d, "other.der", &other_root);
+        let id =
+            SigningIdentity::load(&leaf_p, &key_p, &[inter_p.clone(), other_p.clone()]).unwrap();
+        assert_eq!(id.chain_der(), std::slice::from_ref(&inter));
+        assert!(
+            id.warnings()[0].contains("other.der"),
+            "{:?}",
+            id.warnings()
+        );
+        // Only certificates that issue nothing of ours: the chain does not link.
+        let err =
+            SigningIdentity::load(&leaf_p, &key_p, std::slice::from_ref(&root_p)).unwrap_err();
+        assert!(err.to_string().contains("does not link"), "{err}");
+        assert!(err.to_string().contains("root.pem"), "{err}");
+        assert!(err.to_string().contains("hint:"), "{err}");
+        // Same name, other key: the look-alike issuing CA is named.
+        let (_, look_alike, _, _) = three_level_pki(|_| {});
+        let la_p = write(d, "look-alike.der", &look_alike);
+        let err = SigningIdentity::load(&leaf_p, &key_p, &[la_p, root_p]).unwrap_err();
+        assert!(
+            err.to_string().contains("look-alike.der")
+                && err.to_string().contains("does not verify"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn certificates_unfit_for_signing_are_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        type Tweak = Box<dyn FnOnce(&mut rcgen::CertificateParams)>;
+        let cases: Vec<(&str, Tweak, Option<&str>)> = vec![
+            (
+                "ca-signer",
+                Box::new(|p| {
+                    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+                    p.key_usages.push(rcgen::KeyUsagePurpose::KeyCertSign);
+                }),
+                Some("CA certificate"),
+            ),
+            (
+                "tls-server",
+                Box::new(|p| {
+                    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+                }),
+                Some("extendedKeyUsage (serverAuth)"),
+            ),
+            (
+                "client-only",
+                Box::new(|p| {
+                    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+                }),
+                Some("extendedKeyUsage (clientAuth)"),
+            ),
+            (
+                "smime",
+                Box::new(|p| {
+                    p.extended_key_usages = vec![
+                        rcgen::ExtendedKeyUsagePurpose::EmailProtection,
+                        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+                    ];
+                }),
+                None,
+            ),
+            (
+                "document-signing",
+                Box::new(|p| {
+                    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::Other(vec![
+                        1, 3, 6, 1, 5, 5, 7, 3, 36,
+                    ])];
+                }),
+                None,
+            ),
+            (
+                "encipherment",
+                Box::new(|p| {
+                    p.key_usages = vec![rcgen::KeyUsagePurpose::KeyEncipherment];
+                }),
+                Some("allows neither digitalSignature nor nonRepudiation"),
+            ),
+        ];
+        for (name, tweak, refused) in cases {
+            let (_, inter, leaf, key) = three_level_pki(tweak);
+            let leaf_p = write(dir.path(), &format!("{name}.der"), &leaf);
+            let key_p = write(dir.path(), &format!("{name}.key"), &key);
+            let inter_p = write(dir.path(), "inter.der", &inter);
+            match (SigningIdentity::load(&leaf_p, &key_p, &[inter_p]), refused) {
+                (Ok(id), None) => {
+                    // pdfsig (NSS) refuses an EKU without emailProtection: warned.
+                    let nss = id.warnings().iter().any(|w| w.contains("pdfsig (NSS)"));
+                    assert_eq!(
+                        nss,
+                        name == "document-signing",
+                        "{name}: {:?}",
+                        id.warnings()
+                    );
+                }
+                (Err(e), Some(want)) => {
+                    let e = e.to_string();
+                    assert!(e.contains(want), "{name}: {e}");
+                    assert!(e.contains(&format!("{name}.der")), "{name}: {e}");
+                    assert!(e.contains("hint:"), "{name}: {e}");
+                }
+                (r, want) => panic!("{name}: {:?} but expected refusal {want:?}", r.err()),
+            }
+        }
+    }
+
+    fn openssl(args: &[&str]) {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl is required for these tests");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A self-signed end-entity certificate for `key` made by openssl, as a PKI would.
+    fn openssl_cert(dir: &Path, key: &Path, name: &str) -> PathBuf {
+        let cert = dir.join(format!("{name}.crt"));
+        openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            key.to_str().unwrap(),
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature,nonRepudiation",
+            "-out",
+            cert.to_str().unwrap(),
+        ]);
+        cert
+    }
+
+    #[test]
+    fn reads_the_key_formats_openssl_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let p = |n: &str| d.join(n).to_str().unwrap().to_string();
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            &p("rsa.pk8.pem"),
+        ]);
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            &p("ec.pk8.pem"),
+        ]);
+        let rsa_cert = openssl_cert(d, &d.join("rsa.pk8.pem"), "rsa");
+        let ec_cert = openssl_cert(d, &d.join("ec.pk8.pem"), "ec");
+        // Regression: all but PKCS#8 were refused, and `openssl pkey -outform DER` writes the
+        // traditional (PKCS#1 / SEC1) DER, not PKCS#8, which gave a cryptic error.
+        openssl(&[
+            "rsa",
+            "-in",
+            &p("rsa.pk8.pem"),
+            "-traditional",
+            "-out",
+            &p("rsa.pkcs1.pem"),
+        ]);
+        openssl(&[
+            "pkey",
+            "-in",
+            &p("rsa.pk8.pem"),
+            "-outform",
+            "DER",
+            "-out",
+            &p("rsa.pkey.der"),
+        ]);
+        openssl(&[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            &p("rsa.pk8.pem"),
+            "-outform",
+            "DER",
+            "-out",
+            &p("rsa.pk8.der"),
+        ]);
+        openssl(&["ec", "-in", &p("ec.pk8.pem"), "-out", &p("ec.sec1.pem")]);
+        openssl(&[
+            "pkey",
+            "-in",
+            &p("ec.pk8.pem"),
+            "-outform",
+            "DER",
+            "-out",
+            &p("ec.pkey.der"),
+        ]);
+        for (cert, key) in [
+            (&rsa_cert, "rsa.pk8.pem"),
+            (&rsa_cert, "rsa.pkcs1.pem"),
+            (&rsa_cert, "rsa.pkey.der"),
+            (&rsa_cert, "rsa.pk8.der"),
+            (&ec_cert, "ec.pk8.pem"),
+            (&ec_cert, "ec.sec1.pem"),
+            (&ec_cert, "ec.pkey.der"),
+        ] {
+            let id = SigningIdentity::load(cert, &d.join(key), &[])
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert!(id.warnings().is_empty(), "{key}: {:?}", id.warnings());
+        }
+        assert_eq!(
+            fs::read(d.join("rsa.pkey.der")).unwrap()[4..7],
+            [0x02, 0x01, 0x00],
+            "the test needs openssl's traditional DER"
+        );
+
+        // `openssl ecparam -genkey` writes an EC PARAMETERS block before the SEC1 key.
+        openssl(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-out",
+            &p("ecparam.pem"),
+        ]);
+        let ecparam_cert = openssl_cert(d, &d.join("ecparam.pem"), "ecparam");
+        SigningIdentity::load(&ecparam_cert, &d.join("ecparam.pem"), &[]).unwrap();
+
+        // Regression: a certificate after text (`openssl x509 -text`), CRLF line ends.
+        let text = d.join("text.pem");
+        let out = std::process::Command::new("openssl")
+            .args(["x509", "-text", "-in"])
+            .arg(&ec_cert)
+            .output()
+            .unwrap();
+        assert!(out.stdout.starts_with(b"Certificate:"));
+        fs::write(&text, &out.stdout).unwrap();
+        SigningIdentity::load(&text, &d.join("ec.pk8.pem"), &[]).unwrap();
+        let crlf = |name: &str| {
+            let s = fs::read_to_string(d.join(name))
+                .unwrap()
+                .replace('\n', "\r\n");
+            write(d, &format!("{name}.crlf"), s.as_bytes())
+        };
+        SigningIdentity::load(&crlf("ec.crt"), &crlf("ec.sec1.pem"), &[]).unwrap();
+
+        // Encrypted keys, PKCS#8 and legacy PEM: refused with the command that decrypts them.
+        openssl(&[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:x",
+            "-in",
+            &p("ec.pk8.pem"),
+            "-out",
+            &p("ec.enc.pem"),
+        ]);
+        openssl(&[
+            "ec",
+            "-aes256",
+            "-passout",
+            "pass:x",
+            "-in",
+            &p("ec.pk8.pem"),
+            "-out",
+            &p("ec.legacy-enc.pem"),
+        ]);
+        for key in ["ec.enc.pem", "ec.legacy-enc.pem"] {
+            let err = SigningIdentity::load(&ec_cert, &d.join(key), &[]).unwrap_err();
+            assert!(
+                err.to_string().contains("encrypted")
+                    && err
+                        .to_string()
+                        .contains("openssl pkey -in KEY -out key.pk8.pem"),
+                "{key}: {err}"
+            );
+        }
+        // Regression: a PKCS#12 file was "not a valid X.509 certificate" (as certificate)
+        // and "is it the certificate?" (as key); now named, with the conversion command.
+        openssl(&[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &p("ec.pk8.pem"),
+            "-in",
+            ec_cert.to_str().unwrap(),
+            "-passout",
+            "pass:x",
+            "-out",
+            &p("id.p12"),
+        ]);
+        for (cert, key) in [
+            (d.join("id.p12"), d.join("ec.pk8.pem")),
+            (ec_cert.clone(), d.join("id.p12")),
+        ] {
+            let err = SigningIdentity::load(&cert, &key, &[])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("PKCS#12") && err.contains("openssl pkcs12 -in FILE -nodes"),
+                "{err}"
+            );
+        }
+        openssl(&[
+            "pkcs12",
+            "-in",
+            &p("id.p12"),
+            "-passin",
+            "pass:x",
+            "-nodes",
+            "-out",
+            &p("id.pem"),
+        ]);
+        SigningIdentity::load(&d.join("id.pem"), &d.join("id.pem"), &[]).unwrap();
+
+        // Swapped certificate and key: said so.
+        let err = SigningIdentity::load(&d.join("ec.pk8.pem"), &ec_cert, &[]).unwrap_err();
+        assert!(err.to_string().contains("not swapped"), "{err}");
+    }
+
+    #[test]
+    fn p384_signs_with_sha384_and_small_or_exotic_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let p = |n: &str| d.join(n).to_str().unwrap().to_string();
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-out",
+            &p("p384.pem"),
+        ]);
+        let cert = openssl_cert(d, &d.join("p384.pem"), "p384");
+        let id = SigningIdentity::load(&cert, &d.join("p384.pem"), &[]).unwrap();
+        assert_eq!(id.algorithm(), KeyAlgorithm::EcdsaP384Sha384);
+        assert_eq!(id.digest(), DigestAlgorithm::Sha384);
+        assert_eq!(id.signature_algorithm().oid, ECDSA_WITH_SHA_384);
+        let sig = id.sign(b"hello").unwrap();
+        let parsed = parse_cert(id.certificate_der()).unwrap();
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P384_SHA384_ASN1,
+            parsed.public_key().subject_public_key.data.as_ref(),
+        )
+        .verify(b"hello", &sig)
+        .unwrap();
+
+        for (name, args, want) in [
+            (
+                "rsa1024",
+                vec!["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+                "RSA key has 1024 bits",
+            ),
+            (
+                "bp256",
+                vec![
+                    "-algorithm",
+                    "EC",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:brainpoolP256r1",
+                ],
+                "brainpoolP256r1",
+            ),
+            ("ed25519", vec!["-algorithm", "ED25519"], "Ed25519"),
+        ] {
+            let key = d.join(format!("{name}.pem"));
+            let mut a = vec!["genpkey"];
+            a.extend(args);
+            a.extend(["-out", key.to_str().unwrap()]);
+            openssl(&a);
+            let err = SigningIdentity::load(&cert, &key, &[]).unwrap_err();
+            assert!(err.to_string().contains(want), "{name}: {err}");
+            assert!(err.to_string().contains("hint:"), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn der_key_shapes() {
+        assert_eq!(der_key_kind(&[0x30, 0x00]), DerKey::Unknown);
+        assert_eq!(der_key_kind(b"junk"), DerKey::Unknown);
+        assert_eq!(
+            der_key_kind(&[0x30, 0x06, 0x30, 0x00, 0x04, 0x02, 1, 2]),
+            DerKey::Encrypted
+        );
+        assert!(pkcs8_from_sec1(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
     }
 
     #[test]

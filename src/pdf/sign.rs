@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use crate::crypto::cms::{CmsOptions, CryptoError, sign_detached};
-use crate::crypto::hash::sha256_ranges;
+use crate::crypto::hash::digest_ranges;
 use crate::crypto::identity::SigningIdentity;
 
 /// Where the writer left room for the signature, as byte offsets into the finished file.
@@ -116,7 +116,7 @@ pub fn sign_pdf_in_place(
     write_at(file, ph.byte_range_offset, padded.as_bytes())?;
 
     // Hash what is now on disk (read back, streamed): what we sign is what a reader sees.
-    let signed = sha256_ranges(file, &ranges)
+    let signed = digest_ranges(file, &ranges, identity.digest())
         .map_err(SignError::from)
         .and_then(|digest| {
             // PAdES: no signing-time in the CMS (ETSI EN 319 142-1 5.4); /M carries the time.

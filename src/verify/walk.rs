@@ -47,6 +47,9 @@ impl VerifyOutcome {
             if !i.problems.is_empty() {
                 line.push_str(&format!("  — {}", i.problems.join("; ")));
             }
+            if !i.notes.is_empty() {
+                line.push_str(&format!("  (note: {})", i.notes.join("; ")));
+            }
             out.push(line);
         }
         out.push(format!(
