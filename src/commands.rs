@@ -116,7 +116,7 @@ fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {
             print!("{}", describe_profile(&p));
             // The identity is checked exactly as `ingest` will, so a new certificate from the
             // PKI can be tried before the night it is first needed.
-            match profile_identity(&p) {
+            match crate::pipeline::real_identity(&p) {
                 Ok(None) => Ok(Exit::Ok),
                 Ok(Some(id)) => {
                     print!("{}", describe_identity(&id));
@@ -132,22 +132,6 @@ fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {
             }
         }
     }
-}
-
-/// The profile's real signing identity, loaded and checked; `None` for a demo identity or a
-/// signing section the profile validation already rejected.
-fn profile_identity(
-    p: &crate::profile::LoadedProfile,
-) -> Result<Option<crate::crypto::SigningIdentity>, crate::crypto::IdentityError> {
-    let Some(sig) = p.profile.signing.as_ref().map(|s| &s.value) else {
-        return Ok(None);
-    };
-    let (Some(cert), Some(key), false) = (&sig.certificate, &sig.key, sig.demo) else {
-        return Ok(None);
-    };
-    let chain: Vec<std::path::PathBuf> = sig.chain.iter().map(|c| p.resolve(&c.value)).collect();
-    crate::crypto::SigningIdentity::load(&p.resolve(&cert.value), &p.resolve(&key.value), &chain)
-        .map(Some)
 }
 
 /// Who signs, with what, until when, and the chain the signatures will carry.

@@ -355,10 +355,23 @@ fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
         return SigningIdentity::demo(&home)
             .map_err(|e| IngestError::Identity(format!("demo identity: {e}")));
     }
-    let (Some(cert), Some(key)) = (&signing.certificate, &signing.key) else {
-        return Err(IngestError::Identity(
-            "signing needs certificate and key (or demo: true)".into(),
-        ));
+    real_identity(profile)
+        .map_err(|e| IngestError::Identity(format!("signing identity unusable: {e}")))?
+        .ok_or_else(|| {
+            IngestError::Identity("signing needs certificate and key (or demo: true)".into())
+        })
+}
+
+/// The profile's own signing identity (certificate, key, chain), loaded and checked; `None`
+/// for a demo identity or a signing section without certificate and key.
+pub(crate) fn real_identity(
+    profile: &LoadedProfile,
+) -> Result<Option<SigningIdentity>, crate::crypto::IdentityError> {
+    let Some(signing) = profile.profile.signing.as_ref().map(|s| &s.value) else {
+        return Ok(None);
+    };
+    let (Some(cert), Some(key), false) = (&signing.certificate, &signing.key, signing.demo) else {
+        return Ok(None);
     };
     let chain: Vec<PathBuf> = signing
         .chain
@@ -370,7 +383,7 @@ fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
         &profile.resolve(&key.value),
         &chain,
     )
-    .map_err(|e| IngestError::Identity(format!("signing identity unusable: {e}")))
+    .map(Some)
 }
 
 fn dry_run_identity_home() -> PathBuf {
@@ -754,7 +767,13 @@ fn process_inner(
         let name = relative(batch, file);
         let t = Instant::now();
         let bytes: Arc<[u8]> = std::fs::read(file)
-            .map_err(|e| Quarantine(format!("{name}: cannot read: {e}")))?
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Quarantine(format!(
+                    "{name}: vanished while processing (it was there when the document was \
+                     hashed); not filed"
+                )),
+                _ => Quarantine(format!("{name}: cannot read: {e}")),
+            })?
             .into();
         // The file must be what was hashed a moment ago: a scanner still writing it, or a
         // file swapped under us, must not be filed half (issue: hash before and after).

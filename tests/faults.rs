@@ -1,6 +1,7 @@
 //! Faults of the night (issue #6): a store that runs full mid-batch ends the run with exit 1
-//! and a clear message, leaves no half file, and the same command finishes the job once there
-//! is room again.
+//! and a clear message, leaves no half file and a store `verify` accepts, and the same command
+//! finishes the job once there is room again; a source file that changes or vanishes while it
+//! is processed is quarantined, never half-filed.
 
 mod testenv;
 
@@ -134,4 +135,109 @@ fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Waits until `path` exists (the document's PDF is being built, so its sources were hashed);
+/// `false` if the run ended first.
+fn wait_for(path: &Path, child: &mut std::process::Child) -> bool {
+    loop {
+        if path.exists() {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_source_that_changes_or_vanishes_while_read_is_quarantined_not_filed() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("wechsel");
+    // A five- and a four-page document (with one worker the larger goes first), so each is
+    // still being read and recognised when the test touches its last page; a third one that
+    // nobody touches.
+    for (doc, az, pages) in [("0001", "VB-2026-00201", 5), ("0002", "VB-2026-00202", 4)] {
+        for page in 1..=pages {
+            render_letter(
+                &batch.join(format!("{doc}/{page}.png")),
+                &format!("{}\n\nSeite {page} von {pages}", enforcement_letter(az)),
+                &[],
+            );
+        }
+    }
+    render_letter(
+        &batch.join("0003.png"),
+        &enforcement_letter("VB-2026-00203"),
+        &[],
+    );
+    let store = env.path("store");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("resiscan"))
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(&store)
+        .args(["--jobs", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let work = store.join(".resiscan/work");
+    assert!(
+        wait_for(&work.join("wechsel_0001.pdf.tmp"), &mut child),
+        "the run ended before 0001 was being built"
+    );
+    // A scanner re-writing the file: same name, other bytes.
+    let page = batch.join("0001/4.png");
+    let mut bytes = std::fs::read(&page).unwrap();
+    bytes.extend_from_slice(b"appended by the scanner");
+    std::fs::write(&page, bytes).unwrap();
+    assert!(
+        wait_for(&work.join("wechsel_0002.pdf.tmp"), &mut child),
+        "the run ended before 0002 was being built"
+    );
+    std::fs::remove_file(batch.join("0002/4.png")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+
+    let quarantine: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(store.join("_batches/wechsel/quarantine.json")).unwrap(),
+    )
+    .unwrap();
+    let reason = |id: &str| {
+        quarantine
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["id"] == id)
+            .and_then(|q| q["reason"].as_str())
+            .unwrap_or_else(|| panic!("{id} not quarantined: {quarantine}"))
+            .to_string()
+    };
+    let changed = reason("wechsel_0001");
+    assert!(
+        changed.contains("0001/4.png") && changed.contains("changed"),
+        "{changed}"
+    );
+    let vanished = reason("wechsel_0002");
+    assert!(
+        vanished.contains("0002/4.png") && vanished.contains("vanished"),
+        "{vanished}"
+    );
+    assert_eq!(quarantine.as_array().unwrap().len(), 2, "{quarantine}");
+
+    // Neither is half-filed; the untouched one is filed; everything verifies.
+    let pdfs: Vec<_> = walkdir(&store)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    assert_eq!(pdfs.len(), 1, "{pdfs:?}");
+    assert!(pdfs[0].ends_with("wechsel_0003.pdf"), "{pdfs:?}");
+    assert!(std::fs::read_dir(&work).unwrap().next().is_none());
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(0), "{text}");
 }

@@ -206,7 +206,7 @@ fn verify_batch(
             )),
         }
         if note_path.exists() {
-            r.problems
+            r.notes
                 .push("the transfer note here is from an earlier, finished run".into());
         }
         items.push(r);
