@@ -140,19 +140,28 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
     );
     let _ = writeln!(
         s,
-        "protection: {} (visual QA sample {}%)",
+        "protection: {} (visual QA sample {}%{})",
         pr.protection.integrity,
-        pr.sample_percent()
+        pr.sample_percent(),
+        if pr.sample_percent() == 0.0 {
+            ": no random sample, only flagged documents are inspected"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
-        "scan: min {} dpi, {}; blank pages: {:?}",
+        "scan: min {} dpi, {}; blank pages: {}",
         pr.scan.min_dpi,
         pr.scan
             .assume_dpi
             .map(|d| format!("files without resolution taken as {d} dpi"))
             .unwrap_or_else(|| "files without resolution are quarantined".into()),
-        pr.scan.blank_pages
+        match pr.scan.blank_pages {
+            crate::profile::BlankPolicy::Keep => "kept",
+            crate::profile::BlankPolicy::Drop => "dropped (named in the transfer note)",
+            crate::profile::BlankPolicy::Flag => "kept and flagged for a person",
+        }
     );
     let _ = writeln!(
         s,
@@ -160,25 +169,43 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
         pr.ocr.languages.value.join("+"),
         pr.ocr.min_confidence
     );
-    match pr.signing.as_ref().map(|s| &s.value) {
-        Some(sig) if sig.demo => {
+    let _ = writeln!(s, "pdf: PDF/A-2b, PAdES B-B signed");
+    match (pr.signing.as_ref().map(|s| &s.value), &p.signer) {
+        (Some(sig), _) if sig.demo => {
             let _ = writeln!(s, "signer: demo identity, generated per store (untrusted)");
         }
-        Some(sig) => {
-            let cert = sig.certificate.as_ref().map(|c| p.resolve(&c.value));
+        (Some(sig), Some(info)) => {
+            let shown = |f: &Option<serde_saphyr::Spanned<std::path::PathBuf>>| {
+                f.as_ref()
+                    .map(|c| {
+                        let full = p.resolve(&c.value);
+                        std::path::absolute(&full)
+                            .unwrap_or(full)
+                            .display()
+                            .to_string()
+                    })
+                    .unwrap_or_default()
+            };
             let _ = writeln!(
                 s,
-                "signer: certificate {} with key {}",
-                cert.as_ref()
-                    .map(|c| c.display().to_string())
-                    .unwrap_or_default(),
-                sig.key
-                    .as_ref()
-                    .map(|k| p.resolve(&k.value).display().to_string())
-                    .unwrap_or_default()
+                "signer: {} ({}, valid until {}, certificate SHA-256 {}{})",
+                info.subject,
+                info.algorithm,
+                info.not_after,
+                info.fingerprint_sha256,
+                match info.chain_len {
+                    0 => String::new(),
+                    n => format!(", {n} chain certificate(s)"),
+                }
+            );
+            let _ = writeln!(
+                s,
+                "  certificate {}\n  key         {}",
+                shown(&sig.certificate),
+                shown(&sig.key)
             );
         }
-        None => {}
+        _ => {}
     }
     let _ = writeln!(
         s,

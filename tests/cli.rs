@@ -87,6 +87,104 @@ fn profile_check_reports_an_unknown_key_with_line_and_column() {
 }
 
 #[test]
+fn profile_check_lists_typos_types_and_meaning_problems_in_one_run() {
+    let env = TestEnv::new();
+    let p = env.write(
+        "mixed.yaml",
+        "\u{feff}name: t\r\nversoin: 3\r\norganisation: o\r\nprotection: {integrity: normal}\r\nsigning: {demo: true}\r\nscan: {min_dpi: 300.0, blank_page: drop}\r\nqa: {sample_percent: 150}\r\nefiles:\r\n  - id: a\r\n    match: {all: [x]}\r\n    fields: {nr: 'Nr(?=\\d)(\\d+)'}\r\n    path: \"_batches/{nr}\"\r\n",
+    );
+    let out = env
+        .cmd()
+        .args(["profile", "check"])
+        .arg(&p)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    for expect in [
+        "5 problems",
+        "line 2, column 1: unknown key 'versoin'",
+        "did you mean 'version'",
+        "line 6, column 24: unknown key 'blank_page'",
+        "line 7, column 22: qa.sample_percent 150 is outside 0..100",
+        "line 11, column 18: e-file 'a': field 'nr': bad regex: look-around",
+        "line 12, column 11: e-file 'a': path starts with '_batches'",
+    ] {
+        assert!(err.contains(expect), "missing {expect:?} in:\n{err}");
+    }
+    assert!(out.get_output().stdout.is_empty());
+    // A wrong type stops serde: every structural problem is still listed, and the writer is
+    // told that the meaning comes next.
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("normal}", "Hoch}");
+    std::fs::write(&p, text).unwrap();
+    let out = env
+        .cmd()
+        .args(["profile", "check"])
+        .arg(&p)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    for expect in [
+        "line 2, column 1: unknown key 'versoin'",
+        "line 4, column 25: protection.integrity 'Hoch' is not one of normal, hoch, sehr_hoch",
+        "did you mean 'hoch'?",
+        "line 7, column 22: qa.sample_percent 150",
+        "checked once these are fixed",
+    ] {
+        assert!(err.contains(expect), "missing {expect:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn profile_check_of_a_good_profile_shows_rules_paths_and_the_loaded_signer() {
+    let env = TestEnv::new();
+    env.cmd()
+        .args(["keygen", "--subject", "CN=Scanstelle,O=Stadt", "--out"])
+        .arg(env.path("profiles/keys"))
+        .assert()
+        .code(0);
+    let good = "name: t\nversion: \"4\"\norganisation: o\nprotection: {integrity: hoch}\nsigning: {certificate: keys/cert.pem, key: keys/key.pk8.pem}\nocr: {languages: deu+eng}\nefiles:\n  - id: a\n    match: {all: [Rechnung]}\n    path: \"10 Kämmerei/{year}/\"\n";
+    let p = env.write("profiles/p.yaml", good);
+    // Run from elsewhere: key paths are relative to the profile's folder, not to the cwd.
+    let out = env
+        .cmd()
+        .current_dir("/")
+        .args(["profile", "check"])
+        .arg(&p)
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for expect in [
+        "profile t (version 4)",
+        "visual QA sample 25%",
+        "ocr: deu+eng",
+        "signer: CN=Scanstelle, O=Stadt (EC P-256",
+        "valid until",
+        "10 Kämmerei/{year}/",
+        "_Klaerung",
+    ] {
+        assert!(text.contains(expect), "missing {expect:?} in:\n{text}");
+    }
+    // The same profile with a key file that is no key: caught by check, not at night.
+    env.write(
+        "profiles/keys/key.pk8.pem",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let out = env
+        .cmd()
+        .args(["profile", "check"])
+        .arg(&p)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("line 5") && err.contains("signing identity unusable"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_profile_stops_ingest_with_exit_1_and_writes_nothing() {
     let env = TestEnv::new();
     let batch = env.mkdir("batch");
