@@ -1244,6 +1244,7 @@ fn finish_batch(
 ) -> Result<BatchSummary, IngestError> {
     let started = Instant::now();
     let mut notices = batch.notices.clone();
+    notices.extend(batch.attention.iter().cloned());
     let expected = batch.manifest.expected.as_ref().and_then(|e| e.documents);
     let complete = expected.map(|n| n == batch.documents.len());
     if complete == Some(false) {
@@ -1253,9 +1254,27 @@ fn finish_batch(
             batch.documents.len()
         ));
     }
+    // Pages as the station counted them, blank ones included (A.NB.3).
+    let expected_pages = batch.manifest.expected.as_ref().and_then(|e| e.pages);
+    let pages_read: usize = docs.iter().map(|d| d.record.pages.len()).sum();
+    let pages_differ = expected_pages.is_some_and(|n| n != pages_read);
+    if let Some(n) = expected_pages.filter(|_| pages_differ) {
+        let quarantined = docs
+            .iter()
+            .filter(|d| d.record.fate == Fate::Quarantined)
+            .count();
+        notices.push(format!(
+            "completeness: the station counted {n} pages, resiscan read {pages_read}{}",
+            if quarantined > 0 {
+                format!(" ({quarantined} quarantined documents' pages are not all counted)")
+            } else {
+                String::new()
+            }
+        ));
+    }
     let count = |f: Fate| docs.iter().filter(|d| d.record.fate == f).count();
     let mut exit = Exit::from_fates(docs.iter().map(|d| d.record.fate));
-    if complete == Some(false) {
+    if complete == Some(false) || pages_differ || !batch.attention.is_empty() {
         exit = exit.merge(Exit::NeedsPerson);
     }
     let mut summary = BatchSummary {

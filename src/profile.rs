@@ -9,7 +9,7 @@
 //! in one go. Serde ignores unknown keys on purpose: the shape check reports them, and the
 //! meaning can still be checked in the same run.
 
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;
