@@ -13,6 +13,7 @@ use crate::outcome::Exit;
 pub fn run(cli: Cli) -> Exit {
     init_logging(cli.verbose, cli.quiet);
     let quiet = cli.quiet;
+    let json = wants_json(&cli.command);
     let result = match cli.command {
         Command::Ingest(args) => ingest(&args, quiet),
         Command::Verify(args) => verify(&args),
@@ -25,10 +26,55 @@ pub fn run(cli: Cli) -> Exit {
     match result {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("resiscan: error: {e:#}");
+            let message = error_text(&e);
+            eprintln!("resiscan: error: {message}");
+            if json {
+                // Scripts that asked for JSON get JSON on every outcome, failures included.
+                let _ = print_json(&JsonFailure {
+                    exit: Exit::Failure,
+                    error: &message,
+                });
+            }
             Exit::Failure
         }
     }
+}
+
+/// What `--json` prints when a command fails before it has a result of its own.
+#[derive(serde::Serialize)]
+struct JsonFailure<'a> {
+    exit: Exit,
+    error: &'a str,
+}
+
+fn wants_json(command: &Command) -> bool {
+    match command {
+        Command::Ingest(a) => a.json,
+        Command::Verify(a) => a.json,
+        Command::Explain(a) => a.json,
+        Command::Qa(QaCommand::Status { json, .. }) => *json,
+        Command::Store(StoreCommand::Search { json, .. } | StoreCommand::List { json, .. }) => {
+            *json
+        }
+        _ => false,
+    }
+}
+
+/// An error with its causes, each said once: many of our errors already quote their cause in
+/// their own message, and `{:#}` would repeat it ("cannot read x: No such file: No such file").
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if msg.is_empty() || text.contains(&msg) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&msg);
+    }
+    text
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -61,6 +107,12 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
         Ok(c) => c,
         Err(e) if e.is_usage() => {
             eprintln!("resiscan: usage error: {e}");
+            if args.json {
+                print_json(&JsonFailure {
+                    exit: Exit::Usage,
+                    error: &e.to_string(),
+                })?;
+            }
             return Ok(Exit::Usage);
         }
         Err(e) => return Err(e.into()),
@@ -80,7 +132,7 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
                 b.quarantined,
                 b.dropped_pages,
                 if config.dry_run {
-                    " (dry run: nothing written)"
+                    " (dry run: nothing written to the store)"
                 } else {
                     ""
                 },
@@ -94,10 +146,11 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
             }
         }
     }
-    for (path, reason) in &summary.failed_batches {
+    for f in &summary.failed_batches {
         eprintln!(
-            "resiscan: error: batch {} not processed: {reason}",
-            path.display()
+            "resiscan: error: batch {} not processed: {}",
+            f.folder.display(),
+            f.reason
         );
     }
     if args.json {

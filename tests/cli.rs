@@ -323,3 +323,156 @@ fn quiet_prints_nothing_but_json_on_stdout() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["exit"], 3);
 }
+
+fn ingest_json(
+    env: &TestEnv,
+    args: &[&std::ffi::OsStr],
+) -> (Option<i32>, serde_json::Value, String) {
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .args(args)
+        .arg("--profile")
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(env.path("store"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}\n{stderr}", out.stdout));
+    (out.status.code(), json, stderr)
+}
+
+#[test]
+fn json_is_printed_for_failures_too_and_errors_name_their_cause_once() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    env.write("b/1.png", "");
+    // A profile that cannot be read.
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .args(["--profile", "missing.yaml", "--store", "s", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["exit"], 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert!(json["error"].as_str().unwrap().contains("missing.yaml"));
+    // --jobs 0 is a usage error: exit 2, still JSON for the script that asked for it.
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .args(["--store", "s", "--jobs", "0", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["exit"], 2);
+    // explain on a file that is not there.
+    let out = env
+        .cmd()
+        .args(["explain", "--json", "--profile"])
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .arg("nothing.pdf")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["error"].as_str().unwrap().contains("nothing.pdf"));
+}
+
+#[test]
+fn unreadable_batches_fail_with_exit_1_named_once_and_create_no_store() {
+    let env = TestEnv::new();
+    let file = env.write("not-a-folder.tif", "x");
+    let (code, json, stderr) =
+        ingest_json(&env, &[env.path("missing").as_os_str(), file.as_os_str()]);
+    assert_eq!(code, Some(1));
+    assert_eq!(json["exit"], 1);
+    let failed = json["failed_batches"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{json}");
+    assert!(failed[0]["folder"].as_str().unwrap().ends_with("missing"));
+    assert!(
+        failed[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a folder")
+    );
+    assert_eq!(stderr.matches("not processed").count(), 2, "{stderr}");
+    assert!(!env.path("store").exists());
+}
+
+#[test]
+fn an_empty_batch_needs_a_person() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("leer");
+    let (code, json, _) = ingest_json(&env, &[batch.as_os_str()]);
+    assert_eq!(code, Some(3), "{json}");
+    let notices = json["batches"][0]["notices"].to_string();
+    assert!(notices.contains("no documents"), "{notices}");
+}
+
+#[test]
+fn batch_yaml_with_unknown_keys_or_an_odd_time_does_not_stop_the_batch() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    env.write("b/0001.png", "");
+    env.write(
+        "b/batch.yaml",
+        "id: nacht-1\noperator: ps-1\npriority: high\nscanned_at: 24.11.2026 16:02\nanomalies: {\"0007\": \"Kopie\"}\n",
+    );
+    let (code, json, _) = ingest_json(&env, &[batch.as_os_str()]);
+    assert_eq!(code, Some(3), "{json}");
+    let b = &json["batches"][0];
+    assert_eq!(b["batch"], "nacht-1");
+    let notices = b["notices"].to_string();
+    for expect in [
+        "line 3: unknown key 'priority' ignored",
+        "not an RFC 3339 time",
+        "anomaly for '0007'",
+    ] {
+        assert!(notices.contains(expect), "missing {expect:?} in {notices}");
+    }
+    // Broken YAML still stops that batch: its id and operator cannot be trusted.
+    env.write("b/batch.yaml", "id: [nacht-1\n");
+    let (code, json, _) = ingest_json(&env, &[batch.as_os_str()]);
+    assert_eq!(code, Some(1));
+    let reason = json["failed_batches"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("batch.yaml: line"), "{reason}");
+}
+
+#[test]
+fn dry_run_with_out_leaves_the_report_there_and_nothing_in_the_store() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    env.write("b/0001.png", "");
+    let out_dir = env.path("reports");
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(env.path("store"))
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!env.path("store").exists());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("b/report.json")).unwrap()).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert!(out_dir.join("b/quarantine.json").is_file());
+}
