@@ -194,6 +194,15 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         });
     }
 
+    // --out must be writable before any work: a night's batches filed without their copies
+    // is a failure found too late.
+    if let Some(out) = &config.out_dir {
+        std::fs::create_dir_all(out).map_err(|source| IngestError::Write {
+            path: out.clone(),
+            source,
+        })?;
+    }
+
     // Then the store: a locked store must fail at once, before any slow work.
     let store = if config.dry_run {
         None
@@ -1493,26 +1502,37 @@ fn finish_batch(
         let p = dir.join(name);
         store::atomic_write(&p, bytes).map_err(|source| IngestError::Write { path: p, source })?;
     }
-    if let Some(out) = &ctx.config.out_dir {
-        let target = out.join(&batch.id);
-        std::fs::create_dir_all(&target).map_err(|source| IngestError::Write {
-            path: target.clone(),
-            source,
-        })?;
-        for name in [
-            "transfer-note.yaml",
-            "transfer-note.yaml.p7s",
-            "report.json",
-            "quarantine.json",
-        ] {
-            let bytes = std::fs::read(dir.join(name)).map_err(|source| IngestError::Write {
-                path: dir.join(name),
-                source,
-            })?;
-            let p = target.join(name);
-            store::atomic_write(&p, &bytes)
-                .map_err(|source| IngestError::Write { path: p, source })?;
-        }
+    if let Some(out) = &ctx.config.out_dir
+        && let Err(e) = copy_reports(&dir, &out.join(&batch.id))
+    {
+        // The batch is filed and its notes are in the store; only the copy is missing. Say
+        // so rather than report the batch as not processed.
+        summary.notices.push(format!(
+            "the copy of the notes and reports for --out failed: {e}"
+        ));
+        summary.exit = summary.exit.merge(Exit::Failure);
     }
     Ok(summary)
+}
+
+/// Copies a batch's notes and reports from the store to `target` (`--out`).
+fn copy_reports(dir: &Path, target: &Path) -> Result<(), IngestError> {
+    std::fs::create_dir_all(target).map_err(|source| IngestError::Write {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    for name in [
+        "transfer-note.yaml",
+        "transfer-note.yaml.p7s",
+        "report.json",
+        "quarantine.json",
+    ] {
+        let bytes = std::fs::read(dir.join(name)).map_err(|source| IngestError::Write {
+            path: dir.join(name),
+            source,
+        })?;
+        let p = target.join(name);
+        store::atomic_write(&p, &bytes).map_err(|source| IngestError::Write { path: p, source })?;
+    }
+    Ok(())
 }

@@ -476,3 +476,110 @@ fn dry_run_with_out_leaves_the_report_there_and_nothing_in_the_store() {
     assert_eq!(report["dry_run"], true);
     assert!(out_dir.join("b/quarantine.json").is_file());
 }
+
+#[test]
+fn an_unreadable_page_file_or_folder_quarantines_only_its_document() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    env.write("b/locked.png", "x");
+    env.write("b/doc/1.png", "x");
+    env.write("b/closed/1.png", "x");
+    env.write("b/empty.png", "");
+    // Root reads files whatever their mode: run as nobody then, which needs setpriv.
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    let mut cmd = if root {
+        if std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("running as root without setpriv: chmod 000 cannot be tested");
+            return;
+        }
+        std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for entry in [
+            "",
+            "b",
+            "b/doc",
+            "b/closed",
+            "b/closed/1.png",
+            "b/empty.png",
+        ] {
+            std::os::unix::fs::chown(env.path(entry), Some(65534), Some(65534)).unwrap();
+        }
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("resiscan"));
+        c
+    } else {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("resiscan"))
+    };
+    for locked in ["b/locked.png", "b/doc/1.png", "b/closed"] {
+        std::fs::set_permissions(env.path(locked), std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let out = cmd
+        .current_dir(env.dir.path())
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(env.path("store"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    for locked in ["b/locked.png", "b/doc/1.png", "b/closed"] {
+        let _ = std::fs::set_permissions(env.path(locked), std::fs::Permissions::from_mode(0o755));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["batches"][0]["quarantined"], 4, "{summary}");
+    let q: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.path("store/_batches/b/quarantine.json")).unwrap(),
+    )
+    .unwrap();
+    let reason = |entry: &str| {
+        q.as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["entry"] == entry)
+            .map(|d| d["reason"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{entry} not quarantined: {q}"))
+    };
+    assert!(reason("locked.png").contains("Permission denied"), "{q}");
+    assert!(reason("doc").contains("1.png: cannot read"), "{q}");
+    assert!(reason("closed").contains("cannot list the folder"), "{q}");
+    assert!(reason("empty.png").contains("empty"), "{q}");
+}
+
+#[test]
+fn an_out_path_that_is_a_file_fails_before_any_work() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    env.write("b/1.png", "");
+    let not_a_folder = env.write("out", "x");
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(testenv::repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(env.path("store"))
+        .arg("--out")
+        .arg(&not_a_folder)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["error"].as_str().unwrap().contains("out"), "{json}");
+    assert!(
+        !env.path("store").exists(),
+        "nothing filed without its --out copy"
+    );
+}

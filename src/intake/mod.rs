@@ -174,6 +174,8 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
         });
     }
     let canonical_root = root.canonicalize().map_err(io)?;
+    // A folder we may not list would otherwise first fail on batch.yaml, naming the wrong file.
+    std::fs::read_dir(root).map_err(io)?;
     let manifest_path = root.join(MANIFEST);
     let (manifest, manifest_sha256, mut notices) = match std::fs::read(&manifest_path) {
         Ok(bytes) => {
