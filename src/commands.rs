@@ -450,7 +450,7 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
 }
 
 fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
-    let profile = crate::profile::LoadedProfile::load(&args.profile)?;
+    let profile = crate::profile::LoadedProfile::load_file_plan(&args.profile)?;
     let text = crate::classify::document_text(&args.doc)
         .with_context(|| format!("reading {}", args.doc.display()))?;
     let classifier = crate::classify::Classifier::new(&profile.profile.efiles)?;

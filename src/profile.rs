@@ -431,6 +431,16 @@ pub struct LoadedProfile {
 impl LoadedProfile {
     /// Reads, parses and checks the profile at `path`; every problem found is in the error.
     pub fn load(path: &Path) -> Result<LoadedProfile, ProfileError> {
+        Self::load_checking(path, true)
+    }
+
+    /// As [`LoadedProfile::load`], but the signing section is not checked: for `explain`,
+    /// which only classifies, so a file plan can be tried where the signing keys are not.
+    pub fn load_file_plan(path: &Path) -> Result<LoadedProfile, ProfileError> {
+        Self::load_checking(path, false)
+    }
+
+    fn load_checking(path: &Path, signing: bool) -> Result<LoadedProfile, ProfileError> {
         let bytes = std::fs::read(path).map_err(|source| ProfileError::Read {
             path: path.to_path_buf(),
             source,
@@ -449,7 +459,7 @@ impl LoadedProfile {
         let (profile, mut problems) = read(text);
         let mut signer = None;
         if let Some(p) = &profile {
-            let (semantic, s) = p.check(&base_dir);
+            let (semantic, s) = p.check(&base_dir, signing);
             problems.extend(semantic);
             signer = s;
         }
@@ -557,18 +567,19 @@ pub fn template_fields(template: &str) -> Vec<String> {
 impl Profile {
     /// Every semantic problem of the profile, in file order.
     pub fn problems(&self, base_dir: &Path) -> Vec<Problem> {
-        let mut out = self.check(base_dir).0;
+        let mut out = self.check(base_dir, true).0;
         sort_problems(&mut out);
         out
     }
 
-    /// The semantic problems, and the signer when the signing section loads.
-    fn check(&self, base_dir: &Path) -> (Vec<Problem>, Option<SignerInfo>) {
+    /// The semantic problems, and the signer when the signing section loads (checked only
+    /// with `signing`).
+    fn check(&self, base_dir: &Path, signing: bool) -> (Vec<Problem>, Option<SignerInfo>) {
         let mut out = Vec::new();
         if self.name.value.trim().is_empty() {
             out.push(at(&self.name, "name is empty".into(), None));
         }
-        if self.protection.integrity == Level::SehrHoch {
+        if signing && self.protection.integrity == Level::SehrHoch {
             // Said here as well as by ingest, so that `profile check` and `ingest` agree.
             out.push(Problem {
                 line: 0,
@@ -591,7 +602,11 @@ impl Profile {
             ));
         }
         self.language_problems(base_dir, &mut out);
-        let signer = self.signing_problems(base_dir, &mut out);
+        let signer = if signing {
+            self.signing_problems(base_dir, &mut out)
+        } else {
+            None
+        };
         self.efile_problems(&mut out);
         if let Err(reason) = check_unclassified(&self.unclassified.value) {
             out.push(at(
@@ -1420,7 +1435,7 @@ efiles:
             "signing:\n  certificate: cert.pem\n  key: key.pk8.pem",
         );
         let p = parse(&good).unwrap();
-        let (problems, signer) = p.check(t.path());
+        let (problems, signer) = p.check(t.path(), true);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(signer.unwrap().subject, "CN=T, O=S");
         let bad = parse(&good.replace("key.pk8.pem", "garbage.pk8")).unwrap();

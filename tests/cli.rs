@@ -583,3 +583,29 @@ fn an_out_path_that_is_a_file_fails_before_any_work() {
         "nothing filed without its --out copy"
     );
 }
+
+#[test]
+fn explain_tries_a_file_plan_whose_signing_keys_are_not_on_this_machine() {
+    let env = TestEnv::new();
+    let letter = env.write(
+        "brief.txt",
+        "Vollstreckungsbehörde\nAktenzeichen: VB-2026-00417\nAntrag auf Ratenzahlung",
+    );
+    // The shipped treasury profile names keys that only the production host has.
+    let out = env
+        .cmd()
+        .args(["explain", "--profile"])
+        .arg(testenv::repo_path("profiles/stadtkasse-vollstreckung.yaml"))
+        .arg(&letter)
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("vollstreckung"), "{text}");
+    assert!(text.contains("VB-2026-00417"), "{text}");
+    // profile check still insists on them.
+    env.cmd()
+        .args(["profile", "check"])
+        .arg(testenv::repo_path("profiles/stadtkasse-vollstreckung.yaml"))
+        .assert()
+        .code(1);
+}
