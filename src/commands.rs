@@ -193,14 +193,9 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
     );
     let _ = writeln!(
         s,
-        "protection: {} (visual QA sample {}%{})",
+        "protection: {} (visual QA sample {}% plus every flagged document)",
         pr.protection.integrity,
         pr.sample_percent(),
-        if pr.sample_percent() == 0.0 {
-            ": no random sample, only flagged documents are inspected"
-        } else {
-            ""
-        }
     );
     let _ = writeln!(
         s,

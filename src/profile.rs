@@ -1394,6 +1394,26 @@ efiles:
     }
 
     #[test]
+    fn sample_percent_must_be_above_0_and_at_most_100_as_qa_sample_requires() {
+        for (value, ok) in [
+            ("0", false),
+            ("100", true),
+            ("150", false),
+            ("-1", false),
+            ("0.5", true),
+        ] {
+            let p = problems_of(&format!("{GOOD}qa: {{sample_percent: {value}}}\n"));
+            assert_eq!(p.is_empty(), ok, "{value}: {p:?}");
+            if !ok {
+                assert!(
+                    p[0].starts_with("line 15") && p[0].contains("outside 0..100"),
+                    "{p:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn unsupported_pdfa_levels_are_problems_with_their_line() {
         for level in ["3b", "1b", "2u"] {
             let p = problems_of(

@@ -122,6 +122,9 @@ pub(crate) enum Shape {
     Whole(u32, u32),
     /// A number in `min..=max` (`60`, `5.5`, `"5"`).
     Number(f64, f64),
+    /// A share in percent above 0 and at most 100: the visual-QA sample (TR-03138 A.SC.8
+    /// wants one; `qa sample` refuses 0).
+    SamplePercent,
     /// true or false.
     Flag,
     /// One of these words.
@@ -273,7 +276,7 @@ const EFILE: &[Key] = &[
 
 const QA: &[Key] = &[nullable(
     "sample_percent",
-    Shape::Number(0.0, 100.0),
+    Shape::SamplePercent,
     "sample_percent: 5",
 )];
 
@@ -458,6 +461,19 @@ fn check_shape(
         Shape::Number(min, max) => match number_value(&v.value) {
             Some(n) if (*min..=*max).contains(&n) => {}
             Some(n) => out.push(out_of_range(v, path, &n.to_string(), min, max, example)),
+            None => out.push(wrong("a number")),
+        },
+        Shape::SamplePercent => match number_value(&v.value) {
+            Some(n) if n > 0.0 && n <= 100.0 => {}
+            Some(n) => out.push(problem(
+                v,
+                format!("{path} {n} is outside 0..100 (above 0, at most 100)"),
+                Some(
+                    "TR-03138 A.SC.8 needs a visual-check sample: give a share above 0, or leave \
+                     the key out for the protection level's default (5 / 25 / 100)"
+                        .into(),
+                ),
+            )),
             None => out.push(wrong("a number")),
         },
         Shape::Flag => {
