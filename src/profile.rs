@@ -641,6 +641,22 @@ impl Profile {
             ));
             return;
         }
+        if self.ocr.detect_orientation
+            && let Some(d) = &dir
+            && !d.join("osd.traineddata").exists()
+        {
+            // Without it every page that needs turning would quarantine its document.
+            let message = format!(
+                "ocr.detect_orientation needs Tesseract's osd.traineddata, which is not in {}",
+                d.display()
+            );
+            let hint = "install it (Debian: apt-get install tesseract-ocr-osd), or set \
+                        ocr.detect_orientation: false";
+            out.push(match &self.ocr.tessdata {
+                Some(t) => at(t, message, Some(hint)),
+                None => at(langs, message, Some(hint)),
+            });
+        }
         for lang in &langs.value {
             if lang.is_empty()
                 || !lang
@@ -1411,6 +1427,34 @@ efiles:
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_tessdata_folder_without_osd_is_a_problem_while_orientation_is_detected() {
+        let t = tempfile::tempdir().unwrap();
+        let Some(system) = tessdata_dir(None) else {
+            return; // no Tesseract data on this machine
+        };
+        std::os::unix::fs::symlink(
+            system.join("deu.traineddata"),
+            t.path().join("deu.traineddata"),
+        )
+        .unwrap();
+        let with = |extra: &str| {
+            let text = GOOD.replace(
+                "signing:",
+                &format!("ocr: {{tessdata: {}{extra}}}\nsigning:", t.path().display()),
+            );
+            parse(&text).unwrap().problems(Path::new("."))
+        };
+        let p = with("");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("osd.traineddata") && p[0].line == 6,
+            "{}",
+            p[0]
+        );
+        assert!(with(", detect_orientation: false").is_empty());
     }
 
     #[test]
