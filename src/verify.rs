@@ -89,6 +89,8 @@ pub enum ItemKind {
     Pdf,
     /// A file with a detached CMS signature beside it (`.p7s`), e.g. a transfer note.
     Detached,
+    /// A path that is none of these nor a batch folder or store (missing, an empty folder).
+    Unknown,
 }
 
 /// The verdict, least severe first, so items merge with `max`.

@@ -609,3 +609,26 @@ fn explain_tries_a_file_plan_whose_signing_keys_are_not_on_this_machine() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn verify_on_a_missing_path_or_an_empty_folder_exits_1_and_says_why() {
+    let env = TestEnv::new();
+    env.mkdir("leer");
+    let out = env
+        .cmd()
+        .args(["verify", "fehlt.pdf", "leer", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items[0]["kind"], "unknown");
+    assert_eq!(items[0]["problems"][0], "does not exist");
+    assert_eq!(items[1]["kind"], "unknown");
+    assert!(
+        items[1]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("empty folder")
+    );
+}
