@@ -428,7 +428,7 @@ fn batch_yaml_with_unknown_keys_or_an_odd_time_does_not_stop_the_batch() {
     env.write("b/0001.png", "");
     env.write(
         "b/batch.yaml",
-        "id: nacht-1\noperator: ps-1\npriority: high\nscanned_at: 24.11.2026 16:02\nanomalies: {\"0007\": \"Kopie\"}\n",
+        "id: nacht-1\noperator: ps-1\npriority: high\nscanned_at: 24.11.2026 16:02\nanomalies: {\"0007\": \"Kopie\"}\nexpected: {documents: 2, pages: 5}\n",
     );
     let (code, json, _) = ingest_json(&env, &[batch.as_os_str()]);
     assert_eq!(code, Some(3), "{json}");
@@ -439,6 +439,8 @@ fn batch_yaml_with_unknown_keys_or_an_odd_time_does_not_stop_the_batch() {
         "line 3: unknown key 'priority' ignored",
         "not an RFC 3339 time",
         "anomaly for '0007'",
+        "the station counted 2 documents, the batch folder holds 1",
+        "the station counted 5 pages, resiscan read 0 (1 quarantined",
     ] {
         assert!(notices.contains(expect), "missing {expect:?} in {notices}");
     }
