@@ -257,8 +257,11 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
     }
     let _ = writeln!(
         s,
-        "file plan ({} entries, first best match wins):",
-        pr.efiles.len()
+        "file plan ({}, tried in order; the best-scoring match wins, a tie goes to the first):",
+        match pr.efiles.len() {
+            1 => "1 entry".to_string(),
+            n => format!("{n} entries"),
+        }
     );
     for r in &pr.efiles {
         let _ = writeln!(
