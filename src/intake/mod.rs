@@ -177,6 +177,12 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
     // A folder we may not list would otherwise first fail on batch.yaml, naming the wrong file.
     std::fs::read_dir(root).map_err(io)?;
     let manifest_path = root.join(MANIFEST);
+    if std::fs::metadata(&manifest_path).is_ok_and(|m| !m.is_file()) {
+        return Err(IntakeError::Manifest {
+            message: not_a_regular_file(&manifest_path),
+            path: manifest_path,
+        });
+    }
     let (manifest, manifest_sha256, mut notices) = match std::fs::read(&manifest_path) {
         Ok(bytes) => {
             let parsed = BatchManifest::parse(&bytes).map_err(|message| IntakeError::Manifest {
@@ -267,6 +273,9 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
                      followed (the same paper would be filed twice)",
                     other_document(&target).unwrap_or_default()
                 ));
+            }
+            Ok(target) if !target.is_dir() && !target.is_file() => {
+                doc.refusal = Some(not_a_regular_file(&target));
             }
             Ok(target) if target.is_dir() => {
                 doc.kind = SourceKind::Folder;
@@ -372,6 +381,11 @@ fn read_document_folder(
             ignored.push(page.name);
             continue;
         }
+        if !target.is_file() {
+            doc.refusal
+                .get_or_insert(format!("{}: {}", page.name, not_a_regular_file(&target)));
+            continue;
+        }
         if target != page.path {
             let real = target.canonicalize().unwrap_or(target.clone());
             if !real.starts_with(own)
@@ -413,6 +427,19 @@ fn read_document_folder(
     if doc.files.is_empty() && doc.refusal.is_none() {
         doc.refusal = Some("the document folder holds no page files".into());
     }
+}
+
+/// Why a named pipe, socket or device is not read: reading a pipe would wait for a writer
+/// forever and hang the whole night's run.
+fn not_a_regular_file(path: &Path) -> String {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = match std::fs::metadata(path).map(|m| m.file_type()) {
+        Ok(t) if t.is_fifo() => "a named pipe",
+        Ok(t) if t.is_socket() => "a socket",
+        Ok(t) if t.is_block_device() || t.is_char_device() => "a device",
+        _ => "not a regular file",
+    };
+    format!("{kind}, not a file of pages; not read")
 }
 
 /// The visible entries of a folder, in natural name order. Hidden files (a leading '.') and
@@ -705,6 +732,29 @@ mod tests {
         assert!(
             notices.contains("doc: not pages, ignored: empty-notes/, scan.pdf, ticket.xml"),
             "{notices}"
+        );
+    }
+
+    #[test]
+    fn a_named_pipe_is_refused_without_being_opened() {
+        let t = tempfile::tempdir().unwrap();
+        touch(&t.path().join("doc/1.tif"));
+        for fifo in ["pipe.tif", "doc/2.tif"] {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(t.path().join(fifo))
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                eprintln!("mkfifo not available: skipped");
+                return;
+            }
+        }
+        let batch = read_batch(t.path()).unwrap();
+        assert!(refusal(&batch, "pipe.tif").unwrap().contains("named pipe"));
+        assert!(
+            refusal(&batch, "doc")
+                .unwrap()
+                .contains("2.tif: a named pipe")
         );
     }
 
