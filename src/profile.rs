@@ -325,6 +325,16 @@ pub struct Profile {
     pub unclassified: Spanned<String>,
     #[serde(default)]
     pub qa: QaSettings,
+    /// Where some keys that have no span of their own stand in the file, for problems.
+    #[serde(skip)]
+    located: Located,
+}
+
+/// Line and column of keys whose values are not [`Spanned`] (0, 0 when not in the file).
+#[derive(Debug, Clone, Default)]
+struct Located {
+    integrity: (u64, u64),
+    efiles: (u64, u64),
 }
 
 fn default_version() -> u32 {
@@ -523,7 +533,13 @@ fn read(text: &str) -> (Option<Profile>, Vec<Problem>) {
     };
     let mut problems = schema::structure_problems(&tree);
     let profile = match serde_saphyr::from_str::<Profile>(text) {
-        Ok(p) => Some(p),
+        Ok(mut p) => {
+            p.located = Located {
+                integrity: schema::key_location(&tree, &["protection", "integrity"]),
+                efiles: schema::key_location(&tree, &["efiles"]),
+            };
+            Some(p)
+        }
         Err(e) => {
             // The shape check should have found it; if not, serde's own words are better
             // than nothing.
@@ -582,8 +598,8 @@ impl Profile {
         if signing && self.protection.integrity == Level::SehrHoch {
             // Said here as well as by ingest, so that `profile check` and `ingest` agree.
             out.push(Problem {
-                line: 0,
-                column: 0,
+                line: self.located.integrity.0,
+                column: self.located.integrity.1,
                 message: "protection 'sehr_hoch' needs a qualified timestamp on every \
                           signature (TR-03138 A.AM.IN.H.1), which resiscan cannot obtain yet: \
                           ingest refuses this level"
@@ -793,8 +809,8 @@ impl Profile {
     fn efile_problems(&self, out: &mut Vec<Problem>) {
         if self.efiles.is_empty() {
             out.push(Problem {
-                line: 0,
-                column: 0,
+                line: self.located.efiles.0,
+                column: self.located.efiles.1,
                 message: "the file plan (efiles) is empty: every document would go to the \
                           unclassified folder"
                     .into(),
@@ -1385,6 +1401,9 @@ efiles:
             empty[0].contains("file plan (efiles) is empty"),
             "{empty:?}"
         );
+        let listed =
+            problems_of(&(GOOD[..GOOD.find("efiles:").unwrap()].to_string() + "efiles: []\n"));
+        assert!(listed[0].starts_with("line 7, column 9"), "{listed:?}");
         let term = problems_of(&GOOD.replace(r#"["Rechnung"]"#, r#"["Rechnung", ""]"#));
         assert!(term[0].contains("empty term"), "{term:?}");
     }
@@ -1392,7 +1411,11 @@ efiles:
     #[test]
     fn sehr_hoch_is_refused_by_profile_check_as_by_ingest() {
         let p = problems_of(&GOOD.replace("integrity: normal", "integrity: sehr_hoch"));
-        assert!(p.iter().any(|p| p.contains("qualified timestamp")), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|p| p.starts_with("line 5, column 25") && p.contains("qualified timestamp")),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -344,6 +344,24 @@ pub(crate) fn structure_problems(tree: &Spanned<Node>) -> Vec<Problem> {
     out
 }
 
+/// Line and column of the value at `path` (keys from the top), (0, 0) when it is not there.
+pub(crate) fn key_location(tree: &Spanned<Node>, path: &[&str]) -> (u64, u64) {
+    let mut node = tree;
+    for key in path {
+        let Node::Map(entries) = &node.value else {
+            return (0, 0);
+        };
+        match entries
+            .iter()
+            .find(|(k, _)| k.value == Node::Str((*key).into()))
+        {
+            Some((_, v)) => node = v,
+            None => return (0, 0),
+        }
+    }
+    (node.referenced.line(), node.referenced.column())
+}
+
 fn problem(at: &Spanned<Node>, message: String, hint: Option<String>) -> Problem {
     Problem {
         line: at.referenced.line(),
