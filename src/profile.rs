@@ -593,7 +593,11 @@ impl Profile {
     fn check(&self, base_dir: &Path, signing: bool) -> (Vec<Problem>, Option<SignerInfo>) {
         let mut out = Vec::new();
         if self.name.value.trim().is_empty() {
-            out.push(at(&self.name, "name is empty".into(), None));
+            out.push(at(
+                &self.name,
+                "name is empty".into(),
+                Some("name the kind of work, e.g. name: stadtkasse-vollstreckung; every transfer note records it"),
+            ));
         }
         if signing && self.protection.integrity == Level::SehrHoch {
             // Said here as well as by ingest, so that `profile check` and `ingest` agree.
@@ -823,7 +827,11 @@ impl Profile {
         for rule in &self.efiles {
             let id = &rule.id.value;
             if id.trim().is_empty() {
-                out.push(at(&rule.id, "e-file id is empty".into(), None));
+                out.push(at(
+                    &rule.id,
+                    "e-file id is empty".into(),
+                    Some("give each entry a short unique id, e.g. id: vollstreckung"),
+                ));
             }
             if let Some(first_line) = seen.insert(id.trim().to_string(), rule.id.referenced.line())
             {
