@@ -13,6 +13,7 @@ use crate::outcome::Exit;
 pub fn run(cli: Cli) -> Exit {
     init_logging(cli.verbose, cli.quiet);
     let quiet = cli.quiet;
+    let json = wants_json(&cli.command);
     let result = match cli.command {
         Command::Ingest(args) => ingest(&args, quiet),
         Command::Verify(args) => verify(&args),
@@ -25,10 +26,55 @@ pub fn run(cli: Cli) -> Exit {
     match result {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("resiscan: error: {e:#}");
+            let message = error_text(&e);
+            eprintln!("resiscan: error: {message}");
+            if json {
+                // Scripts that asked for JSON get JSON on every outcome, failures included.
+                let _ = print_json(&JsonFailure {
+                    exit: Exit::Failure,
+                    error: &message,
+                });
+            }
             Exit::Failure
         }
     }
+}
+
+/// What `--json` prints when a command fails before it has a result of its own.
+#[derive(serde::Serialize)]
+struct JsonFailure<'a> {
+    exit: Exit,
+    error: &'a str,
+}
+
+fn wants_json(command: &Command) -> bool {
+    match command {
+        Command::Ingest(a) => a.json,
+        Command::Verify(a) => a.json,
+        Command::Explain(a) => a.json,
+        Command::Qa(QaCommand::Status { json, .. }) => *json,
+        Command::Store(StoreCommand::Search { json, .. } | StoreCommand::List { json, .. }) => {
+            *json
+        }
+        _ => false,
+    }
+}
+
+/// An error with its causes, each said once: many of our errors already quote their cause in
+/// their own message, and `{:#}` would repeat it ("cannot read x: No such file: No such file").
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if msg.is_empty() || text.contains(&msg) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&msg);
+    }
+    text
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -61,6 +107,12 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
         Ok(c) => c,
         Err(e) if e.is_usage() => {
             eprintln!("resiscan: usage error: {e}");
+            if args.json {
+                print_json(&JsonFailure {
+                    exit: Exit::Usage,
+                    error: &e.to_string(),
+                })?;
+            }
             return Ok(Exit::Usage);
         }
         Err(e) => return Err(e.into()),
@@ -80,7 +132,7 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
                 b.quarantined,
                 b.dropped_pages,
                 if config.dry_run {
-                    " (dry run: nothing written)"
+                    " (dry run: nothing written to the store)"
                 } else {
                     ""
                 },
@@ -94,10 +146,11 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
             }
         }
     }
-    for (path, reason) in &summary.failed_batches {
+    for f in &summary.failed_batches {
         eprintln!(
-            "resiscan: error: batch {} not processed: {reason}",
-            path.display()
+            "resiscan: error: batch {} not processed: {}",
+            f.folder.display(),
+            f.reason
         );
     }
     if args.json {
@@ -114,50 +167,12 @@ fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {
         }
         Ok(p) => {
             print!("{}", describe_profile(&p));
-            // The identity is checked exactly as `ingest` will, so a new certificate from the
-            // PKI can be tried before the night it is first needed.
-            match crate::pipeline::real_identity(&p) {
-                Ok(None) => Ok(Exit::Ok),
-                Ok(Some(id)) => {
-                    print!("{}", describe_identity(&id));
-                    for w in id.warnings() {
-                        eprintln!("warning: signing identity: {w}");
-                    }
-                    Ok(Exit::Ok)
-                }
-                Err(e) => {
-                    eprintln!("{}: signing identity unusable: {e}", file.display());
-                    Ok(Exit::Failure)
-                }
+            for w in p.signer.iter().flat_map(|s| &s.warnings) {
+                eprintln!("warning: signing identity: {w}");
             }
+            Ok(Exit::Ok)
         }
     }
-}
-
-/// Who signs, with what, until when, and the chain the signatures will carry.
-fn describe_identity(id: &crate::crypto::SigningIdentity) -> String {
-    use crate::crypto::KeyAlgorithm;
-    use std::fmt::Write as _;
-    let alg = match id.algorithm() {
-        KeyAlgorithm::EcdsaP256Sha256 => "EC P-256, ecdsa-with-SHA256".to_string(),
-        KeyAlgorithm::EcdsaP384Sha384 => "EC P-384, ecdsa-with-SHA384".to_string(),
-        KeyAlgorithm::RsaPkcs1Sha256 { bits } => format!("RSA {bits}, sha256WithRSAEncryption"),
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "  signer: {} ({alg}), valid until {}, certificate SHA-256 {}",
-        id.subject(),
-        crate::crypto::identity::fmt_time(id.not_after()),
-        id.fingerprint_hex()
-    );
-    for der in id.chain_der() {
-        let subject = crate::crypto::identity::parse_cert(der)
-            .map(|c| c.subject().to_string())
-            .unwrap_or_default();
-        let _ = writeln!(s, "  chain: {subject}");
-    }
-    s
 }
 
 /// What a valid profile will do, for the person who wrote it.
@@ -181,19 +196,23 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
     );
     let _ = writeln!(
         s,
-        "protection: {} (visual QA sample {}%)",
+        "protection: {} (visual QA sample {}% plus every flagged document)",
         pr.protection.integrity,
-        pr.sample_percent()
+        pr.sample_percent(),
     );
     let _ = writeln!(
         s,
-        "scan: min {} dpi, {}; blank pages: {:?}",
+        "scan: min {} dpi, {}; blank pages: {}",
         pr.scan.min_dpi,
         pr.scan
             .assume_dpi
             .map(|d| format!("files without resolution taken as {d} dpi"))
             .unwrap_or_else(|| "files without resolution are quarantined".into()),
-        pr.scan.blank_pages
+        match pr.scan.blank_pages {
+            crate::profile::BlankPolicy::Keep => "kept",
+            crate::profile::BlankPolicy::Drop => "dropped (named in the transfer note)",
+            crate::profile::BlankPolicy::Flag => "kept and flagged for a person",
+        }
     );
     let _ = writeln!(
         s,
@@ -201,30 +220,51 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
         pr.ocr.languages.value.join("+"),
         pr.ocr.min_confidence
     );
-    match pr.signing.as_ref().map(|s| &s.value) {
-        Some(sig) if sig.demo => {
+    let _ = writeln!(s, "pdf: PDF/A-2b, PAdES B-B signed");
+    match (pr.signing.as_ref().map(|s| &s.value), &p.signer) {
+        (Some(sig), _) if sig.demo => {
             let _ = writeln!(s, "signer: demo identity, generated per store (untrusted)");
         }
-        Some(sig) => {
-            let cert = sig.certificate.as_ref().map(|c| p.resolve(&c.value));
+        (Some(sig), Some(info)) => {
+            let shown = |f: &Option<serde_saphyr::Spanned<std::path::PathBuf>>| {
+                f.as_ref()
+                    .map(|c| {
+                        let full = p.resolve(&c.value);
+                        std::path::absolute(&full)
+                            .unwrap_or(full)
+                            .display()
+                            .to_string()
+                    })
+                    .unwrap_or_default()
+            };
             let _ = writeln!(
                 s,
-                "signer: certificate {} with key {}",
-                cert.as_ref()
-                    .map(|c| c.display().to_string())
-                    .unwrap_or_default(),
-                sig.key
-                    .as_ref()
-                    .map(|k| p.resolve(&k.value).display().to_string())
-                    .unwrap_or_default()
+                "signer: {} ({}, valid until {}, certificate SHA-256 {}{})",
+                info.subject,
+                info.algorithm,
+                info.not_after,
+                info.fingerprint_sha256,
+                match info.chain_len {
+                    0 => String::new(),
+                    n => format!(", {n} chain certificate(s)"),
+                }
+            );
+            let _ = writeln!(
+                s,
+                "  certificate {}\n  key         {}",
+                shown(&sig.certificate),
+                shown(&sig.key)
             );
         }
-        None => {}
+        _ => {}
     }
     let _ = writeln!(
         s,
-        "file plan ({} entries, first best match wins):",
-        pr.efiles.len()
+        "file plan ({}, tried in order; the best-scoring match wins, a tie goes to the first):",
+        match pr.efiles.len() {
+            1 => "1 entry".to_string(),
+            n => format!("{n} entries"),
+        }
     );
     for r in &pr.efiles {
         let _ = writeln!(
@@ -411,7 +451,7 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
 }
 
 fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
-    let profile = crate::profile::LoadedProfile::load(&args.profile)?;
+    let profile = crate::profile::LoadedProfile::load_file_plan(&args.profile)?;
     let text = crate::classify::document_text(&args.doc)
         .with_context(|| format!("reading {}", args.doc.display()))?;
     let classifier = crate::classify::Classifier::new(&profile.profile.efiles)?;

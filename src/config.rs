@@ -11,7 +11,7 @@ use crate::profile::{LoadedProfile, ProfileError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error("{0}")]
+    #[error(transparent)]
     Profile(#[from] ProfileError),
     #[error("--jobs must be at least 1")]
     ZeroJobs,

@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::classify::{Classification, Classifier};
 use crate::crypto::identity::SigningIdentity;
 use crate::image::{self, DecodedPage, Embed};
-use crate::intake::{self, Batch, DocumentSource};
+use crate::intake::{self, Batch, DocumentSource, FailedBatch};
 use crate::note::{
     self, Completeness, Concordance, DocumentRecord, Filing, NoteKind, PageRecord, SourceFile,
     TransferNote,
@@ -101,7 +101,7 @@ pub struct BatchSummary {
     pub quarantined: usize,
     pub dropped_pages: usize,
     pub seconds: f64,
-    /// `_batches/<id>/` in the store (or `None` on a dry run).
+    /// `_batches/<id>/` in the store; on a dry run `<--out>/<id>/` or `None`.
     pub report: Option<PathBuf>,
     /// Problems with the batch as a whole (completeness, intake notices).
     pub notices: Vec<String>,
@@ -113,7 +113,7 @@ pub struct BatchSummary {
 pub struct IngestSummary {
     pub batches: Vec<BatchSummary>,
     /// Batches that could not be read at all, with the reason.
-    pub failed_batches: Vec<(PathBuf, String)>,
+    pub failed_batches: Vec<FailedBatch>,
     pub signer: String,
     pub exit: Exit,
 }
@@ -159,6 +159,10 @@ struct Context<'a> {
     environment: note::Environment,
     signer: note::Signer,
     started: String,
+    /// Source digests claimed in this run, with the document that claimed each: two entries
+    /// with identical files processed at the same time by two workers would otherwise both be
+    /// filed, since neither is in the index yet when the other looks.
+    claimed: Mutex<BTreeMap<String, String>>,
 }
 
 /// Runs `ingest` over every batch of the configuration.
@@ -175,9 +179,33 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     let classifier =
         Classifier::new(&profile.efiles).map_err(|e| IngestError::Classifier(e.to_string()))?;
 
-    // A real identity is checked first, so a bad key or certificate leaves no new, empty
-    // store behind; then the store (a locked store must fail at once, before any slow work);
-    // the demo identity lives in the store, so it comes after.
+    // Listing the batches reads no image data and is quick; done first so that a run whose
+    // batches are all unreadable creates no store.
+    let (batches, mut failed_batches) = intake::read_batches(&config.batches);
+    if batches.is_empty() {
+        return Ok(IngestSummary {
+            batches: Vec::new(),
+            failed_batches,
+            signer: match &config.profile.signer {
+                Some(s) => format!("{} (certificate)", s.subject),
+                None => "demo identity (untrusted)".into(),
+            },
+            exit: Exit::Failure,
+        });
+    }
+
+    // --out must be writable before any work: a night's batches filed without their copies
+    // is a failure found too late.
+    if let Some(out) = &config.out_dir {
+        std::fs::create_dir_all(out).map_err(|source| IngestError::Write {
+            path: out.clone(),
+            source,
+        })?;
+    }
+
+    // A real identity is checked before the store, so a bad key or certificate leaves no
+    // new, empty store behind; then the store (a locked store must fail at once, before any
+    // slow work); the demo identity lives in the store, so it comes after.
     let demo = profile.signing.as_ref().is_some_and(|s| s.value.demo);
     let early_identity = if demo {
         None
@@ -188,6 +216,25 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         None
     } else {
         Some(Mutex::new(Store::open(&config.store_dir)?))
+    };
+    // A batch id used again for other paper (a station that names batches without the date)
+    // would have its documents skipped as "already filed" and its signed batch note replaced:
+    // such a batch is refused as a whole, before anything is written for it.
+    let batches: Vec<Batch> = match &store {
+        None => batches,
+        Some(store) => {
+            let mut kept = Vec::with_capacity(batches.len());
+            for b in batches {
+                match reused_batch_id(&lock(store), &b)? {
+                    Some(reason) => failed_batches.push(FailedBatch {
+                        folder: b.root.clone(),
+                        reason,
+                    }),
+                    None => kept.push(b),
+                }
+            }
+            kept
+        }
     };
     let identity = match early_identity {
         Some(identity) => identity,
@@ -244,19 +291,9 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         ocr_options,
         signer: signer.clone(),
         started: now_rfc3339(),
+        claimed: Mutex::new(BTreeMap::new()),
     };
 
-    let mut batches = Vec::new();
-    let mut failed_batches = Vec::new();
-    for path in &config.batches {
-        match intake::read_batch(path) {
-            Ok(b) => batches.push(b),
-            Err(e) => {
-                tracing::error!("{e}");
-                failed_batches.push((path.clone(), e.to_string()));
-            }
-        }
-    }
     // Each batch is marked unfinished until its batch note is written (see
     // `store::unfinished`): a run that stops on the way leaves a store `verify` can explain.
     if let Some(store) = &store {
@@ -319,8 +356,10 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
                 summaries.push(s);
             }
             Err(e) => {
-                tracing::error!("batch {}: {e}", batch.id);
-                failed_batches.push((batch.root.clone(), e.to_string()));
+                failed_batches.push(FailedBatch {
+                    folder: batch.root.clone(),
+                    reason: e.to_string(),
+                });
                 exit = Exit::Failure;
             }
         }
@@ -364,7 +403,7 @@ fn load_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
 
 /// The profile's own signing identity (certificate, key, chain), loaded and checked; `None`
 /// for a demo identity or a signing section without certificate and key.
-pub(crate) fn real_identity(
+fn real_identity(
     profile: &LoadedProfile,
 ) -> Result<Option<SigningIdentity>, crate::crypto::IdentityError> {
     let Some(signing) = profile.profile.signing.as_ref().map(|s| &s.value) else {
@@ -656,11 +695,39 @@ fn process_inner(
     if let Some(reason) = &doc.refusal {
         return Err(Stop::Quarantine(reason.clone()));
     }
-    // Already filed by an earlier run of this batch: report it, write nothing.
+    // 1. Hash every source as read from the batch, before any processing (A.NB.4 d).
+    let t = Instant::now();
+    for file in &doc.files {
+        let (sha, bytes) = hash_file(file)
+            .map_err(|e| Quarantine(format!("{}: cannot read: {e}", relative(batch, file))))?;
+        record.sources.push(SourceFile {
+            file: relative(batch, file),
+            sha256: sha,
+            bytes,
+            pages: 0,
+        });
+    }
+    times.hash_ms += ms(t.elapsed());
+    let digest = sources_digest(&record.sources);
+    // Already filed by an earlier run of this batch: report it, write nothing. Only when it
+    // is the same scan: a batch id used again for another day's batch, or a page replaced by
+    // a rescan, gives the same document id to different paper, which must not be skipped as
+    // "already filed" (it would never reach its e-file) nor overwrite the filed one.
     if let Some(store) = ctx.store {
         let found = lock(store)
             .lookup(&doc.id)
             .map_err(|e| StoreFailure(e.to_string()))?;
+        if let Some(entry) = &found
+            && entry.source_digest != digest
+        {
+            return Err(Stop::Quarantine(format!(
+                "another scan is already filed under this document id ({}, batch {}, filed {}): \
+                 this entry's files differ from it. Not filed: if the batch id was used before, \
+                 give this batch a new id in batch.yaml; if the paper was rescanned, a person \
+                 decides which version counts",
+                entry.pdf_path, entry.batch_id, entry.filed_at
+            )));
+        }
         if let Some(entry) = found {
             // A document an earlier run put into Klärung still needs a person: a re-run must
             // exit as the uninterrupted run did (3), not 0.
@@ -685,20 +752,6 @@ fn process_inner(
         }
     }
 
-    // 1. Hash every source as read from the batch, before any processing (A.NB.4 d).
-    let t = Instant::now();
-    for file in &doc.files {
-        let (sha, bytes) = hash_file(file)
-            .map_err(|e| Quarantine(format!("{}: cannot read: {e}", relative(batch, file))))?;
-        record.sources.push(SourceFile {
-            file: relative(batch, file),
-            sha256: sha,
-            bytes,
-            pages: 0,
-        });
-    }
-    times.hash_ms += ms(t.elapsed());
-    let digest = sources_digest(&record.sources);
     if let Some(store) = ctx.store {
         let found = lock(store)
             .find_by_sources(&digest)
@@ -713,6 +766,22 @@ fn process_inner(
             ));
             record.pdf = Some(other.pdf_path.clone());
             return Ok(());
+        }
+    }
+    {
+        let mut claimed = ctx.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        match claimed.get(&digest) {
+            Some(first) if *first != doc.id => {
+                record.fate = Fate::Duplicate;
+                record.reason = Some(format!(
+                    "the same scan (identical source files) as {first} in this run"
+                ));
+                return Ok(());
+            }
+            Some(_) => {}
+            None => {
+                claimed.insert(digest.clone(), doc.id.clone());
+            }
         }
     }
 
@@ -1164,6 +1233,38 @@ fn document_id(doc_id: &str, sources_digest: &str) -> [u8; 16] {
     id
 }
 
+/// Why `batch` is not the batch the store already holds under its id: a document id the
+/// index knows whose files here differ from the filed ones. `None` for a new batch or a re-run.
+fn reused_batch_id(store: &Store, batch: &Batch) -> Result<Option<String>, IngestError> {
+    for doc in batch.documents.iter().filter(|d| d.refusal.is_none()) {
+        let Some(entry) = store.lookup(&doc.id)? else {
+            continue;
+        };
+        let mut sources = Vec::with_capacity(doc.files.len());
+        for file in &doc.files {
+            // An unreadable file is that document's quarantine later, not the batch's.
+            let Ok((sha256, bytes)) = hash_file(file) else {
+                return Ok(None);
+            };
+            sources.push(SourceFile {
+                file: String::new(),
+                sha256,
+                bytes,
+                pages: 0,
+            });
+        }
+        if sources_digest(&sources) != entry.source_digest {
+            return Ok(Some(format!(
+                "batch id '{}' is already in the store for other paper: entry '{}' differs from \
+                 {} (filed {}). Nothing of this batch was filed; give it its own id in \
+                 batch.yaml (id: …), or, if the paper was rescanned, let a person decide",
+                batch.id, doc.name, entry.pdf_path, entry.filed_at
+            )));
+        }
+    }
+    Ok(None)
+}
+
 fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut f = std::fs::File::open(path)?;
     let len = f.metadata()?.len();
@@ -1339,6 +1440,16 @@ fn previous_record(store_dir: &Path, entry: &store::IndexedDoc) -> Result<Docume
         .ok_or_else(|| "empty note".to_string())
 }
 
+/// report.json of a dry run (written only with --out).
+#[derive(Serialize)]
+struct DryRunReport<'a> {
+    batch: &'a str,
+    dry_run: bool,
+    folder: String,
+    summary: &'a BatchSummary,
+    documents: &'a [DocumentReport],
+}
+
 /// Report entries for quarantine.json.
 #[derive(Debug, Serialize)]
 struct QuarantineEntry<'a> {
@@ -1355,6 +1466,7 @@ fn finish_batch(
 ) -> Result<BatchSummary, IngestError> {
     let started = Instant::now();
     let mut notices = batch.notices.clone();
+    notices.extend(batch.attention.iter().cloned());
     let expected = batch.manifest.expected.as_ref().and_then(|e| e.documents);
     let complete = expected.map(|n| n == batch.documents.len());
     if complete == Some(false) {
@@ -1364,9 +1476,27 @@ fn finish_batch(
             batch.documents.len()
         ));
     }
+    // Pages as the station counted them, blank ones included (A.NB.3).
+    let expected_pages = batch.manifest.expected.as_ref().and_then(|e| e.pages);
+    let pages_read: usize = docs.iter().map(|d| d.record.pages.len()).sum();
+    let pages_differ = expected_pages.is_some_and(|n| n != pages_read);
+    if let Some(n) = expected_pages.filter(|_| pages_differ) {
+        let quarantined = docs
+            .iter()
+            .filter(|d| d.record.fate == Fate::Quarantined)
+            .count();
+        notices.push(format!(
+            "completeness: the station counted {n} pages, resiscan read {pages_read}{}",
+            if quarantined > 0 {
+                format!(" ({quarantined} quarantined documents' pages are not all counted)")
+            } else {
+                String::new()
+            }
+        ));
+    }
     let count = |f: Fate| docs.iter().filter(|d| d.record.fate == f).count();
     let mut exit = Exit::from_fates(docs.iter().map(|d| d.record.fate));
-    if complete == Some(false) {
+    if complete == Some(false) || pages_differ || !batch.attention.is_empty() {
         exit = exit.merge(Exit::NeedsPerson);
     }
     let mut summary = BatchSummary {
@@ -1400,6 +1530,32 @@ fn finish_batch(
     }
     if ctx.store.is_none() {
         summary.seconds = started.elapsed().as_secs_f64();
+        // A dry run with --out leaves its report there: what would happen, for a person to
+        // read before the real run. No transfer note: nothing was filed or signed.
+        if let Some(out) = &ctx.config.out_dir {
+            let target = out.join(&batch.id);
+            summary.report = Some(target.clone());
+            let report = DryRunReport {
+                batch: &batch.id,
+                dry_run: true,
+                folder: batch.root.display().to_string(),
+                summary: &summary,
+                documents: &docs,
+            };
+            for (name, bytes) in [
+                ("report.json", serde_json::to_vec_pretty(&report)),
+                ("quarantine.json", serde_json::to_vec_pretty(&quarantine)),
+            ] {
+                let bytes = bytes.map_err(|e| IngestError::Refused(e.to_string()))?;
+                std::fs::create_dir_all(&target).map_err(|source| IngestError::Write {
+                    path: target.clone(),
+                    source,
+                })?;
+                let p = target.join(name);
+                store::atomic_write(&p, &bytes)
+                    .map_err(|source| IngestError::Write { path: p, source })?;
+            }
+        }
         return Ok(summary);
     }
     let dir = ctx
@@ -1461,29 +1617,40 @@ fn finish_batch(
         let p = dir.join(name);
         store::atomic_write(&p, bytes).map_err(|source| IngestError::Write { path: p, source })?;
     }
-    if let Some(out) = &ctx.config.out_dir {
-        let target = out.join(&batch.id);
-        std::fs::create_dir_all(&target).map_err(|source| IngestError::Write {
-            path: target.clone(),
-            source,
-        })?;
-        for name in [
-            "transfer-note.yaml",
-            "transfer-note.yaml.p7s",
-            "report.json",
-            "quarantine.json",
-        ] {
-            let bytes = std::fs::read(dir.join(name)).map_err(|source| IngestError::Write {
-                path: dir.join(name),
-                source,
-            })?;
-            let p = target.join(name);
-            store::atomic_write(&p, &bytes)
-                .map_err(|source| IngestError::Write { path: p, source })?;
-        }
+    if let Some(out) = &ctx.config.out_dir
+        && let Err(e) = copy_reports(&dir, &out.join(&batch.id))
+    {
+        // The batch is filed and its notes are in the store; only the copy is missing. Say
+        // so rather than report the batch as not processed.
+        summary.notices.push(format!(
+            "the copy of the notes and reports for --out failed: {e}"
+        ));
+        summary.exit = summary.exit.merge(Exit::Failure);
     }
     if let Some(store) = ctx.store {
         lock(store).end_batch(&batch.id)?;
     }
     Ok(summary)
+}
+
+/// Copies a batch's notes and reports from the store to `target` (`--out`).
+fn copy_reports(dir: &Path, target: &Path) -> Result<(), IngestError> {
+    std::fs::create_dir_all(target).map_err(|source| IngestError::Write {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    for name in [
+        "transfer-note.yaml",
+        "transfer-note.yaml.p7s",
+        "report.json",
+        "quarantine.json",
+    ] {
+        let bytes = std::fs::read(dir.join(name)).map_err(|source| IngestError::Write {
+            path: dir.join(name),
+            source,
+        })?;
+        let p = target.join(name);
+        store::atomic_write(&p, &bytes).map_err(|source| IngestError::Write { path: p, source })?;
+    }
+    Ok(())
 }

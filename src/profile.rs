@@ -1,10 +1,15 @@
 //! The profile: one YAML file per kind of work (a department, a mail stream), SPEC §3.
 //!
-//! Loading is two-phase. Serde reads the structure and refuses unknown keys and wrong types
-//! (the first such error, with its line and column). Then [`Profile::problems`] checks the
-//! meaning — regexes that compile, path templates that only use defined fields, key files that
-//! exist — and reports every problem at once, each with its line, so `resiscan profile check`
-//! shows a profile writer all their mistakes in one go.
+//! Loading is two-phase. First the YAML tree is checked against the profile's shape
+//! ([`schema`]): unknown keys, wrong types, missing keys and out-of-range numbers are all
+//! listed, each with its line and a hint. Then serde builds the typed [`Profile`] and
+//! [`Profile::problems`] checks the meaning — regexes that compile, path templates that only use
+//! defined fields and stay inside the store, key files that exist and load — again reporting
+//! every problem at once, so `resiscan profile check` shows a profile writer all their mistakes
+//! in one go. Serde ignores unknown keys on purpose: the shape check reports them, and the
+//! meaning can still be checked in the same run.
+
+pub(crate) mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -45,7 +50,6 @@ impl fmt::Display for Level {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct Protection {
     pub integrity: Level,
 }
@@ -63,21 +67,20 @@ pub enum BlankPolicy {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScanSettings {
     /// Minimum resolution in dpi; below it a page fails the gate. Default 300 (TR-03138 A.SC.3
     /// recommends 300 dpi for text).
-    #[serde(default = "default_min_dpi")]
+    #[serde(default = "default_min_dpi", deserialize_with = "whole_number")]
     pub min_dpi: u32,
     /// Resolution to assume when a file does not carry one. Default: none — such a file fails.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub assume_dpi: Option<u32>,
     /// Default: keep.
     #[serde(default = "default_blank_policy")]
     pub blank_pages: BlankPolicy,
     /// Largest page the gate decodes, in megapixels; a larger header is refused as a
     /// decompression bomb. Default 150 (A3 at 600 dpi is ~70).
-    #[serde(default = "default_max_megapixels")]
+    #[serde(default = "default_max_megapixels", deserialize_with = "whole_number")]
     pub max_megapixels: u32,
 }
 
@@ -103,10 +106,10 @@ fn default_max_megapixels() -> u32 {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct OcrSettings {
     /// Tesseract languages, first one is the document language (`/Lang`). Default [deu].
-    #[serde(default = "default_languages")]
+    /// A single text is split at `+` and white space, as Tesseract writes it (`deu+eng`).
+    #[serde(default = "default_languages", deserialize_with = "languages")]
     pub languages: Spanned<Vec<String>>,
     /// Mean word confidence (0–100) below which a page is flagged for review. Default 60.
     #[serde(default = "default_min_confidence")]
@@ -140,6 +143,63 @@ fn default_true() -> bool {
     true
 }
 
+/// A whole number however the profile writer typed it: `300`, `300.0` or `"300"`. The shape
+/// check has already said what is wrong with anything else.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    use serde::de::Error as _;
+    match schema::Node::deserialize(d)? {
+        schema::Node::Int(i) => u32::try_from(i).map_err(|_| D::Error::custom("out of range")),
+        schema::Node::Float(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => {
+            Ok(f as u32)
+        }
+        schema::Node::Str(s) => {
+            schema::whole_number_text(&s).ok_or_else(|| D::Error::custom("not a whole number"))
+        }
+        _ => Err(D::Error::custom("not a whole number")),
+    }
+}
+
+fn optional_whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    use serde::de::Error as _;
+    match schema::Node::deserialize(d)? {
+        schema::Node::Null => Ok(None),
+        schema::Node::Int(i) => u32::try_from(i)
+            .map(Some)
+            .map_err(|_| D::Error::custom("out of range")),
+        schema::Node::Float(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => {
+            Ok(Some(f as u32))
+        }
+        schema::Node::Str(s) => schema::whole_number_text(&s)
+            .map(Some)
+            .ok_or_else(|| D::Error::custom("not a whole number")),
+        _ => Err(D::Error::custom("not a whole number")),
+    }
+}
+
+/// `languages: [deu, eng]`, or one text: `deu`, `deu+eng`.
+fn languages<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Spanned<Vec<String>>, D::Error> {
+    use serde::de::Error as _;
+    let node = Spanned::<schema::Node>::deserialize(d)?;
+    let text = |n: &schema::Node| match n {
+        schema::Node::Str(s) => Some(s.clone()),
+        schema::Node::Int(i) => Some(i.to_string()),
+        _ => None,
+    };
+    let list = match &node.value {
+        schema::Node::Seq(items) => items
+            .iter()
+            .map(|i| text(&i.value).ok_or_else(|| D::Error::custom("not a language code")))
+            .collect::<Result<Vec<_>, _>>()?,
+        n => text(n)
+            .ok_or_else(|| D::Error::custom("not a language code"))?
+            .split(|c: char| c == '+' || c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    Ok(Spanned::new(list, node.referenced, node.defined))
+}
+
 /// A value that did not come from the file (a default), with an unknown location.
 fn unspanned<T>(value: T) -> Spanned<T> {
     Spanned::new(
@@ -150,7 +210,6 @@ fn unspanned<T>(value: T) -> Spanned<T> {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct PdfSettings {
     /// PDF/A part and conformance; only "2b" is written. Default "2b".
     #[serde(default = "default_pdfa")]
@@ -170,7 +229,6 @@ fn default_pdfa() -> Spanned<String> {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct SigningSettings {
     /// Signer certificate, PEM or DER; may be a bundle that also holds the chain (and even
     /// the key): the certificate matching the key is the signer.
@@ -191,7 +249,6 @@ pub struct SigningSettings {
 
 /// Term lists of one file-plan entry. Terms match case-insensitively and umlaut-aware.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct MatchRule {
     /// Every term must occur.
     #[serde(default)]
@@ -209,14 +266,13 @@ pub struct MatchRule {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct Retention {
+    #[serde(deserialize_with = "whole_number")]
     pub years: u32,
 }
 
 /// One entry of the file plan (Aktenplan): an e-file and the rule that routes to it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct EfileRule {
     pub id: Spanned<String>,
     #[serde(default)]
@@ -236,7 +292,6 @@ pub struct EfileRule {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct QaSettings {
     /// Visual-check sample in percent of a batch's documents; default by protection level:
     /// 5 / 25 / 100.
@@ -246,10 +301,9 @@ pub struct QaSettings {
 
 /// A profile as written in its YAML file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct Profile {
     pub name: Spanned<String>,
-    #[serde(default = "default_version")]
+    #[serde(default = "default_version", deserialize_with = "whole_number")]
     pub version: u32,
     pub organisation: String,
     /// Organisational unit (A.NB.4 a), optional.
@@ -274,6 +328,16 @@ pub struct Profile {
     pub unclassified: Spanned<String>,
     #[serde(default)]
     pub qa: QaSettings,
+    /// Where some keys that have no span of their own stand in the file, for problems.
+    #[serde(skip)]
+    located: Located,
+}
+
+/// Line and column of keys whose values are not [`Spanned`] (0, 0 when not in the file).
+#[derive(Debug, Clone, Default)]
+struct Located {
+    integrity: (u64, u64),
+    efiles: (u64, u64),
 }
 
 fn default_version() -> u32 {
@@ -308,27 +372,61 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Every problem found, for `Err` results; prints one problem per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&list(&self.0))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProfileError {
-    #[error("cannot read profile {path}: {source}")]
+    #[error("cannot read profile {}: {source}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("profile {path} has {} problem(s):\n{}", problems.len(), list(problems))]
+    #[error(
+        "profile {} has {}:\n{}{}",
+        path.display(),
+        match problems.len() { 1 => "1 problem".to_string(), n => format!("{n} problems") },
+        list(problems),
+        if *meaning_unchecked {
+            "\n  (regexes, paths and key files are checked once these are fixed)"
+        } else {
+            ""
+        }
+    )]
     Invalid {
         path: PathBuf,
         problems: Vec<Problem>,
+        /// The structure was too broken to check the meaning as well.
+        meaning_unchecked: bool,
     },
 }
 
 fn list(problems: &[Problem]) -> String {
     problems
         .iter()
-        .map(|p| format!("  {p}"))
+        .map(|p| format!("  {}", p.to_string().replace('\n', "\n  ")))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The signer a profile names, as loaded and checked (for `profile check` to show).
+#[derive(Debug, Clone)]
+pub struct SignerInfo {
+    pub subject: String,
+    pub fingerprint_sha256: String,
+    pub not_after: String,
+    pub algorithm: String,
+    pub chain_len: usize,
+    /// What works but the operator should know (a missing chain, an EKU pdfsig distrusts).
+    pub warnings: Vec<String>,
 }
 
 /// A profile that passed every check, with where it came from.
@@ -341,42 +439,57 @@ pub struct LoadedProfile {
     pub base_dir: PathBuf,
     /// SHA-256 of the file's bytes, recorded in every transfer note.
     pub sha256: String,
+    /// The certificate the profile signs with; `None` for a demo identity.
+    pub signer: Option<SignerInfo>,
 }
 
 impl LoadedProfile {
     /// Reads, parses and checks the profile at `path`; every problem found is in the error.
     pub fn load(path: &Path) -> Result<LoadedProfile, ProfileError> {
+        Self::load_checking(path, true)
+    }
+
+    /// As [`LoadedProfile::load`], but the signing section is not checked: for `explain`,
+    /// which only classifies, so a file plan can be tried where the signing keys are not.
+    pub fn load_file_plan(path: &Path) -> Result<LoadedProfile, ProfileError> {
+        Self::load_checking(path, false)
+    }
+
+    fn load_checking(path: &Path, signing: bool) -> Result<LoadedProfile, ProfileError> {
         let bytes = std::fs::read(path).map_err(|source| ProfileError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let invalid = |problems| ProfileError::Invalid {
+        let invalid = |problems, meaning_unchecked| ProfileError::Invalid {
             path: path.to_path_buf(),
             problems,
+            meaning_unchecked,
         };
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            invalid(vec![Problem {
-                line: 0,
-                column: 0,
-                message: format!("not UTF-8 text: {e}"),
-                hint: Some("save the profile as UTF-8".into()),
-            }])
-        })?;
-        let profile = parse(text).map_err(|p| invalid(vec![p]))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|e| invalid(vec![not_utf8(&bytes, &e)], false))?;
         let base_dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        let problems = profile.problems(&base_dir);
-        if !problems.is_empty() {
-            return Err(invalid(problems));
+        let (profile, mut problems) = read(text);
+        let mut signer = None;
+        if let Some(p) = &profile {
+            let (semantic, s) = p.check(&base_dir, signing);
+            problems.extend(semantic);
+            signer = s;
         }
-        Ok(LoadedProfile {
-            profile,
-            path: path.to_path_buf(),
-            base_dir,
-            sha256: crate::crypto::sha256_hex(&bytes),
-        })
+        sort_problems(&mut problems);
+        match profile {
+            Some(profile) if problems.is_empty() => Ok(LoadedProfile {
+                profile,
+                path: path.to_path_buf(),
+                base_dir,
+                sha256: crate::crypto::sha256_hex(&bytes),
+                signer,
+            }),
+            Some(_) => Err(invalid(problems, false)),
+            None => Err(invalid(problems, true)),
+        }
     }
 
     /// A path from the profile, resolved against the profile's folder.
@@ -385,42 +498,65 @@ impl LoadedProfile {
     }
 }
 
-/// Parses profile YAML; a structural error comes back as one problem with its location.
-pub fn parse(text: &str) -> Result<Profile, Problem> {
-    serde_saphyr::from_str::<Profile>(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        let message = first_line(&e.to_string());
-        let hint = structural_hint(&message);
-        Problem {
-            line,
-            column,
-            message,
-            hint,
-        }
-    })
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
-}
-
-fn structural_hint(message: &str) -> Option<String> {
-    if message.contains("unknown field") {
-        Some("check the spelling; SPEC §3 lists every key a profile may have".into())
-    } else if message.contains("missing field") {
-        Some("this key is required".into())
-    } else if message.contains("unknown variant") {
-        Some("use one of the listed values".into())
-    } else if message.contains("invalid type") {
-        Some(
-            "the value has the wrong type (a list where a word is expected, or the reverse)".into(),
-        )
-    } else {
-        None
+/// A profile saved in another encoding (Latin-1 from an old editor): say where.
+fn not_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> Problem {
+    let before = &bytes[..e.valid_up_to()];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+    Problem {
+        line,
+        column,
+        message: "the file is not UTF-8 text".into(),
+        hint: Some(
+            "save the profile as UTF-8 (umlauts from a Windows editor are often Latin-1)".into(),
+        ),
     }
+}
+
+/// Problems in file order; those without a line (a missing section) at the end.
+fn sort_problems(problems: &mut [Problem]) {
+    problems.sort_by_key(|p| (p.line == 0, p.line, p.column));
+}
+
+/// Parses profile YAML; the error lists every structural problem with its location.
+pub fn parse(text: &str) -> Result<Profile, Problems> {
+    match read(text) {
+        (Some(profile), problems) if problems.is_empty() => Ok(profile),
+        (_, mut problems) => {
+            sort_problems(&mut problems);
+            Err(Problems(problems))
+        }
+    }
+}
+
+/// The typed profile when serde could build one, and every structural problem.
+fn read(text: &str) -> (Option<Profile>, Vec<Problem>) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let tree = match schema::read_tree(text) {
+        Ok(t) => t,
+        Err(p) => return (None, vec![p]),
+    };
+    let mut problems = schema::structure_problems(&tree);
+    let profile = match serde_saphyr::from_str::<Profile>(text) {
+        Ok(mut p) => {
+            p.located = Located {
+                integrity: schema::key_location(&tree, &["protection", "integrity"]),
+                efiles: schema::key_location(&tree, &["efiles"]),
+            };
+            Some(p)
+        }
+        Err(e) => {
+            // The shape check should have found it; if not, serde's own words are better
+            // than nothing.
+            if problems.is_empty() {
+                let mut p = schema::yaml_error_problem(&e, text);
+                p.message = p.message.trim_start_matches("not valid YAML: ").to_string();
+                problems.push(p);
+            }
+            None
+        }
+    };
+    (profile, problems)
 }
 
 fn at<T>(s: &Spanned<T>, message: String, hint: Option<&str>) -> Problem {
@@ -452,74 +588,52 @@ pub fn template_fields(template: &str) -> Vec<String> {
 impl Profile {
     /// Every semantic problem of the profile, in file order.
     pub fn problems(&self, base_dir: &Path) -> Vec<Problem> {
+        let mut out = self.check(base_dir, true).0;
+        sort_problems(&mut out);
+        out
+    }
+
+    /// The semantic problems, and the signer when the signing section loads (checked only
+    /// with `signing`).
+    fn check(&self, base_dir: &Path, signing: bool) -> (Vec<Problem>, Option<SignerInfo>) {
         let mut out = Vec::new();
         if self.name.value.trim().is_empty() {
-            out.push(at(&self.name, "name is empty".into(), None));
+            out.push(at(
+                &self.name,
+                "name is empty".into(),
+                Some("name the kind of work, e.g. name: stadtkasse-vollstreckung; every transfer note records it"),
+            ));
         }
-        if !self.pdf.pdfa.value.eq_ignore_ascii_case("2b") {
+        if signing && self.protection.integrity == Level::SehrHoch {
+            // Said here as well as by ingest, so that `profile check` and `ingest` agree.
+            out.push(Problem {
+                line: self.located.integrity.0,
+                column: self.located.integrity.1,
+                message: "protection 'sehr_hoch' needs a qualified timestamp on every \
+                          signature (TR-03138 A.AM.IN.H.1), which resiscan cannot obtain yet: \
+                          ingest refuses this level"
+                    .into(),
+                hint: Some("use integrity: hoch, or scan these documents elsewhere".into()),
+            });
+        }
+        if !self.pdf.pdfa.value.trim().eq_ignore_ascii_case("2b") {
             out.push(at(
                 &self.pdf.pdfa,
-                format!("pdf.pdfa '{}' is not supported", self.pdf.pdfa.value),
-                Some("resiscan writes PDF/A-2b; use pdfa: 2b"),
-            ));
-        }
-        if self.ocr.languages.value.is_empty() {
-            out.push(at(
-                &self.ocr.languages,
-                "ocr.languages is empty".into(),
-                Some("name at least one Tesseract language, e.g. [deu]"),
-            ));
-        }
-        for lang in &self.ocr.languages.value {
-            if lang.is_empty()
-                || !lang
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                out.push(at(
-                    &self.ocr.languages,
-                    format!("'{lang}' is not a Tesseract language code"),
-                    Some("codes look like deu, eng, frk"),
-                ));
-            } else if let Some(dir) = tessdata_dir(self.ocr.tessdata.as_ref().map(|t| {
-                if t.value.is_absolute() {
-                    t.value.clone()
-                } else {
-                    base_dir.join(&t.value)
-                }
-            })) && !dir.join(format!("{lang}.traineddata")).exists()
-            {
-                out.push(at(
-                    &self.ocr.languages,
-                    format!("no Tesseract model for '{lang}' in {}", dir.display()),
-                    Some("install it, e.g. apt-get install tesseract-ocr-<lang>"),
-                ));
-            }
-        }
-        if !(0.0..=100.0).contains(&self.ocr.min_confidence) {
-            out.push(Problem {
-                line: 0,
-                column: 0,
-                message: format!(
-                    "ocr.min_confidence {} is outside 0..100",
-                    self.ocr.min_confidence
+                format!(
+                    "pdf.pdfa '{}' is not supported: resiscan writes PDF/A-2b only",
+                    self.pdf.pdfa.value
                 ),
-                hint: None,
-            });
+                Some("write pdfa: 2b, or leave the pdf section out (2b is the default)"),
+            ));
         }
-        if let Some(p) = self.qa.sample_percent
-            && !(0.0..=100.0).contains(&p)
-        {
-            out.push(Problem {
-                line: 0,
-                column: 0,
-                message: format!("qa.sample_percent {p} is outside 0..100"),
-                hint: None,
-            });
-        }
-        self.signing_problems(base_dir, &mut out);
+        self.language_problems(base_dir, &mut out);
+        let signer = if signing {
+            self.signing_problems(base_dir, &mut out)
+        } else {
+            None
+        };
         self.efile_problems(&mut out);
-        if let Err(reason) = check_store_segment(&self.unclassified.value) {
+        if let Err(reason) = check_unclassified(&self.unclassified.value) {
             out.push(at(
                 &self.unclassified,
                 format!(
@@ -529,11 +643,71 @@ impl Profile {
                 Some("use a plain folder name such as _Klaerung"),
             ));
         }
-        out.sort_by_key(|p| (p.line, p.column));
-        out
+        (out, signer)
     }
 
-    fn signing_problems(&self, base_dir: &Path, out: &mut Vec<Problem>) {
+    fn language_problems(&self, base_dir: &Path, out: &mut Vec<Problem>) {
+        let langs = &self.ocr.languages;
+        if langs.value.is_empty() {
+            out.push(at(
+                langs,
+                "ocr.languages is empty".into(),
+                Some("name at least one Tesseract language, e.g. [deu]"),
+            ));
+        }
+        let dir = tessdata_dir(self.ocr.tessdata.as_ref().map(|t| base_dir.join(&t.value)));
+        if let (Some(t), Some(d)) = (&self.ocr.tessdata, &dir)
+            && !d.is_dir()
+        {
+            out.push(at(
+                t,
+                format!("ocr.tessdata {} is not a folder", d.display()),
+                Some("relative paths are relative to the profile's folder"),
+            ));
+            return;
+        }
+        if self.ocr.detect_orientation
+            && let Some(d) = &dir
+            && !d.join("osd.traineddata").exists()
+        {
+            // Without it every page that needs turning would quarantine its document.
+            let message = format!(
+                "ocr.detect_orientation needs Tesseract's osd.traineddata, which is not in {}",
+                d.display()
+            );
+            let hint = "install it (Debian: apt-get install tesseract-ocr-osd), or set \
+                        ocr.detect_orientation: false";
+            out.push(match &self.ocr.tessdata {
+                Some(t) => at(t, message, Some(hint)),
+                None => at(langs, message, Some(hint)),
+            });
+        }
+        for lang in &langs.value {
+            if lang.is_empty()
+                || !lang
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                out.push(at(
+                    langs,
+                    format!("'{lang}' is not a Tesseract language code"),
+                    Some("codes look like deu, eng, frk"),
+                ));
+            } else if let Some(dir) = &dir
+                && !dir.join(format!("{lang}.traineddata")).exists()
+            {
+                out.push(at(
+                    langs,
+                    format!("no Tesseract model for '{lang}' in {}", dir.display()),
+                    Some(&format!(
+                        "install it (Debian: apt-get install tesseract-ocr-{lang}), or remove it from ocr.languages"
+                    )),
+                ));
+            }
+        }
+    }
+
+    fn signing_problems(&self, base_dir: &Path, out: &mut Vec<Problem>) -> Option<SignerInfo> {
         let Some(signing) = &self.signing else {
             out.push(Problem {
                 line: 0,
@@ -544,7 +718,7 @@ impl Profile {
                         .into(),
                 ),
             });
-            return;
+            return None;
         };
         let s = &signing.value;
         if s.demo {
@@ -562,11 +736,14 @@ impl Profile {
                         "a demo identity is refused at protection '{}'",
                         self.protection.integrity
                     ),
-                    Some("TR-03138 A.AM.IN.H.1: protection hoch needs a real signing certificate"),
+                    Some(
+                        "TR-03138 A.AM.IN.H.1: protection hoch and above needs a real signing certificate",
+                    ),
                 ));
             }
-            return;
+            return None;
         }
+        let before = out.len();
         for (what, file) in [("certificate", &s.certificate), ("key", &s.key)] {
             match file {
                 None => out.push(at(
@@ -580,33 +757,114 @@ impl Profile {
         for f in &s.chain {
             check_file(base_dir, f, "signing.chain entry", out);
         }
+        let (Some(cert), Some(key)) = (&s.certificate, &s.key) else {
+            return None;
+        };
+        if out.len() > before {
+            return None;
+        }
+        // The files exist: load them as ingest will, so that a wrong, mismatched or expired
+        // key fails here and not at night.
+        let chain: Vec<PathBuf> = s.chain.iter().map(|c| base_dir.join(&c.value)).collect();
+        match crate::crypto::identity::SigningIdentity::load(
+            &base_dir.join(&cert.value),
+            &base_dir.join(&key.value),
+            &chain,
+        ) {
+            Ok(id) => Some(SignerInfo {
+                subject: id.subject().to_string(),
+                fingerprint_sha256: id.fingerprint_hex(),
+                not_after: id.not_after().date().to_string(),
+                algorithm: id.algorithm().to_string(),
+                chain_len: id.chain_der().len(),
+                warnings: id.warnings().to_vec(),
+            }),
+            Err(e) => {
+                use crate::crypto::identity::IdentityError as E;
+                let key_file = base_dir.join(&key.value);
+                let chain_entry = |path: &Path| {
+                    s.chain
+                        .iter()
+                        .zip(&chain)
+                        .find(|(_, full)| full.as_path() == path)
+                        .map(|(c, _)| c)
+                };
+                let place = match &e {
+                    E::Key { .. } | E::KeyMismatch { .. } => key,
+                    E::Chain { path, .. } => chain_entry(path).unwrap_or(cert),
+                    E::Read { path, .. } if *path == key_file => key,
+                    E::Read { path, .. } => chain_entry(path).unwrap_or(cert),
+                    _ => cert,
+                };
+                out.push(at(
+                    place,
+                    format!("signing identity unusable: {e}"),
+                    Some(
+                        "the key must be PKCS#8 (PEM or DER), EC P-256 or RSA >= 2048, and belong to \
+                         the certificate, which must be valid today; `resiscan keygen` makes a trial pair",
+                    ),
+                ));
+                None
+            }
+        }
     }
 
     fn efile_problems(&self, out: &mut Vec<Problem>) {
+        if self.efiles.is_empty() {
+            out.push(Problem {
+                line: self.located.efiles.0,
+                column: self.located.efiles.1,
+                message: "the file plan (efiles) is empty: every document would go to the \
+                          unclassified folder"
+                    .into(),
+                hint: Some(
+                    "add at least one entry: efiles: [{id: …, match: {all: […]}, path: …}]".into(),
+                ),
+            });
+        }
         let mut seen = BTreeMap::new();
         for rule in &self.efiles {
             let id = &rule.id.value;
             if id.trim().is_empty() {
-                out.push(at(&rule.id, "e-file id is empty".into(), None));
+                out.push(at(
+                    &rule.id,
+                    "e-file id is empty".into(),
+                    Some("give each entry a short unique id, e.g. id: vollstreckung"),
+                ));
             }
-            if let Some(first_line) = seen.insert(id.clone(), rule.id.referenced.line()) {
+            if let Some(first_line) = seen.insert(id.trim().to_string(), rule.id.referenced.line())
+            {
                 out.push(at(
                     &rule.id,
                     format!("e-file id '{id}' is used twice (first on line {first_line})"),
                     Some("ids must be unique: the store and index refer to them"),
                 ));
             }
-            for pattern in &rule.matching.regex {
-                if let Err(e) = crate::classify::compile_pattern(&pattern.value) {
+            for (list, name) in [
+                (&rule.matching.all, "all"),
+                (&rule.matching.any, "any"),
+                (&rule.matching.none, "none"),
+            ] {
+                if list.iter().any(|t| t.trim().is_empty()) {
                     out.push(at(
-                        pattern,
-                        format!("e-file '{id}': bad regex: {}", first_line(&e.to_string())),
-                        Some("regex syntax as in the Rust regex crate; escape \\ inside '...'"),
+                        &rule.id,
+                        format!("e-file '{id}': match.{name} has an empty term"),
+                        Some("remove the \"\" from the list: an empty term matches nothing"),
                     ));
                 }
             }
-            if rule.matching.all.is_empty()
-                && rule.matching.any.is_empty()
+            for pattern in &rule.matching.regex {
+                if let Err(e) = crate::classify::compile_pattern(&pattern.value) {
+                    out.push(regex_problem(
+                        pattern,
+                        &format!("e-file '{id}': match.regex"),
+                        &e,
+                    ));
+                }
+            }
+            let has_terms = |list: &[String]| list.iter().any(|t| !t.trim().is_empty());
+            if !has_terms(&rule.matching.all)
+                && !has_terms(&rule.matching.any)
                 && rule.matching.regex.is_empty()
             {
                 out.push(at(
@@ -617,18 +875,24 @@ impl Profile {
             }
             for (name, pattern) in &rule.fields {
                 match crate::classify::compile_pattern(&pattern.value) {
-                    Err(e) => out.push(at(
+                    Err(e) => out.push(regex_problem(
                         pattern,
-                        format!(
-                            "e-file '{id}': field '{name}': bad regex: {}",
-                            first_line(&e.to_string())
-                        ),
-                        Some("regex syntax as in the Rust regex crate; escape \\ inside '...'"),
+                        &format!("e-file '{id}': field '{name}'"),
+                        &e,
                     )),
                     Ok(re) if re.captures_len() < 2 => out.push(at(
                         pattern,
                         format!("e-file '{id}': field '{name}': the regex has no capture group"),
                         Some("put the value in parentheses: 'Aktenzeichen:?\\s*(\\S+)'"),
+                    )),
+                    Ok(re) if re.captures_len() > 2 => out.push(at(
+                        pattern,
+                        format!(
+                            "e-file '{id}': field '{name}': the regex has {} capture groups; \
+                             the value is taken from exactly one",
+                            re.captures_len() - 1
+                        ),
+                        Some("keep ( ) around the value only; make the other groups non-capturing: (?:…)"),
                     )),
                     Ok(_) => {}
                 }
@@ -645,45 +909,29 @@ impl Profile {
                     ));
                 }
             }
-            for field in template_fields(&rule.path.value) {
-                if !rule.fields.contains_key(&field)
-                    && !BUILTIN_PATH_FIELDS.contains(&field.as_str())
-                {
-                    out.push(at(
-                        &rule.path,
-                        format!(
-                            "e-file '{id}': path uses {{{field}}} but no regex under fields: defines it"
-                        ),
-                        Some(&format!(
-                            "define fields.{field}, or use one of {}",
-                            BUILTIN_PATH_FIELDS.join(", ")
-                        )),
-                    ));
-                }
-            }
-            if rule.path.value.trim().is_empty() {
+            let regexes_compile = rule
+                .matching
+                .regex
+                .iter()
+                .chain(rule.fields.values())
+                .all(|p| crate::classify::compile_pattern(&p.value).is_ok());
+            if regexes_compile
+                && let Err(e) = crate::classify::Classifier::new(std::slice::from_ref(rule))
+                && !matches!(
+                    e,
+                    crate::classify::ClassifyError::NoCaptureGroup { .. }
+                        | crate::classify::ClassifyError::UnknownRequiredField { .. }
+                )
+            {
+                // The classifier also builds OCR-tolerant and anchored forms of each regex;
+                // one of those failed (the size limit, usually).
                 out.push(at(
-                    &rule.path,
-                    format!("e-file '{id}': path is empty"),
-                    None,
+                    &rule.id,
+                    format!("{e}"),
+                    Some("simplify the pattern (fewer or smaller repetitions)"),
                 ));
             }
-            for seg in rule.path.value.split('/') {
-                if seg == ".." || seg == "." {
-                    out.push(at(
-                        &rule.path,
-                        format!("e-file '{id}': path contains '{seg}'"),
-                        Some("paths stay inside the store"),
-                    ));
-                }
-            }
-            if rule.path.value.starts_with('/') {
-                out.push(at(
-                    &rule.path,
-                    format!("e-file '{id}': path is absolute"),
-                    Some("paths are relative to the store folder"),
-                ));
-            }
+            path_problems(rule, &self.unclassified.value, out);
         }
     }
 
@@ -695,26 +943,219 @@ impl Profile {
     }
 }
 
-/// Fields every path template may use besides the entry's own index fields.
-pub const BUILTIN_PATH_FIELDS: &[&str] = &["year", "month", "batch", "efile"];
-
-fn check_file(base_dir: &Path, f: &Spanned<PathBuf>, what: &str, out: &mut Vec<Problem>) {
-    let full = base_dir.join(&f.value);
-    if !full.is_file() {
-        out.push(at(
-            f,
-            format!("{what} {} does not exist", full.display()),
-            Some("paths are relative to the profile's folder; make a trial identity with `resiscan keygen`"),
-        ));
+/// A regex the `regex` crate refuses, said plainly: what it does not support, where in the
+/// pattern, and how to write it instead.
+fn regex_problem(pattern: &Spanned<String>, what: &str, e: &regex::Error) -> Problem {
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let reason = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or_else(|| lines.first().copied().unwrap_or("invalid"))
+        .trim()
+        .to_string();
+    // "regex parse error:\n    PATTERN\n    ^^^\nerror: ..." — quote the marked part.
+    let marked = match (lines.get(1), lines.get(2)) {
+        (Some(pat), Some(carets)) if carets.trim().chars().all(|c| c == '^') => {
+            let from = carets.find('^').unwrap_or(0);
+            let len = carets.trim().chars().count();
+            pat.get(from..).and_then(|rest| {
+                let part: String = rest.chars().take(len).collect();
+                (!part.is_empty()).then_some(part)
+            })
+        }
+        _ => None,
+    };
+    let lower = reason.to_lowercase();
+    let hint = if lower.contains("look-around") || lower.contains("look-ahead") {
+        "the Rust regex crate has no look-ahead or look-behind ((?=…), (?!…), (?<=…)): match the \
+         surrounding text instead and put only the value in ( )"
+    } else if lower.contains("backreference") || lower.contains("back-reference") {
+        "the Rust regex crate has no back-references (\\1): write the repeated part out"
+    } else if lower.contains("unclosed") || lower.contains("unopened") {
+        "a ( [ or { is not closed (or one too many is closed); to match it literally write \\( \\[ \\{"
+    } else if lower.contains("escape") {
+        "check the backslashes; in single quotes write \\d, in double quotes \\\\d"
+    } else {
+        "regex syntax as in the Rust regex crate (docs.rs/regex); write regexes in 'single quotes'"
+    };
+    Problem {
+        line: pattern.referenced.line(),
+        column: pattern.referenced.column(),
+        message: format!(
+            "{what}: bad regex: {reason}{}",
+            marked.map(|m| format!(" (at '{m}')")).unwrap_or_default()
+        ),
+        hint: Some(hint.into()),
     }
 }
 
-fn check_store_segment(s: &str) -> Result<(), &'static str> {
-    if s.is_empty() {
-        return Err("empty");
+/// Fields every path template may use besides the entry's own index fields.
+pub const BUILTIN_PATH_FIELDS: &[&str] = &["year", "month", "batch", "efile"];
+
+/// Top-level names in the store that belong to resiscan itself (SPEC §4).
+const RESERVED_STORE_NAMES: &[&str] = &[
+    "_batches",
+    ".resiscan",
+    "index.sqlite",
+    "index.sqlite-wal",
+    "index.sqlite-shm",
+];
+
+/// What is wrong with an e-file's `path` template: anything `store::render_path` would refuse
+/// at filing time, fields no regex defines, folder names that would be written differently
+/// from how they are typed, and the store's own folders.
+fn path_problems(rule: &EfileRule, unclassified: &str, out: &mut Vec<Problem>) {
+    let id = &rule.id.value;
+    let template = &rule.path.value;
+    let mut push = |message: String, hint: &str| {
+        out.push(at(
+            &rule.path,
+            format!("e-file '{id}': {message}"),
+            Some(hint),
+        ))
+    };
+    if template.trim().is_empty() {
+        push(
+            "path is empty".into(),
+            "give the e-file's folder in the store, e.g. \"20 Stadtkasse/{az}\"",
+        );
+        return;
     }
-    if s.contains('/') || s.contains('\\') || s == ".." || s == "." {
-        return Err("must be one folder name");
+    let mut unknown = false;
+    for field in template_fields(template) {
+        if field.is_empty() {
+            push(
+                "path has an empty {}".into(),
+                "write a field name inside the braces, e.g. {az}, or remove them",
+            );
+            unknown = true;
+        } else if !rule.fields.contains_key(&field)
+            && !BUILTIN_PATH_FIELDS.contains(&field.as_str())
+        {
+            push(
+                format!("path uses {{{field}}} but no regex under fields: defines it"),
+                &format!(
+                    "define fields.{field}, or use one of {}",
+                    BUILTIN_PATH_FIELDS.join(", ")
+                ),
+            );
+            unknown = true;
+        }
+    }
+    if unknown {
+        return;
+    }
+    // Render it as filing will, with a harmless value for every field.
+    let sample: BTreeMap<String, String> = rule
+        .fields
+        .keys()
+        .map(String::as_str)
+        .chain(BUILTIN_PATH_FIELDS.iter().copied())
+        .map(|f| (f.to_string(), "x".to_string()))
+        .collect();
+    if let Err(e) = crate::store::render_path(template, &sample) {
+        let reason = match e {
+            crate::store::StoreError::BadTemplate { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        let hint = if template.starts_with(['/', '\\']) || template.get(1..3) == Some(":\\") {
+            "paths are relative to the store folder: remove the leading / (or drive letter)"
+        } else {
+            "paths stay inside the store: no '.' or '..' folders, every { closed by }"
+        };
+        push(format!("path '{template}': {reason}"), hint);
+        return;
+    }
+    // Folder names as typed: sanitising would silently change these.
+    for seg in template.split(['/', '\\']).filter(|s| !s.trim().is_empty()) {
+        let typed = with_placeholders(seg);
+        let written = crate::store::sanitised_path_segment(&typed);
+        if written != typed {
+            push(
+                format!("folder name '{seg}' in path would be written as '{written}'"),
+                "folder names may not start with '.', end with '.' or a space, hold <>:\"|?* or \
+                 be a Windows device name (CON, NUL, COM1, …)",
+            );
+        }
+    }
+    let first = template
+        .split(['/', '\\'])
+        .find(|s| !s.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if RESERVED_STORE_NAMES.contains(&first) {
+        push(
+            format!("path starts with '{first}', which the store keeps for itself"),
+            "choose another top folder (SPEC §4: _batches/ holds the batch notes and reports)",
+        );
+    } else if first == unclassified.trim() {
+        push(
+            format!("path starts with '{first}', the unclassified folder"),
+            "filed and unclassified documents would mix; choose another top folder",
+        );
+    }
+}
+
+/// A template segment with each `{field}` replaced by a plain stand-in value.
+fn with_placeholders(seg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = seg;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => {
+                out.push('x');
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn check_file(base_dir: &Path, f: &Spanned<PathBuf>, what: &str, out: &mut Vec<Problem>) {
+    let full = base_dir.join(&f.value);
+    let problem = if full.is_file() {
+        return;
+    } else if full.is_dir() {
+        format!("{what} {} is a folder, not a file", full.display())
+    } else if f.value.starts_with("~") {
+        format!(
+            "{what} {} does not exist (~ is not expanded: write the full path)",
+            full.display()
+        )
+    } else {
+        format!("{what} {} does not exist", full.display())
+    };
+    out.push(at(
+        f,
+        problem,
+        Some("paths are relative to the profile's folder; make a trial identity with `resiscan keygen`"),
+    ));
+}
+
+/// The unclassified folder: one plain folder name at the top of the store, written as typed,
+/// and not one of the store's own.
+fn check_unclassified(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("empty".into());
+    }
+    if s.contains('/') || s.contains('\\') || s.trim() == ".." || s.trim() == "." {
+        return Err("must be one folder name".into());
+    }
+    if RESERVED_STORE_NAMES.contains(&s.trim()) {
+        return Err("the store keeps this name for itself".into());
+    }
+    let written = crate::store::sanitised_path_segment(s);
+    if written != s {
+        return Err(format!(
+            "would be written as '{written}' (no leading '.', trailing '.' or space, <>:\"|?* or device names)"
+        ));
     }
     Ok(())
 }
@@ -774,8 +1215,8 @@ efiles:
     fn unknown_key_is_an_error_with_its_line() {
         let bad = GOOD.replace("version: 2", "version: 2\nprotecton: x");
         let e = parse(&bad).unwrap_err();
-        assert!(e.message.contains("unknown field"), "{e}");
-        assert_eq!(e.line, 4, "{e}");
+        assert!(e.0[0].message.contains("unknown key 'protecton'"), "{e}");
+        assert_eq!(e.0[0].line, 4, "{e}");
     }
 
     #[test]
@@ -820,6 +1261,290 @@ efiles:
     fn template_fields_are_found() {
         assert_eq!(template_fields("20/{az}/x{ year }"), vec!["az", "year"]);
         assert!(template_fields("plain").is_empty());
+    }
+
+    fn problems_of(text: &str) -> Vec<String> {
+        match read(text) {
+            (Some(p), mut problems) => {
+                problems.extend(p.problems(Path::new(".")));
+                problems.iter().map(|p| p.to_string()).collect()
+            }
+            (None, problems) => problems.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    fn with_field(regex: &str) -> String {
+        GOOD.replace(r#"'Nr\.?\s*(\d+)'"#, &format!("'{regex}'"))
+    }
+
+    fn with_path(path: &str) -> String {
+        GOOD.replace(r#""10 A/{nr}""#, &format!("\"{path}\""))
+    }
+
+    #[test]
+    fn the_shape_check_and_serde_know_the_same_keys() {
+        // Every key serde writes for a full profile is one the shape check knows, and the
+        // other way round: the two descriptions of SPEC §3 cannot drift apart unnoticed.
+        let full = GOOD.to_string()
+            + "    retention: {years: 10}\nunit: u\nprocedure_doc: p\nscan: {min_dpi: 300, assume_dpi: 300, blank_pages: drop, max_megapixels: 150}\nocr: {languages: [deu], min_confidence: 60, detect_orientation: true, tessdata: /tmp}\npdf: {pdfa: 2b}\nunclassified: _K\nqa: {sample_percent: 5}\n";
+        let full = full.replace(
+            "signing: {demo: true}",
+            "signing: {certificate: c, key: k, chain: [x], demo: false}",
+        );
+        let p = parse(&full).unwrap();
+        let json = serde_json::to_value(&p).unwrap();
+        fn compare(v: &serde_json::Value, keys: &[schema::Key], at: &str) {
+            let obj = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{at} is not an object"));
+            let mut serde_keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+            let mut schema_keys: Vec<&str> = keys.iter().map(|k| k.name).collect();
+            serde_keys.sort();
+            schema_keys.sort();
+            assert_eq!(serde_keys, schema_keys, "keys of {at}");
+            for k in keys {
+                match &k.shape {
+                    schema::Shape::Record(inner) => compare(&obj[k.name], inner, k.name),
+                    schema::Shape::List(schema::Shape::Record(inner)) => {
+                        compare(&obj[k.name][0], inner, k.name)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        compare(&json, schema::PROFILE, "profile");
+    }
+
+    #[test]
+    fn structural_and_semantic_mistakes_are_listed_together() {
+        let bad = GOOD
+            .replace("version: 2", "versoin: 2")
+            .replace("require: [nr]", "require: [nr, az]");
+        let all = problems_of(&bad);
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert!(all[0].contains("line 3") && all[0].contains("did you mean 'version'"));
+        assert!(all[1].contains("'az'"), "{all:#?}");
+        assert!(parse(&bad).is_err(), "an unknown key must fail parse");
+    }
+
+    #[test]
+    fn look_ahead_and_back_references_are_explained_with_field_and_line() {
+        let p = problems_of(&with_field(r"Nr(?=\d)(\d+)"));
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(
+            p[0].starts_with("line 12, column 11: e-file 'a': field 'nr'"),
+            "{}",
+            p[0]
+        );
+        assert!(
+            p[0].contains("look-around") && p[0].contains("(at '(?=')"),
+            "{}",
+            p[0]
+        );
+        assert!(
+            p[0].contains("hint: the Rust regex crate has no look-ahead"),
+            "{}",
+            p[0]
+        );
+        let p = problems_of(&with_field(r"(\d)\1"));
+        assert!(p[0].contains("back-references"), "{}", p[0]);
+    }
+
+    #[test]
+    fn a_field_regex_needs_exactly_one_group() {
+        let none = problems_of(&with_field(r"Nr\d+"));
+        assert!(none[0].contains("no capture group"), "{none:?}");
+        let two = problems_of(&with_field(r"(Nr)\s*(\d+)"));
+        assert!(two[0].contains("2 capture groups"), "{two:?}");
+        assert!(problems_of(&with_field(r"(?:Nr|No)\s*(\d+)")).is_empty());
+    }
+
+    #[test]
+    fn path_templates_that_filing_would_refuse_or_change_are_problems() {
+        for (path, expect) in [
+            ("10 A/{nr", "not closed"),
+            ("10 A/{}", "empty {}"),
+            ("10 A/ .. /{nr}", "leave the folder"),
+            ("../{nr}", "leave the folder"),
+            ("/abs/{nr}", "absolute"),
+            ("10 A/.hidden/{nr}", "written as '_hidden'"),
+            ("10 A/CON/{nr}", "written as '_CON'"),
+            ("_batches/{nr}", "keeps for itself"),
+            ("_Klaerung/{nr}", "unclassified folder"),
+            ("10 A/{unknown}", "{unknown}"),
+        ] {
+            let p = problems_of(&with_path(path));
+            assert!(
+                p.len() == 1 && p[0].contains(expect) && p[0].starts_with("line 14"),
+                "{path}: {p:#?}"
+            );
+        }
+        for ok in [
+            "10 A/{nr}/",
+            "10 A//{nr}",
+            "10 Ämter/Größe ß/{nr}",
+            "{year}/{month}/{batch}/{efile}",
+        ] {
+            assert!(problems_of(&with_path(ok)).is_empty(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_unclassified_folder_must_be_a_plain_folder_of_its_own() {
+        for bad in [".resiscan", "_batches", "a/b", "", " x", "CON"] {
+            let p = problems_of(&format!("{GOOD}unclassified: \"{bad}\"\n"));
+            assert!(
+                p.len() == 1 && p[0].contains("unclassified folder"),
+                "{bad}: {p:?}"
+            );
+        }
+        assert!(problems_of(&format!("{GOOD}unclassified: \"Klärung offen\"\n")).is_empty());
+    }
+
+    #[test]
+    fn an_empty_file_plan_or_an_empty_term_is_a_problem() {
+        let empty = problems_of(&GOOD[..GOOD.find("efiles:").unwrap()]);
+        assert!(
+            empty[0].contains("file plan (efiles) is empty"),
+            "{empty:?}"
+        );
+        let listed =
+            problems_of(&(GOOD[..GOOD.find("efiles:").unwrap()].to_string() + "efiles: []\n"));
+        assert!(listed[0].starts_with("line 7, column 9"), "{listed:?}");
+        let term = problems_of(&GOOD.replace(r#"["Rechnung"]"#, r#"["Rechnung", ""]"#));
+        assert!(term[0].contains("empty term"), "{term:?}");
+    }
+
+    #[test]
+    fn sehr_hoch_is_refused_by_profile_check_as_by_ingest() {
+        let p = problems_of(&GOOD.replace("integrity: normal", "integrity: sehr_hoch"));
+        assert!(
+            p.iter()
+                .any(|p| p.starts_with("line 5, column 25") && p.contains("qualified timestamp")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn numbers_and_lists_are_read_the_way_people_write_them() {
+        let p = parse(&GOOD.replace(
+            "signing:",
+            "scan: {min_dpi: 300.0, assume_dpi: \"200\"}\nocr: {languages: deu+eng}\nsigning:",
+        ))
+        .unwrap();
+        assert_eq!(p.scan.min_dpi, 300);
+        assert_eq!(p.scan.assume_dpi, Some(200));
+        assert_eq!(p.ocr.languages.value, ["deu", "eng"]);
+        let half = problems_of(&GOOD.replace("signing:", "scan: {min_dpi: 300.5}\nsigning:"));
+        assert!(half[0].contains("whole number"), "{half:?}");
+    }
+
+    #[test]
+    fn sample_percent_must_be_above_0_and_at_most_100_as_qa_sample_requires() {
+        for (value, ok) in [
+            ("0", false),
+            ("100", true),
+            ("150", false),
+            ("-1", false),
+            ("0.5", true),
+        ] {
+            let p = problems_of(&format!("{GOOD}qa: {{sample_percent: {value}}}\n"));
+            assert_eq!(p.is_empty(), ok, "{value}: {p:?}");
+            if !ok {
+                assert!(
+                    p[0].starts_with("line 15") && p[0].contains("outside 0..100"),
+                    "{p:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_tessdata_folder_without_osd_is_a_problem_while_orientation_is_detected() {
+        let t = tempfile::tempdir().unwrap();
+        let Some(system) = tessdata_dir(None) else {
+            return; // no Tesseract data on this machine
+        };
+        std::os::unix::fs::symlink(
+            system.join("deu.traineddata"),
+            t.path().join("deu.traineddata"),
+        )
+        .unwrap();
+        let with = |extra: &str| {
+            let text = GOOD.replace(
+                "signing:",
+                &format!("ocr: {{tessdata: {}{extra}}}\nsigning:", t.path().display()),
+            );
+            parse(&text).unwrap().problems(Path::new("."))
+        };
+        let p = with("");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("osd.traineddata") && p[0].line == 6,
+            "{}",
+            p[0]
+        );
+        assert!(with(", detect_orientation: false").is_empty());
+    }
+
+    #[test]
+    fn unsupported_pdfa_levels_are_problems_with_their_line() {
+        for level in ["3b", "1b", "2u"] {
+            let p = problems_of(
+                &GOOD.replace("signing:", &format!("pdf: {{pdfa: {level}}}\nsigning:")),
+            );
+            assert!(
+                p.len() == 1 && p[0].starts_with("line 6") && p[0].contains("PDF/A-2b only"),
+                "{level}: {p:?}"
+            );
+        }
+        assert!(problems_of(&GOOD.replace("signing:", "pdf: {pdfa: 2b}\nsigning:")).is_empty());
+    }
+
+    #[test]
+    fn bom_crlf_and_latin1_files() {
+        let crlf = format!("\u{feff}{}", GOOD.replace('\n', "\r\n"));
+        assert!(problems_of(&crlf).is_empty());
+        let mut latin1 = GOOD.replace("Stadt Leipzig", "Stadt Muenchen").into_bytes();
+        let at = latin1.windows(2).position(|w| w == b"ue").unwrap();
+        latin1.splice(at..at + 2, [0xfc]);
+        let e = std::str::from_utf8(&latin1).unwrap_err();
+        let p = not_utf8(&latin1, &e);
+        assert_eq!((p.line, p.column), (4, 23), "{p}");
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_a_key_is_a_problem_at_the_key_line() {
+        let t = tempfile::tempdir().unwrap();
+        crate::crypto::keygen::generate(
+            "CN=T,O=S",
+            crate::crypto::keygen::KeyKind::EcP256,
+            30,
+            t.path(),
+        )
+        .unwrap();
+        std::fs::write(t.path().join("garbage.pk8"), "not a key").unwrap();
+        let good = GOOD.replace(
+            "signing: {demo: true}",
+            "signing:\n  certificate: cert.pem\n  key: key.pk8.pem",
+        );
+        let p = parse(&good).unwrap();
+        let (problems, signer) = p.check(t.path(), true);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(signer.unwrap().subject, "CN=T, O=S");
+        let bad = parse(&good.replace("key.pk8.pem", "garbage.pk8")).unwrap();
+        let problems = bad.problems(t.path());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 8, "{}", problems[0]);
+        assert!(problems[0].message.contains("unusable"), "{}", problems[0]);
+        let swapped = parse(
+            &good
+                .replace("cert.pem", "KEY")
+                .replace("key.pk8.pem", "cert.pem")
+                .replace("KEY", "key.pk8.pem"),
+        )
+        .unwrap();
+        assert_eq!(swapped.problems(t.path())[0].line, 7);
     }
 
     proptest::proptest! {

@@ -91,6 +91,8 @@ pub enum ItemKind {
     Detached,
     /// A batch folder `_batches/<id>` as a whole (its unfinished-run marker).
     Batch,
+    /// A path that is none of these nor a batch folder or store (missing, an empty folder).
+    Unknown,
 }
 
 /// The verdict, least severe first, so items merge with `max`.

@@ -218,3 +218,155 @@ fn sehr_hoch_is_refused_for_want_of_a_qualified_timestamp() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("qualified timestamp"), "{err}");
 }
+
+fn run_json(
+    env: &TestEnv,
+    batches: &[&std::path::Path],
+    extra: &[&str],
+) -> (i32, serde_json::Value) {
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .args(batches)
+        .arg("--profile")
+        .arg(repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(env.path("store"))
+        .arg("--json")
+        .args(extra)
+        .output()
+        .expect("run resiscan");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}); stderr:\n{stderr}"));
+    (out.status.code().unwrap_or(-1), json)
+}
+
+#[test]
+fn the_same_batch_given_twice_is_processed_once_instead_of_failing_the_store() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    render_letter(
+        &batch.join("0001.png"),
+        &enforcement_letter("VB-2026-00002"),
+        &[],
+    );
+    let dotted = env.path("b/.");
+    let (code, json) = run_json(&env, &[&batch, &batch, &dotted], &["--jobs", "2"]);
+    assert_eq!(code, 0, "{json}");
+    let batches = json["batches"].as_array().unwrap();
+    assert_eq!(batches.len(), 1, "{json}");
+    assert_eq!(batches[0]["filed"], 1);
+    assert!(batches[0]["notices"].to_string().contains("processed once"));
+}
+
+#[test]
+fn identical_scans_in_one_batch_are_filed_once_even_by_parallel_workers() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    render_letter(
+        &batch.join("1.png"),
+        &enforcement_letter("VB-2026-00003"),
+        &[],
+    );
+    for copy in ["2.png", "3.png"] {
+        std::fs::copy(batch.join("1.png"), batch.join(copy)).unwrap();
+    }
+    let (code, json) = run_json(&env, &[&batch], &["--jobs", "3"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["batches"][0]["filed"], 1, "{json}");
+    assert_eq!(json["batches"][0]["duplicates"], 2, "{json}");
+}
+
+#[test]
+fn a_batch_id_used_again_for_other_paper_is_refused_and_the_filed_note_kept() {
+    let env = TestEnv::new();
+    let first = env.mkdir("montag");
+    env.write("montag/batch.yaml", "id: poststelle-03\n");
+    render_letter(
+        &first.join("0001.png"),
+        &enforcement_letter("VB-2026-00004"),
+        &[],
+    );
+    let (code, _) = run_json(&env, &[&first], &[]);
+    assert_eq!(code, 0);
+    let note = env.path("store/_batches/poststelle-03/transfer-note.yaml");
+    let before = std::fs::read(&note).unwrap();
+
+    // Tuesday's batch, same id from a station that does not date its batches.
+    let second = env.mkdir("dienstag");
+    env.write("dienstag/batch.yaml", "id: poststelle-03\n");
+    render_letter(
+        &second.join("0001.png"),
+        &enforcement_letter("VB-2026-00005"),
+        &[],
+    );
+    let (code, json) = run_json(&env, &[&second], &[]);
+    assert_eq!(code, 1, "{json}");
+    let reason = json["failed_batches"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("already in the store for other paper"),
+        "{reason}"
+    );
+    assert_eq!(
+        std::fs::read(&note).unwrap(),
+        before,
+        "the filed batch note is untouched"
+    );
+
+    // The first batch again is still a clean re-run.
+    let (code, json) = run_json(&env, &[&first], &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["batches"][0]["already_filed"], 1);
+}
+
+#[test]
+fn scanner_leftovers_are_ignored_and_uppercase_extensions_and_odd_names_are_pages() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("b");
+    render_letter(
+        &batch.join("Akte Müller/2.PNG"),
+        &enforcement_letter("VB-2026-00006"),
+        &[],
+    );
+    render_letter(
+        &batch.join("Akte Müller/10.JPG"),
+        "Seite zehn",
+        &["-quality", "90"],
+    );
+    for side in [
+        "Akte Müller/Thumbs.db",
+        "Akte Müller/.DS_Store",
+        "Akte Müller/job.xml",
+        "Akte Müller/scan.pdf",
+        "ticket.txt",
+        "Thumbs.db",
+    ] {
+        env.write(&format!("b/{side}"), "x");
+    }
+    let (code, json) = run_json(&env, &[&batch], &[]);
+    assert_eq!(code, 0, "{json}");
+    let b = &json["batches"][0];
+    assert_eq!(b["documents"], 1, "{json}");
+    assert_eq!(b["filed"], 1, "{json}");
+    assert_eq!(b["pages"], 2, "{json}");
+    let notices = b["notices"].to_string();
+    assert!(
+        notices.contains("ticket.txt") && notices.contains("job.xml, scan.pdf"),
+        "{notices}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("store/_batches/b/report.json")).unwrap())
+            .unwrap();
+    let sources: Vec<&str> = report["documents"][0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        ["Akte Müller/2.PNG", "Akte Müller/10.JPG"],
+        "natural order"
+    );
+}

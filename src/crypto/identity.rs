@@ -89,6 +89,18 @@ pub enum KeyAlgorithm {
     RsaPkcs1Sha256 { bits: usize },
 }
 
+impl std::fmt::Display for KeyAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyAlgorithm::EcdsaP256Sha256 => f.write_str("EC P-256, ecdsa-with-SHA256"),
+            KeyAlgorithm::EcdsaP384Sha384 => f.write_str("EC P-384, ecdsa-with-SHA384"),
+            KeyAlgorithm::RsaPkcs1Sha256 { bits } => {
+                write!(f, "RSA {bits}, sha256WithRSAEncryption")
+            }
+        }
+    }
+}
+
 enum PrivateKey {
     Ec(EcdsaKeyPair),
     Rsa(RsaKeyPair),

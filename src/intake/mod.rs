@@ -48,22 +48,79 @@ pub struct Batch {
     /// SHA-256 of `batch.yaml` when there is one.
     pub manifest_sha256: Option<String>,
     pub documents: Vec<DocumentSource>,
-    /// Things intake noticed that are not documents' faults (ignored sub-folders, …).
+    /// Things intake noticed that are not documents' faults (ignored side files, …).
     pub notices: Vec<String>,
+    /// Things about the batch a person must look at (ingest exits 3): an anomaly noted for an
+    /// entry that is not in the folder, a batch without documents.
+    pub attention: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntakeError {
-    #[error("batch {path}: {source}")]
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("batch {path} is not a folder")]
+    #[error("{} is not a folder (a batch is a folder of documents)", path.display())]
     NotAFolder { path: PathBuf },
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", path.display())]
     Manifest { path: PathBuf, message: String },
+}
+
+/// A batch folder the run could not process.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedBatch {
+    /// The folder as given on the command line.
+    pub folder: PathBuf,
+    pub reason: String,
+}
+
+/// Lists every batch of a run. A folder given twice (`b`, `./b/`) is listed once, with a
+/// notice; a second folder claiming a batch id already taken in this run is refused, because
+/// its documents would get the same ids and overwrite each other's files and notes.
+pub fn read_batches(paths: &[PathBuf]) -> (Vec<Batch>, Vec<FailedBatch>) {
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut failed = Vec::new();
+    for path in paths {
+        // Not logged here: the command prints every failed batch once, also under -q.
+        let batch = match read_batch(path) {
+            Ok(b) => b,
+            Err(e) => {
+                failed.push(FailedBatch {
+                    folder: path.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let same_folder = |b: &Batch| {
+            b.root.canonicalize().ok().is_some()
+                && b.root.canonicalize().ok() == batch.root.canonicalize().ok()
+        };
+        if let Some(first) = batches.iter_mut().find(|b| same_folder(b)) {
+            first.notices.push(format!(
+                "the folder was also given as {} on the command line; processed once",
+                path.display()
+            ));
+            continue;
+        }
+        if let Some(first) = batches.iter().find(|b| b.id == batch.id) {
+            failed.push(FailedBatch {
+                folder: path.clone(),
+                reason: format!(
+                    "its batch id '{}' is already the id of {} in this run; give each batch its \
+                     own id in batch.yaml (documents are named by batch id and entry)",
+                    batch.id,
+                    first.root.display()
+                ),
+            });
+            continue;
+        }
+        batches.push(batch);
+    }
+    (batches, failed)
 }
 
 /// The manifest's file name in a batch root.
@@ -71,6 +128,38 @@ pub const MANIFEST: &str = "batch.yaml";
 
 /// Files a desktop leaves behind that are never pages.
 const JUNK: &[&str] = &["thumbs.db", "desktop.ini"];
+
+/// What scan stations and people leave beside the pages (job tickets, logs, checksums, a
+/// scanner-made PDF of the same pages): never a page, so never a reason to quarantine the
+/// document. They are named in the batch's notices. At the batch root a `.pdf` is not in this
+/// list: there it may be a paper document scanned to PDF, which must not go unnoticed.
+const SIDE_FILE_EXTENSIONS: &[&str] = &[
+    "txt", "xml", "log", "ini", "json", "csv", "md5", "sha1", "sha256", "htm", "html",
+];
+
+fn extension_of(name: &str) -> Option<String> {
+    name.rsplit_once('.')
+        .filter(|(stem, _)| !stem.is_empty())
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+}
+
+fn is_side_file(name: &str, in_document_folder: bool) -> bool {
+    match extension_of(name) {
+        Some(ext) => {
+            SIDE_FILE_EXTENSIONS.contains(&ext.as_str()) || (in_document_folder && ext == "pdf")
+        }
+        None => false,
+    }
+}
+
+/// One visible folder entry.
+struct Entry {
+    /// The name for people and reports (lossy when the name is not UTF-8).
+    name: String,
+    path: PathBuf,
+    /// The name is not valid UTF-8: its id needs the raw bytes to stay unique.
+    lossy: bool,
+}
 
 /// Lists the batch at `root`.
 pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
@@ -85,16 +174,35 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
         });
     }
     let canonical_root = root.canonicalize().map_err(io)?;
+    // A folder we may not list would otherwise first fail on batch.yaml, naming the wrong file.
+    std::fs::read_dir(root).map_err(io)?;
     let manifest_path = root.join(MANIFEST);
-    let (manifest, manifest_sha256) = match std::fs::read(&manifest_path) {
-        Ok(bytes) => (
-            BatchManifest::parse(&bytes).map_err(|message| IntakeError::Manifest {
+    if std::fs::metadata(&manifest_path).is_ok_and(|m| !m.is_file()) {
+        return Err(IntakeError::Manifest {
+            message: not_a_regular_file(&manifest_path),
+            path: manifest_path,
+        });
+    }
+    let (manifest, manifest_sha256, mut notices) = match std::fs::read(&manifest_path) {
+        Ok(bytes) => {
+            let parsed = BatchManifest::parse(&bytes).map_err(|message| IntakeError::Manifest {
                 path: manifest_path.clone(),
                 message,
-            })?,
-            Some(crate::crypto::sha256_hex(&bytes)),
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (BatchManifest::default(), None),
+            })?;
+            let notices = parsed
+                .notices
+                .iter()
+                .map(|n| format!("{MANIFEST}: {n}"))
+                .collect();
+            (
+                parsed.manifest,
+                Some(crate::crypto::sha256_hex(&bytes)),
+                notices,
+            )
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (BatchManifest::default(), None, Vec::new())
+        }
         Err(source) => {
             return Err(IntakeError::Io {
                 path: manifest_path,
@@ -109,47 +217,108 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
     let id = sanitised_id(manifest.id.as_deref().unwrap_or(&folder_name));
 
     let mut entries = sorted_entries(root).map_err(io)?;
-    entries.retain(|(name, _)| name != MANIFEST);
-    let mut notices = Vec::new();
+    entries.retain(|e| e.name != MANIFEST);
+    let (side, entries): (Vec<Entry>, Vec<Entry>) = entries
+        .into_iter()
+        .partition(|e| is_side_file(&e.name, false) && !e.path.is_dir());
+    if !side.is_empty() {
+        notices.push(format!(
+            "not documents, ignored: {}",
+            side.iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // Where each document that is not itself a link lives, to catch links that would make
+    // one paper two documents.
+    let real_paths: Vec<Option<PathBuf>> = entries
+        .iter()
+        .map(|e| {
+            let is_link = std::fs::symlink_metadata(&e.path)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false);
+            if is_link {
+                None
+            } else {
+                e.path.canonicalize().ok()
+            }
+        })
+        .collect();
     let mut documents = Vec::with_capacity(entries.len());
     let stems = unique_stems(&entries);
-    for ((name, path), stem) in entries.into_iter().zip(stems) {
-        let doc_id = format!("{id}_{}", entry_id(&stem));
+    for (i, (entry, stem)) in entries.iter().zip(stems).enumerate() {
+        let name = &entry.name;
+        let doc_id = format!("{id}_{}", entry_id(&stem, entry));
         let mut doc = DocumentSource {
             id: doc_id,
             name: name.clone(),
             kind: SourceKind::File,
-            files: vec![path.clone()],
+            files: vec![entry.path.clone()],
             refusal: None,
         };
-        match inside_batch(&canonical_root, &path) {
+        let other_document = |target: &Path| {
+            real_paths
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .find(|(_, p)| p.as_deref().is_some_and(|p| target.starts_with(p)))
+                .map(|(j, _)| entries[j].name.clone())
+        };
+        match inside_batch(&canonical_root, &entry.path) {
             Err(reason) => doc.refusal = Some(reason),
+            Ok(target) if target != entry.path && other_document(&target).is_some() => {
+                doc.refusal = Some(format!(
+                    "symbolic link to '{}', which is already a document of this batch; not \
+                     followed (the same paper would be filed twice)",
+                    other_document(&target).unwrap_or_default()
+                ));
+            }
+            Ok(target) if !target.is_dir() && !target.is_file() => {
+                doc.refusal = Some(not_a_regular_file(&target));
+            }
             Ok(target) if target.is_dir() => {
                 doc.kind = SourceKind::Folder;
                 doc.files.clear();
-                match sorted_entries(&path) {
-                    Err(e) => doc.refusal = Some(format!("cannot list the folder: {e}")),
-                    Ok(pages) => {
-                        for (page_name, page_path) in pages {
-                            match inside_batch(&canonical_root, &page_path) {
-                                Err(reason) => {
-                                    doc.refusal = Some(format!("{page_name}: {reason}"));
-                                }
-                                Ok(t) if t.is_dir() => notices.push(format!(
-                                    "{name}/{page_name}: sub-folder ignored (pages are the files directly in a document folder)"
-                                )),
-                                Ok(_) => doc.files.push(page_path),
-                            }
-                        }
-                        if doc.files.is_empty() && doc.refusal.is_none() {
-                            doc.refusal = Some("the document folder holds no page files".into());
-                        }
-                    }
-                }
+                let own = real_paths[i].clone().unwrap_or(target.clone());
+                read_document_folder(
+                    &canonical_root,
+                    &own,
+                    entry,
+                    &mut doc,
+                    &other_document,
+                    &mut notices,
+                );
+            }
+            Ok(_) if extension_of(name).as_deref() == Some("pdf") => {
+                doc.refusal = Some(
+                    "a PDF: resiscan takes the scanner's page images (TIFF, PNG, JPEG), not PDFs; \
+                     scan the paper to images, or export the PDF's pages as TIFF"
+                        .into(),
+                );
             }
             Ok(_) => {}
         }
         documents.push(doc);
+    }
+    let mut attention = Vec::new();
+    for key in manifest.anomalies.keys() {
+        let matched = documents
+            .iter()
+            .any(|d| d.name == *key || d.name.rsplit_once('.').is_some_and(|(s, _)| s == key));
+        if !matched {
+            attention.push(format!(
+                "{MANIFEST} notes an anomaly for '{key}', but the batch has no such entry; the \
+                 note is in no document's transfer note (a typo in the name, or a missing document?)"
+            ));
+        }
+    }
+    let expected_none = manifest.expected.as_ref().and_then(|e| e.documents) == Some(0);
+    if documents.is_empty() && !expected_none {
+        attention.push(
+            "the batch folder holds no documents (still being scanned, or the wrong folder?)"
+                .into(),
+        );
     }
     Ok(Batch {
         root: root.to_path_buf(),
@@ -158,12 +327,124 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
         manifest_sha256,
         documents,
         notices,
+        attention,
     })
+}
+
+/// The pages of a document folder: its files in natural order. Side files are ignored with a
+/// notice; a sub-folder with files in it refuses the document (its pages would otherwise be
+/// left out without anyone deciding so); a link to another document's files or to a page
+/// already in this one refuses it too.
+fn read_document_folder(
+    canonical_root: &Path,
+    own: &Path,
+    entry: &Entry,
+    doc: &mut DocumentSource,
+    other_document: &dyn Fn(&Path) -> Option<String>,
+    notices: &mut Vec<String>,
+) {
+    let name = &entry.name;
+    let pages = match sorted_entries(&entry.path) {
+        Err(e) => {
+            doc.refusal = Some(format!("cannot list the folder: {e}"));
+            return;
+        }
+        Ok(pages) => pages,
+    };
+    let mut ignored = Vec::new();
+    let mut seen_targets: Vec<PathBuf> = Vec::new();
+    for page in pages {
+        let target = match inside_batch(canonical_root, &page.path) {
+            Err(reason) => {
+                doc.refusal
+                    .get_or_insert(format!("{}: {reason}", page.name));
+                continue;
+            }
+            Ok(t) => t,
+        };
+        if target.is_dir() {
+            let holds_files = sorted_entries(&target).map_or(true, |inner| {
+                inner.iter().any(|f| !is_side_file(&f.name, true))
+            });
+            if holds_files {
+                doc.refusal.get_or_insert(format!(
+                    "holds a sub-folder '{}' with files in it; pages are the files directly in \
+                     the document folder: move them up, or make the sub-folder a document of its own",
+                    page.name
+                ));
+            } else {
+                ignored.push(format!("{}/", page.name));
+            }
+            continue;
+        }
+        if is_side_file(&page.name, true) {
+            ignored.push(page.name);
+            continue;
+        }
+        if !target.is_file() {
+            doc.refusal
+                .get_or_insert(format!("{}: {}", page.name, not_a_regular_file(&target)));
+            continue;
+        }
+        if target != page.path {
+            let real = target.canonicalize().unwrap_or(target.clone());
+            if !real.starts_with(own)
+                && let Some(other) = other_document(&real)
+            {
+                doc.refusal.get_or_insert(format!(
+                    "{}: symbolic link into document '{other}'; not followed (one page in two \
+                     documents)",
+                    page.name
+                ));
+                continue;
+            }
+            seen_targets.push(real);
+        }
+        doc.files.push(page.path);
+    }
+    // A link to a page of the same folder would put the same page in twice.
+    for t in &seen_targets {
+        let copies = doc
+            .files
+            .iter()
+            .filter(|f| f.canonicalize().ok().as_ref() == Some(t))
+            .count();
+        if copies > 1 {
+            doc.refusal.get_or_insert(format!(
+                "the page {} is in the folder twice (a symbolic link to it); not followed",
+                t.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    if !ignored.is_empty() {
+        notices.push(format!(
+            "{name}: not pages, ignored: {}",
+            ignored.join(", ")
+        ));
+    }
+    if doc.files.is_empty() && doc.refusal.is_none() {
+        doc.refusal = Some("the document folder holds no page files".into());
+    }
+}
+
+/// Why a named pipe, socket or device is not read: reading a pipe would wait for a writer
+/// forever and hang the whole night's run.
+fn not_a_regular_file(path: &Path) -> String {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = match std::fs::metadata(path).map(|m| m.file_type()) {
+        Ok(t) if t.is_fifo() => "a named pipe",
+        Ok(t) if t.is_socket() => "a socket",
+        Ok(t) if t.is_block_device() || t.is_char_device() => "a device",
+        _ => "not a regular file",
+    };
+    format!("{kind}, not a file of pages; not read")
 }
 
 /// The visible entries of a folder, in natural name order. Hidden files (a leading '.') and
 /// desktop junk are skipped.
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir)
         .min_depth(1)
@@ -174,17 +455,24 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
             e.into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("walk failed"))
         })?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let raw = entry.file_name();
+        let lossy = raw.to_str().is_none();
+        let name = raw.to_string_lossy().into_owned();
         if name.starts_with('.') || JUNK.contains(&name.to_ascii_lowercase().as_str()) {
             continue;
         }
-        out.push((name, entry.into_path()));
+        out.push(Entry {
+            name,
+            path: entry.into_path(),
+            lossy,
+        });
     }
-    out.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+    out.sort_by(|a, b| natural_cmp(&a.name, &b.name).then_with(|| a.path.cmp(&b.path)));
     Ok(out)
 }
 
-/// Resolves `path` (following links) and refuses anything that ends up outside the batch.
+/// Resolves `path` (following links) and refuses anything that ends up outside the batch, or
+/// at the batch folder itself (which would make the whole batch one document).
 fn inside_batch(canonical_root: &Path, path: &Path) -> Result<PathBuf, String> {
     let is_link = std::fs::symlink_metadata(path)
         .map(|m| m.file_type().is_symlink())
@@ -193,6 +481,10 @@ fn inside_batch(canonical_root: &Path, path: &Path) -> Result<PathBuf, String> {
         return Ok(path.to_path_buf());
     }
     match path.canonicalize() {
+        Ok(target) if canonical_root.starts_with(&target) => Err(format!(
+            "symbolic link to {}, the batch folder itself or a folder above it; not followed",
+            target.display()
+        )),
         Ok(target) if target.starts_with(canonical_root) => Ok(target),
         Ok(target) => Err(format!(
             "symbolic link to {} points outside the batch; not followed",
@@ -204,7 +496,7 @@ fn inside_batch(canonical_root: &Path, path: &Path) -> Result<PathBuf, String> {
 
 /// Entry names without their extension where that stays unique in the batch, else the
 /// whole name, so `0007.tif` becomes `0007` but `a.tif` and `a.jpg` stay apart.
-fn unique_stems(entries: &[(String, PathBuf)]) -> Vec<String> {
+fn unique_stems(entries: &[Entry]) -> Vec<String> {
     let stem = |name: &str| -> String {
         match name.rsplit_once('.') {
             Some((s, _)) if !s.is_empty() => s.to_string(),
@@ -212,24 +504,34 @@ fn unique_stems(entries: &[(String, PathBuf)]) -> Vec<String> {
         }
     };
     let mut counts = std::collections::HashMap::new();
-    for (name, _) in entries {
-        *counts.entry(stem(name)).or_insert(0usize) += 1;
+    for e in entries {
+        *counts.entry(stem(&e.name)).or_insert(0usize) += 1;
     }
     entries
         .iter()
-        .map(|(name, _)| {
-            let s = stem(name);
-            if counts[&s] > 1 { name.clone() } else { s }
+        .map(|e| {
+            let s = stem(&e.name);
+            if counts[&s] > 1 { e.name.clone() } else { s }
         })
         .collect()
 }
 
 /// The id part for one entry: the sanitised name, plus a short hash of the real name when
 /// sanitising lost information, so `a b` and `a_b` (or two names of only umlauts) never share
-/// an id and overwrite each other's files.
-fn entry_id(stem: &str) -> String {
+/// an id and overwrite each other's files. A name that is not UTF-8 is hashed as its raw
+/// bytes: two such names can read the same once made printable.
+fn entry_id(stem: &str, entry: &Entry) -> String {
     let clean = sanitised_id(stem);
-    if clean == stem {
+    if entry.lossy {
+        use std::os::unix::ffi::OsStrExt as _;
+        let raw = entry
+            .path
+            .file_name()
+            .map(|n| n.as_bytes())
+            .unwrap_or_default();
+        let h = crate::crypto::sha256_hex(raw);
+        format!("{clean}-{}", &h[..8])
+    } else if clean == stem {
         clean
     } else {
         let h = crate::crypto::sha256_hex(stem.as_bytes());
@@ -324,8 +626,9 @@ mod tests {
         let b = t.path().join("b");
         fs::create_dir(&b).unwrap();
         std::os::unix::fs::symlink(&outside, b.join("1.png")).unwrap();
-        touch(&b.join("inner/1.png"));
-        std::os::unix::fs::symlink(b.join("inner"), b.join("2")).unwrap();
+        // A link into a hidden folder of the batch is followed: that folder is no document.
+        touch(&b.join(".originals/inner/1.png"));
+        std::os::unix::fs::symlink(b.join(".originals/inner"), b.join("2")).unwrap();
         let batch = read_batch(&b).unwrap();
         let one = batch.documents.iter().find(|d| d.name == "1.png").unwrap();
         assert!(
@@ -337,6 +640,182 @@ mod tests {
         let two = batch.documents.iter().find(|d| d.name == "2").unwrap();
         assert_eq!(two.refusal, None);
         assert_eq!(two.kind, SourceKind::Folder);
+    }
+
+    fn refusal<'a>(batch: &'a Batch, name: &str) -> Option<&'a str> {
+        batch
+            .documents
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("no document {name}"))
+            .refusal
+            .as_deref()
+    }
+
+    #[test]
+    fn links_that_would_file_one_paper_twice_or_the_whole_batch_are_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let b = t.path().join("b");
+        touch(&b.join("0001/1.png"));
+        touch(&b.join("0002.png"));
+        std::os::unix::fs::symlink("0001", b.join("copy-of-0001")).unwrap();
+        std::os::unix::fs::symlink("0002.png", b.join("copy-of-0002.png")).unwrap();
+        std::os::unix::fs::symlink(".", b.join("loop")).unwrap();
+        std::os::unix::fs::symlink("..", b.join("up")).unwrap();
+        touch(&b.join("0003/1.png"));
+        std::os::unix::fs::symlink("../0001/1.png", b.join("0003/2.png")).unwrap();
+        std::os::unix::fs::symlink("1.png", b.join("0003/3.png")).unwrap();
+        let batch = read_batch(&b).unwrap();
+        assert_eq!(refusal(&batch, "0001"), None);
+        assert_eq!(refusal(&batch, "0002.png"), None);
+        for (name, expect) in [
+            ("copy-of-0001", "'0001', which is already a document"),
+            (
+                "copy-of-0002.png",
+                "'0002.png', which is already a document",
+            ),
+            ("loop", "the batch folder itself"),
+            ("up", "the batch folder itself or a folder above it"),
+            ("0003", "2.png: symbolic link into document '0001'"),
+        ] {
+            let r = refusal(&batch, name).unwrap_or_default();
+            assert!(r.contains(expect), "{name}: {r}");
+        }
+        std::fs::remove_file(b.join("0003/2.png")).unwrap();
+        let batch = read_batch(&b).unwrap();
+        assert!(
+            refusal(&batch, "0003")
+                .unwrap_or_default()
+                .contains("in the folder twice"),
+            "{:?}",
+            refusal(&batch, "0003")
+        );
+    }
+
+    #[test]
+    fn side_files_are_ignored_with_a_notice_and_a_sub_folder_of_pages_refuses_the_document() {
+        let t = tempfile::tempdir().unwrap();
+        let b = t.path().join("b");
+        for f in [
+            "doc/1.TIF",
+            "doc/2.tif",
+            "doc/ticket.xml",
+            "doc/scan.pdf",
+            "doc/Thumbs.db",
+            "doc/.DS_Store",
+            "doc/empty-notes/readme.txt",
+            "job.xml",
+            "notes.TXT",
+            "whole.pdf",
+            "nested/1.png",
+            "nested/more/2.png",
+        ] {
+            touch(&b.join(f));
+        }
+        let batch = read_batch(&b).unwrap();
+        let names: Vec<_> = batch.documents.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["doc", "nested", "whole.pdf"]);
+        let doc = &batch.documents[0];
+        assert_eq!(doc.refusal, None);
+        assert_eq!(doc.files.len(), 2);
+        assert!(
+            refusal(&batch, "nested")
+                .unwrap()
+                .contains("sub-folder 'more'")
+        );
+        assert!(refusal(&batch, "whole.pdf").unwrap().contains("not PDFs"));
+        let notices = batch.notices.join("\n");
+        assert!(
+            notices.contains("not documents, ignored: job.xml, notes.TXT"),
+            "{notices}"
+        );
+        assert!(
+            notices.contains("doc: not pages, ignored: empty-notes/, scan.pdf, ticket.xml"),
+            "{notices}"
+        );
+    }
+
+    #[test]
+    fn a_named_pipe_is_refused_without_being_opened() {
+        let t = tempfile::tempdir().unwrap();
+        touch(&t.path().join("doc/1.tif"));
+        for fifo in ["pipe.tif", "doc/2.tif"] {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(t.path().join(fifo))
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                eprintln!("mkfifo not available: skipped");
+                return;
+            }
+        }
+        let batch = read_batch(t.path()).unwrap();
+        assert!(refusal(&batch, "pipe.tif").unwrap().contains("named pipe"));
+        assert!(
+            refusal(&batch, "doc")
+                .unwrap()
+                .contains("2.tif: a named pipe")
+        );
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_get_distinct_ids() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let t = tempfile::tempdir().unwrap();
+        for raw in [&b"\xff.tif"[..], b"\xfe.tif", b"\xe4rger.tif"] {
+            fs::write(t.path().join(std::ffi::OsStr::from_bytes(raw)), b"x").unwrap();
+        }
+        let batch = read_batch(t.path()).unwrap();
+        let ids: std::collections::BTreeSet<_> = batch.documents.iter().map(|d| &d.id).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        for d in &batch.documents {
+            assert!(
+                d.files[0].exists(),
+                "the real file name is kept for reading"
+            );
+        }
+    }
+
+    #[test]
+    fn anomalies_for_missing_entries_and_an_empty_batch_need_a_person() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(
+            t.path().join(MANIFEST),
+            "anomalies: {\"0007\": \"Kopie\", \"0001\": \"eingerissen\"}\n",
+        )
+        .unwrap();
+        touch(&t.path().join("0001.tif"));
+        let batch = read_batch(t.path()).unwrap();
+        assert_eq!(batch.attention.len(), 1, "{:?}", batch.attention);
+        assert!(batch.attention[0].contains("'0007'"));
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(read_batch(empty.path()).unwrap().attention.len(), 1);
+        fs::write(empty.path().join(MANIFEST), "expected: {documents: 0}\n").unwrap();
+        assert!(read_batch(empty.path()).unwrap().attention.is_empty());
+    }
+
+    #[test]
+    fn the_same_folder_twice_is_read_once_and_a_second_folder_with_its_id_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        touch(&t.path().join("a/1.tif"));
+        fs::write(t.path().join("b/batch.yaml"), "id: a\n").ok();
+        touch(&t.path().join("b/1.tif"));
+        fs::write(t.path().join("b/batch.yaml"), "id: a\n").unwrap();
+        let a = t.path().join("a");
+        let (batches, failed) = read_batches(&[
+            a.clone(),
+            t.path().join("a/"),
+            t.path().join("./a/../a"),
+            t.path().join("b"),
+        ]);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].notices.len(), 2, "{:?}", batches[0].notices);
+        assert_eq!(failed.len(), 1);
+        assert!(
+            failed[0].reason.contains("already the id of"),
+            "{}",
+            failed[0].reason
+        );
     }
 
     #[test]
@@ -374,9 +853,19 @@ mod tests {
         assert_eq!(sanitised_id("../etc"), "_._etc");
         assert_eq!(sanitised_id(""), "_");
         assert_eq!(sanitised_id("Müller Brief"), "Muller_Brief");
-        assert_ne!(entry_id("a b"), entry_id("a_b"));
-        assert!(entry_id("a b").starts_with("a_b-"));
-        assert_eq!(entry_id("0007"), "0007");
+        let id = |name: &str| {
+            entry_id(
+                name,
+                &Entry {
+                    name: name.into(),
+                    path: PathBuf::from(name),
+                    lossy: false,
+                },
+            )
+        };
+        assert_ne!(id("a b"), id("a_b"));
+        assert!(id("a b").starts_with("a_b-"));
+        assert_eq!(id("0007"), "0007");
     }
 
     proptest::proptest! {
@@ -407,6 +896,7 @@ mod tests {
                 };
                 if written.is_ok() && !name.starts_with('.') && name != MANIFEST
                     && !JUNK.contains(&name.to_ascii_lowercase().as_str())
+                    && (*as_folder || !is_side_file(name, false))
                 {
                     visible.insert(name.clone());
                 }

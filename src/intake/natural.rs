@@ -2,13 +2,15 @@
 
 use std::cmp::Ordering;
 
-/// Compares names chunk by chunk: digit runs by value (then by length, so `02` and `2` stay
-/// distinct and ordered), everything else case-insensitively, then byte-wise as a tiebreak.
+/// Compares names chunk by chunk: digit runs by value, everything else case-insensitively.
+/// Only names equal that way are ordered by their leading zeros (`page_1` before `page_01`,
+/// but `page_001` before `page_01b`), then byte-wise, so no two names compare equal.
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut x, mut y) = (a, b);
+    let mut zeros = Ordering::Equal;
     loop {
         match (x.is_empty(), y.is_empty()) {
-            (true, true) => return a.cmp(b),
+            (true, true) => return zeros.then_with(|| a.cmp(b)),
             (true, false) => return Ordering::Less,
             (false, true) => return Ordering::Greater,
             _ => {}
@@ -19,10 +21,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
         let ord = if digits(cx) && digits(cy) {
             let tx = cx.trim_start_matches('0');
             let ty = cy.trim_start_matches('0');
-            tx.len()
-                .cmp(&ty.len())
-                .then_with(|| tx.cmp(ty))
-                .then_with(|| cx.len().cmp(&cy.len()))
+            if zeros == Ordering::Equal {
+                zeros = cx.len().cmp(&cy.len());
+            }
+            tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty))
         } else {
             cx.to_lowercase().cmp(&cy.to_lowercase())
         };
@@ -81,6 +83,28 @@ mod tests {
         assert_ne!(natural_cmp("02", "2"), Ordering::Equal);
         let big = "99999999999999999999999999999";
         assert_eq!(natural_cmp(big, "1"), Ordering::Greater);
+    }
+
+    #[test]
+    fn leading_zeros_only_break_ties_after_the_rest_of_the_name() {
+        let mut v = vec![
+            "page_01b.png",
+            "page_002.png",
+            "page_001a.png",
+            "page_001.png",
+            "page_1.png",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            [
+                "page_1.png",
+                "page_001.png",
+                "page_001a.png",
+                "page_01b.png",
+                "page_002.png"
+            ]
+        );
     }
 
     proptest::proptest! {

@@ -110,6 +110,12 @@ pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, 
 }
 
 fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
+    if std::fs::symlink_metadata(path).is_err() {
+        let mut r = ItemReport::new(path, ItemKind::Unknown);
+        r.fail("does not exist");
+        items.push(r);
+        return;
+    }
     if path.is_dir() {
         if path.join("index.sqlite").exists() || path.join(crate::store::BATCHES_DIR).is_dir() {
             verify_store(path, trust, items);
@@ -119,11 +125,13 @@ fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
             let store = path.parent().and_then(Path::parent).unwrap_or(path);
             verify_batch(store, path, trust, items, &mut BTreeSet::new());
         } else {
-            let mut r = ItemReport::new(path, ItemKind::Detached);
-            r.fail(
-                "neither a store (no index.sqlite, no _batches/) nor a batch folder \
-                 (no transfer-note.yaml)",
-            );
+            let mut r = ItemReport::new(path, ItemKind::Unknown);
+            let empty = std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none());
+            r.fail(if empty {
+                "an empty folder: nothing to verify (give a store, a batch folder under _batches/, a PDF or a transfer note)"
+            } else {
+                "neither a store (no index.sqlite, no _batches/) nor a batch folder (no transfer-note.yaml)"
+            });
             items.push(r);
         }
         return;
@@ -137,12 +145,8 @@ fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
     } else if name.ends_with(".p7s") {
         let content = path.with_extension("");
         items.push(verify_note(&content, trust));
-    } else if path.exists() {
-        items.push(verify_note(path, trust));
     } else {
-        let mut r = ItemReport::new(path, ItemKind::Pdf);
-        r.fail("does not exist");
-        items.push(r);
+        items.push(verify_note(path, trust));
     }
 }
 
