@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use zune_jpeg::JpegDecoder;
+use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
@@ -171,19 +173,32 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             "no end-of-image marker after the scan data (truncated?)",
         ));
     }
-    let out_space = if h.components == 4 {
+    // Gray comes straight from the luma channel where there is one (YCbCr, gray). A JPEG
+    // stored as plain RGB (Adobe APP14 transform 0, or components named 'R','G','B'), or
+    // CMYK, has none: those are decoded to RGB and reduced here.
+    let probe_options = DecoderOptions::default()
+        .set_max_width(h.width as usize)
+        .set_max_height(h.height as usize);
+    let mut headers = JpegDecoder::new_with_options(ZCursor::new(&bytes[..]), probe_options);
+    headers
+        .decode_headers()
+        .map_err(|e| corrupt(format!("{e:?}")))?;
+    let via_rgb = !matches!(
+        headers.input_colorspace(),
+        Some(ColorSpace::YCbCr | ColorSpace::Luma)
+    );
+    let out_space = if via_rgb {
         ColorSpace::RGB
     } else {
         ColorSpace::Luma
     };
-    let options = DecoderOptions::default()
-        .set_max_width(h.width as usize)
-        .set_max_height(h.height as usize)
-        .jpeg_set_out_colorspace(out_space);
-    let mut dec = zune_jpeg::JpegDecoder::new_with_options(&bytes[..], options);
+    let mut dec = JpegDecoder::new_with_options(
+        ZCursor::new(&bytes[..]),
+        probe_options.jpeg_set_out_colorspace(out_space),
+    );
     let pixels = dec.decode().map_err(|e| corrupt(format!("{e:?}")))?;
     let n = h.width as usize * h.height as usize;
-    let gray = if h.components == 4 {
+    let gray = if via_rgb {
         pixels
             .chunks_exact(3)
             .map(|p| luma(p[0], p[1], p[2]))
@@ -318,6 +333,70 @@ pub(crate) mod tests {
             "{}",
             d.gray.pixels[100]
         );
+    }
+
+    /// An RGB test card: red rises left to right, green top to bottom, blue is constant.
+    fn rgb_card(w: usize, h: usize) -> Vec<u8> {
+        (0..w * h)
+            .flat_map(|i| [(i % w * 255 / w) as u8, (i / w * 255 / h) as u8, 90])
+            .collect()
+    }
+
+    fn assert_gray_close(d: &DecodedPage, rgb: &[u8], tolerance: i32) {
+        let worst = d
+            .gray
+            .pixels
+            .iter()
+            .zip(rgb.chunks_exact(3))
+            .map(|(&g, p)| (i32::from(g) - i32::from(luma(p[0], p[1], p[2]))).abs())
+            .max()
+            .unwrap();
+        assert!(worst <= tolerance, "gray off by up to {worst}");
+    }
+
+    /// zune-jpeg 0.4 lost its place at the restart markers of progressive scans ("Marker SOS
+    /// found in bitstream") and such valid scans were quarantined as corrupt.
+    #[test]
+    fn progressive_jpeg_with_restart_markers_decodes() {
+        let (w, h) = (96u16, 64u16);
+        let rgb = rgb_card(96, 64);
+        for (interval, sampling) in [
+            (1, jpeg_encoder::SamplingFactor::F_2_2),
+            (2, jpeg_encoder::SamplingFactor::F_1_1),
+        ] {
+            let mut out = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+            enc.set_progressive(true);
+            enc.set_restart_interval(interval);
+            enc.set_sampling_factor(sampling);
+            enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            assert!(out.windows(2).any(|m| m == [0xFF, 0xD0]), "has RST0");
+            let d = decode(out).unwrap();
+            assert!(matches!(d.embed, Embed::Dct { components: 3, .. }));
+            assert_gray_close(&d, &rgb, 12);
+        }
+    }
+
+    /// Samples stored as RGB, not YCbCr: Adobe APP14 with transform 0 and no JFIF marker, as
+    /// `cjpeg -rgb` and some scanner drivers write. There is no luma channel to take.
+    #[test]
+    fn rgb_jpeg_without_colour_transform_gives_luma() {
+        let (w, h) = (48u16, 32u16);
+        let rgb = rgb_card(48, 32);
+        let mut out = Vec::new();
+        // ColorType::Ycbcr stores the three channels as given, untransformed.
+        jpeg_encoder::Encoder::new(&mut out, 95)
+            .encode(&rgb, w, h, jpeg_encoder::ColorType::Ycbcr)
+            .unwrap();
+        assert_eq!(&out[2..4], &[0xFF, 0xE0], "encoder writes JFIF first");
+        let app0_len = usize::from(u16::from_be_bytes([out[4], out[5]]));
+        let mut file = vec![0xFF, 0xD8, 0xFF, 0xEE, 0x00, 0x0E];
+        file.extend_from_slice(b"Adobe\0\x64\0\0\0\0\0");
+        file.extend_from_slice(&out[4 + app0_len..]);
+        let d = decode(file).unwrap();
+        assert_eq!(d.info.color, ColorKind::Rgb);
+        assert_gray_close(&d, &rgb, 12);
     }
 
     #[test]
