@@ -327,9 +327,7 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     }
     match ifd.compression {
         1 | 4 | 5 | 8 | 32773 | 32946 => {}
-        2 | 3 => return Err(unsupported("CCITT Group 3 / modified Huffman compression")),
-        6 | 7 => return Err(unsupported("JPEG-in-TIFF compression")),
-        c => return Err(unsupported(format!("compression {c}"))),
+        c => return Err(unsupported(compression_not_read(c))),
     }
     if !matches!(ifd.fill_order, 1 | 2) {
         return Err(corrupt(format!("FillOrder {}", ifd.fill_order)));
@@ -405,6 +403,29 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
         samples,
         alpha,
     })
+}
+
+/// Why a compression scheme is refused, naming it as TIFF tools do (TIFF 6.0 section 8 and
+/// the registered extensions), so the operator knows what to change at the scanner.
+fn compression_not_read(c: u16) -> String {
+    let name = match c {
+        2 => "CCITT modified Huffman (RLE)",
+        3 => "CCITT Group 3 fax",
+        6 => "old-style JPEG",
+        7 => "JPEG",
+        32771 => "CCITT RLE, word-aligned",
+        32809 => "ThunderScan",
+        34661 => "JBIG",
+        34712 => "JPEG 2000",
+        34887..=34889 => "LERC",
+        34925 => "LZMA",
+        50000 => "Zstandard",
+        50001 => "WebP",
+        _ => "unknown",
+    };
+    format!(
+        "{name}-compressed (compression {c}) strips are not read; only uncompressed, PackBits, LZW, Deflate and CCITT Group 4"
+    )
 }
 
 fn page_info(ifd: &Ifd, l: &Layout) -> PageInfo {
@@ -1274,6 +1295,23 @@ pub(crate) mod tests {
             d.gray.pixels,
             vec![0, luma(255, 0, 0), luma(0, 255, 0), 255]
         );
+    }
+
+    #[test]
+    fn compressions_we_do_not_read_are_named_in_the_refusal() {
+        for (c, name) in [
+            (7u16, "JPEG-compressed (compression 7)"),
+            (3, "CCITT Group 3"),
+        ] {
+            let mut page = TiffPage::new(4, 1, vec![vec![0; 4]]);
+            page.compression = c;
+            let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+            assert!(
+                err.to_string().starts_with("unsupported TIFF variant: ")
+                    && err.to_string().contains(name),
+                "{err}"
+            );
+        }
     }
 
     #[test]
