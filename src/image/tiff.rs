@@ -406,7 +406,7 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     if !bits_ok {
         return Err(unsupported(format!("{bits}-bit {color:?}")));
     }
-    if extra > 0 && bits != 8 {
+    if extra > 0 && !matches!(bits, 8 | 16) {
         return Err(unsupported(format!(
             "{bits}-bit samples with {extra} extra sample(s)"
         )));
@@ -468,7 +468,8 @@ fn page_info(ifd: &Ifd, l: &Layout) -> PageInfo {
         height: ifd.height,
         dpi: ifd.dpi,
         color: l.color,
-        bits_per_component: if l.alpha { 8 } else { l.bits },
+        // Extra samples are composited or dropped at 8 bits (`embed_and_gray`).
+        bits_per_component: if l.samples > l.colors { 8 } else { l.bits },
         format: F,
     }
 }
@@ -796,6 +797,15 @@ fn embed_and_gray(
     l: &Layout,
     mut raw: Vec<u8>,
 ) -> Result<(Embed, GrayImage), ImageError> {
+    // The extra-sample helpers below work on 8-bit samples: 16-bit ones are cut to their high
+    // byte first. Such a page (usually RGBA from an image editor) is composited over white
+    // and re-encoded anyway, so 8 bits lose nothing that shows.
+    let mut l = *l;
+    if l.bits == 16 && l.samples > l.colors {
+        raw = raw.chunks_exact(2).map(|be| be[0]).collect();
+        l.bits = 8;
+    }
+    let l = &l;
     let (w, h) = (ifd.width as usize, ifd.height as usize);
     let rb = row_bytes(ifd.width, u32::from(l.samples), u32::from(l.bits));
     let mut gray = vec![0u8; w * h];
@@ -867,7 +877,7 @@ fn embed_and_gray(
     let embed = Embed::Flate {
         data: zlib(&raw),
         colors: l.colors,
-        bits_per_component: if l.alpha { 8 } else { l.bits },
+        bits_per_component: l.bits,
         png_predictor: false,
         palette,
     };
@@ -1070,6 +1080,10 @@ pub(crate) mod tests {
         /// (TileWidth, TileLength): `strips` then holds the tiles.
         pub tile: Option<(u32, u32)>,
         pub planar: u16,
+        /// ExtraSamples (one value): 1 associated, 2 unassociated alpha.
+        pub extra_samples: Option<u16>,
+        /// NewSubfileType.
+        pub subfile_type: Option<u32>,
     }
 
     impl TiffPage {
@@ -1089,6 +1103,8 @@ pub(crate) mod tests {
                 resolution: Some((300, 300, 2)),
                 tile: None,
                 planar: 1,
+                extra_samples: None,
+                subfile_type: None,
             }
         }
     }
@@ -1115,6 +1131,12 @@ pub(crate) mod tests {
             let mut entries: Vec<(u16, u16, u32, Vec<u8>)> = Vec::new();
             let shorts = |v: &[u16]| v.iter().flat_map(|&x| p16(x)).collect::<Vec<u8>>();
             let longs = |v: &[u32]| v.iter().flat_map(|&x| p32(x)).collect::<Vec<u8>>();
+            if let Some(t) = page.subfile_type {
+                entries.push((254, 4, 1, longs(&[t])));
+            }
+            if let Some(x) = page.extra_samples {
+                entries.push((338, 3, 1, shorts(&[x])));
+            }
             entries.push((256, 4, 1, longs(&[page.width])));
             entries.push((257, 4, 1, longs(&[page.height])));
             entries.push((
@@ -1645,6 +1667,34 @@ pub(crate) mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn rgba_16_bit_is_composited_over_white_at_8_bits() {
+        // Two pixels: opaque red, fully transparent black; big-endian 16-bit samples.
+        let px: Vec<u16> = vec![0xFFFF, 0, 0, 0xFFFF, 0, 0, 0, 0];
+        let mut page = TiffPage::new(
+            2,
+            1,
+            vec![px.iter().flat_map(|v| v.to_be_bytes()).collect()],
+        );
+        page.samples = 4;
+        page.bits = 16;
+        page.photometric = 2;
+        page.extra_samples = Some(2);
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        assert_eq!(d.info.bits_per_component, 8);
+        let Embed::Flate {
+            data,
+            colors: 3,
+            bits_per_component: 8,
+            ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(inflate_all(data), vec![255, 0, 0, 255, 255, 255]);
+        assert_eq!(d.gray.pixels, vec![luma(255, 0, 0), 255]);
     }
 
     #[test]
