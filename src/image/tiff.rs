@@ -208,6 +208,41 @@ fn ifd_offsets(r: &Bytes<'_>) -> Result<Vec<usize>, ImageError> {
     Ok(out)
 }
 
+/// The IFDs that are pages of the document. A reduced-resolution copy of a page (a preview
+/// some capture programs add, NewSubfileType bit 0 or SubfileType 2) and a transparency mask
+/// (bit 2) are not paper pages (TIFF 6.0 section 8) and are left out, unless nothing else is
+/// left, when every IFD counts as a page.
+fn page_offsets(r: &Bytes<'_>) -> Result<Vec<usize>, ImageError> {
+    let all = ifd_offsets(r)?;
+    let pages: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&at| !is_preview_or_mask(r, at))
+        .collect();
+    Ok(if pages.is_empty() { all } else { pages })
+}
+
+fn is_preview_or_mask(r: &Bytes<'_>, at: usize) -> bool {
+    let n = usize::from(r.u16_at(at).unwrap_or(0));
+    (0..n).any(|i| {
+        let e = at + 2 + 12 * i;
+        let entry = match (r.u16_at(e), r.u16_at(e + 2), r.u32_at(e + 4)) {
+            (Some(tag), Some(typ), Some(count)) => Entry {
+                tag,
+                typ,
+                count,
+                field: e + 8,
+            },
+            _ => return false,
+        };
+        match entry.tag {
+            254 => r.uint(&entry).is_ok_and(|v| v & 0b101 != 0),
+            255 => r.uint(&entry).is_ok_and(|v| v == 2),
+            _ => false,
+        }
+    })
+}
+
 fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
     let n = r.u16_at(at).ok_or_else(|| corrupt("IFD cut off"))? as usize;
     let mut entries = Vec::with_capacity(n);
@@ -484,7 +519,7 @@ fn open(bytes: &[u8]) -> Bytes<'_> {
 pub(super) fn probe(bytes: &[u8], max_pixels: u64) -> Result<Vec<PageInfo>, ImageError> {
     let r = open(bytes);
     let mut pages = Vec::new();
-    for at in ifd_offsets(&r)? {
+    for at in page_offsets(&r)? {
         let ifd = parse_ifd(&r, at)?;
         check_pixel_budget(F, ifd.width, ifd.height, max_pixels)?;
         let l = layout(&ifd)?;
@@ -499,7 +534,7 @@ pub(super) fn decode_page(
     max_pixels: u64,
 ) -> Result<DecodedPage, ImageError> {
     let r = open(bytes);
-    let offsets = ifd_offsets(&r)?;
+    let offsets = page_offsets(&r)?;
     let at = *offsets.get(index).ok_or(ImageError::NoSuchPage {
         format: F,
         index,
@@ -1695,6 +1730,27 @@ pub(crate) mod tests {
         };
         assert_eq!(inflate_all(data), vec![255, 0, 0, 255, 255, 255]);
         assert_eq!(d.gray.pixels, vec![luma(255, 0, 0), 255]);
+    }
+
+    #[test]
+    fn a_reduced_resolution_preview_ifd_is_not_a_page() {
+        let mut page = TiffPage::new(8, 2, vec![vec![10; 16]]);
+        page.resolution = Some((300, 300, 2));
+        let mut preview = TiffPage::new(2, 1, vec![vec![10; 2]]);
+        preview.resolution = Some((75, 75, 2));
+        preview.subfile_type = Some(1);
+        let file = write_tiff(&[page, preview], true);
+        let pages = super::super::probe(&file, 1000).unwrap();
+        assert_eq!(pages.len(), 1, "{pages:?}");
+        assert_eq!(pages[0].width, 8);
+        assert!(matches!(
+            decode(file, 1),
+            Err(ImageError::NoSuchPage { pages: 1, .. })
+        ));
+        // A file whose every IFD claims to be a preview still has its pages.
+        let mut only = TiffPage::new(2, 1, vec![vec![10; 2]]);
+        only.subfile_type = Some(1);
+        assert_eq!(decode(write_tiff(&[only], true), 0).unwrap().info.width, 2);
     }
 
     #[test]
