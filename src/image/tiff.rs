@@ -797,8 +797,16 @@ fn unpack_bits(src: &[u8], dst: &mut [u8]) -> usize {
 }
 
 /// TIFF LZW (TIFF 6.0 section 13): MSB-first codes with the "early change" code-size switch.
+/// Files from before TIFF 5.0 wrote LSB-first codes without early change; their first code,
+/// Clear (256), then reads 0x00 and a set low bit, which new-style data cannot start with
+/// (its Clear code starts 0x80). libtiff tells the two apart the same way.
 fn lzw(src: &[u8], dst: &mut [u8]) -> Result<usize, String> {
-    let mut dec = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+    let old_style = src.len() >= 2 && src[0] == 0 && src[1] & 1 == 1;
+    let mut dec = if old_style {
+        weezl::decode::Decoder::new(weezl::BitOrder::Lsb, 8)
+    } else {
+        weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+    };
     let (mut i, mut o) = (0usize, 0usize);
     while o < dst.len() {
         let res = dec.decode_bytes(&src[i..], &mut dst[o..]);
@@ -1586,6 +1594,26 @@ pub(crate) mod tests {
         page.tile = Some((1 << 16, 1 << 16));
         let err = decode(write_tiff(&[page], true), 0).unwrap_err();
         assert!(err.to_string().contains("tiles of"), "{err}");
+    }
+
+    #[test]
+    fn old_style_lsb_first_lzw_decodes() {
+        let (w, h) = (23u32, 5u32);
+        let px = gray_ramp(w as usize, h as usize);
+        let data = weezl::encode::Encoder::new(weezl::BitOrder::Lsb, 8)
+            .encode(&px)
+            .unwrap();
+        assert_eq!(
+            (data[0], data[1] & 1),
+            (0, 1),
+            "starts with an LSB-first Clear code"
+        );
+        let mut page = TiffPage::new(w, h, vec![data]);
+        page.compression = 5;
+        assert_eq!(
+            decode(write_tiff(&[page], true), 0).unwrap().gray.pixels,
+            px
+        );
     }
 
     #[test]
