@@ -38,6 +38,8 @@ struct Header {
     height: u32,
     components: u8,
     dpi: Option<(f64, f64)>,
+    /// Clockwise degrees from EXIF Orientation.
+    orientation: u16,
     /// Offset of the first SOS marker: entropy-coded data starts after it.
     sos: usize,
 }
@@ -45,7 +47,7 @@ struct Header {
 fn header(bytes: &[u8]) -> Result<Header, ImageError> {
     let mut pos = 2usize;
     let mut jfif: Option<Option<(f64, f64)>> = None;
-    let mut exif: Option<(f64, f64)> = None;
+    let mut exif: Option<super::tiff::ExifFacts> = None;
     let mut frame: Option<(u32, u32, u8)> = None;
     loop {
         // Markers may be preceded by any number of 0xFF fill bytes (T.81 B.1.1.2).
@@ -81,15 +83,17 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
                 let (width, height, components) =
                     frame.ok_or_else(|| corrupt("scan data before the frame header (no SOF)"))?;
                 // JFIF 1.02: units 1 = dots per inch, 2 = dots per cm, 0 = aspect ratio only.
+                let exif = exif.unwrap_or_default();
                 let dpi = match jfif {
                     Some(Some(d)) => Some(d),
-                    _ => exif,
+                    _ => exif.dpi,
                 };
                 return Ok(Header {
                     width,
                     height,
                     components,
                     dpi,
+                    orientation: exif.orientation,
                     sos: pos,
                 });
             }
@@ -104,7 +108,7 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
                 jfif = Some(f.filter(|_| x > 0.0 && y > 0.0).map(|f| (x * f, y * f)));
             }
             0xE1 if seg.starts_with(b"Exif\0\0") => {
-                exif = exif.or_else(|| super::tiff::exif_dpi(&seg[6..]));
+                exif = exif.or_else(|| Some(super::tiff::exif_facts(&seg[6..])));
             }
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 if !matches!(marker, 0xC0..=0xC2) {
@@ -150,6 +154,7 @@ fn info(h: &Header) -> PageInfo {
         },
         bits_per_component: 8,
         format: F,
+        orientation: h.orientation,
     }
 }
 
@@ -265,14 +270,25 @@ pub(crate) mod tests {
 
     /// Inserts an APP1 EXIF block with IFD0 resolution tags right after SOI.
     fn with_exif(file: &[u8], res: u32, unit: u16) -> Vec<u8> {
-        let mut t = b"MM\0*\0\0\0\x08".to_vec();
-        t.extend_from_slice(&3u16.to_be_bytes());
-        let data_at = 8 + 2 + 3 * 12 + 4;
-        for (tag, typ, val) in [
-            (282u16, 5u16, data_at as u32),
-            (283, 5, data_at as u32 + 8),
+        with_exif_tags(file, res, unit, None)
+    }
+
+    /// The same, with an Orientation tag when `orientation` is given.
+    fn with_exif_tags(file: &[u8], res: u32, unit: u16, orientation: Option<u16>) -> Vec<u8> {
+        let mut entries = Vec::new();
+        if let Some(o) = orientation {
+            entries.push((274u16, 3u16, u32::from(o) << 16));
+        }
+        let n = entries.len() + 3;
+        let data_at = (8 + 2 + n * 12 + 4) as u32;
+        entries.extend([
+            (282u16, 5u16, data_at),
+            (283, 5, data_at + 8),
             (296, 3, u32::from(unit) << 16),
-        ] {
+        ]);
+        let mut t = b"MM\0*\0\0\0\x08".to_vec();
+        t.extend_from_slice(&(n as u16).to_be_bytes());
+        for (tag, typ, val) in entries {
             t.extend_from_slice(&tag.to_be_bytes());
             t.extend_from_slice(&typ.to_be_bytes());
             t.extend_from_slice(&1u32.to_be_bytes());
@@ -435,6 +451,22 @@ pub(crate) mod tests {
         let plain = encode_gray(16, 16, &page(16, 16), None);
         assert_eq!(dpi(&plain), None);
         assert_eq!(dpi(&with_exif(&plain, 600, 2)), Some((600.0, 600.0)));
+    }
+
+    #[test]
+    fn exif_orientation_is_reported_as_a_clockwise_turn() {
+        let base = encode_gray(16, 16, &page(16, 16), Some(300));
+        let turn = |o| {
+            super::super::probe(&with_exif_tags(&base, 300, 2, o), 1000).unwrap()[0].orientation
+        };
+        assert_eq!(turn(None), 0);
+        assert_eq!(turn(Some(1)), 0);
+        assert_eq!(turn(Some(6)), 90);
+        assert_eq!(turn(Some(3)), 180);
+        assert_eq!(turn(Some(8)), 270);
+        assert_eq!(turn(Some(2)), 0, "mirrored: not applied");
+        let d = decode(with_exif_tags(&base, 300, 2, Some(6))).unwrap();
+        assert_eq!(d.info.dpi, Some((300.0, 300.0)), "JFIF still gives the dpi");
     }
 
     #[test]

@@ -90,6 +90,20 @@ pub struct PageInfo {
     pub color: ColorKind,
     pub bits_per_component: u8,
     pub format: FileFormat,
+    /// Clockwise degrees (0, 90, 180, 270) the file asks a viewer to turn the stored image
+    /// by: the TIFF Orientation tag, or EXIF's in a JPEG (TIFF 6.0 section 8, values 3, 6
+    /// and 8). The mirrored values (2, 4, 5, 7), which no scanner writes, are not applied.
+    pub orientation: u16,
+}
+
+/// The clockwise quarter turn an Orientation value (TIFF tag 274, EXIF 0x0112) asks for.
+pub(crate) fn orientation_turn(tag: u64) -> u16 {
+    match tag {
+        3 => 180,
+        6 => 90,
+        8 => 270,
+        _ => 0,
+    }
 }
 
 /// One page fully read: header facts, the bytes the PDF embeds, and the gray raster for
@@ -325,6 +339,12 @@ mod tests {
             check_pixel_budget(FileFormat::Png, 0, 10, 100),
             Err(ImageError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn orientation_values_map_to_clockwise_turns() {
+        let turns: Vec<u16> = (0..=9).map(orientation_turn).collect();
+        assert_eq!(turns, [0, 0, 0, 180, 0, 0, 90, 0, 270, 0]);
     }
 
     #[test]

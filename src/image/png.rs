@@ -153,6 +153,7 @@ fn info(c: &Chunks<'_>) -> PageInfo {
         color,
         bits_per_component: if c.transparency { 8 } else { c.bit_depth },
         format: F,
+        orientation: 0,
     }
 }
 

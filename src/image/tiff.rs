@@ -96,6 +96,8 @@ struct Ifd {
     sample_format: u16,
     tile: Option<(u32, u32)>,
     dpi: Option<(f64, f64)>,
+    /// Orientation (TIFF 6.0 section 8), 1 = as stored.
+    orientation: u64,
 }
 
 /// Sizes of the TIFF field types 1..=13 (TIFF 6.0 section 2, plus IFD type 13 from TN1).
@@ -354,6 +356,7 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         sample_format,
         tile,
         dpi,
+        orientation: uint_or(274, 1)?,
     })
 }
 
@@ -506,6 +509,7 @@ fn page_info(ifd: &Ifd, l: &Layout) -> PageInfo {
         // Extra samples are composited or dropped at 8 bits (`embed_and_gray`).
         bits_per_component: if l.samples > l.colors { 8 } else { l.bits },
         format: F,
+        orientation: super::orientation_turn(ifd.orientation),
     }
 }
 
@@ -1064,40 +1068,65 @@ fn pack_row(row: &[u8], out: &mut [u8]) {
     }
 }
 
-/// Resolution from an EXIF APP1 block (CIPA DC-008 4.6.5: IFD0 XResolution, YResolution,
-/// ResolutionUnit, same meaning as in TIFF). `tiff` is the block after "Exif\0\0".
-pub(super) fn exif_dpi(tiff: &[u8]) -> Option<(f64, f64)> {
-    let le = match tiff.get(..2)? {
-        b"II" => true,
-        b"MM" => false,
-        _ => return None,
+/// What an EXIF APP1 block says about the page (CIPA DC-008 4.6.5: IFD0 XResolution,
+/// YResolution, ResolutionUnit and Orientation, same meaning as in TIFF).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct ExifFacts {
+    pub(super) dpi: Option<(f64, f64)>,
+    /// Clockwise degrees, see [`PageInfo::orientation`].
+    pub(super) orientation: u16,
+}
+
+/// Reads [`ExifFacts`] from `tiff`, the block after "Exif\0\0"; a damaged block gives what
+/// could be read before the damage.
+pub(super) fn exif_facts(tiff: &[u8]) -> ExifFacts {
+    let mut facts = ExifFacts::default();
+    let le = match tiff.get(..2) {
+        Some(b"II") => true,
+        Some(b"MM") => false,
+        _ => return facts,
     };
     let r = Bytes { b: tiff, le };
-    let at = r.u32_at(4)? as usize;
-    let n = r.u16_at(at)? as usize;
-    let (mut x, mut y, mut unit) = (None, None, 2u64);
+    let Some(at) = r.u32_at(4).map(|v| v as usize) else {
+        return facts;
+    };
+    let n = usize::from(r.u16_at(at).unwrap_or(0));
+    let (mut x, mut y, mut unit) = (None, None, Some(2u64));
     for i in 0..n {
         let field = at + 2 + 12 * i;
+        let (Some(tag), Some(typ), Some(count)) =
+            (r.u16_at(field), r.u16_at(field + 2), r.u32_at(field + 4))
+        else {
+            break;
+        };
         let e = Entry {
-            tag: r.u16_at(field)?,
-            typ: r.u16_at(field + 2)?,
-            count: r.u32_at(field + 4)?,
+            tag,
+            typ,
+            count,
             field: field + 8,
         };
         match e.tag {
+            274 => facts.orientation = super::orientation_turn(r.uint(&e).unwrap_or(1)),
             282 => x = r.rational(&e).ok().flatten(),
             283 => y = r.rational(&e).ok().flatten(),
-            296 => unit = r.uint(&e).ok()?,
+            296 => unit = r.uint(&e).ok(),
             _ => {}
         }
     }
     let f = match unit {
-        2 => 1.0,
-        3 => 2.54,
-        _ => return None,
+        Some(2) => 1.0,
+        Some(3) => 2.54,
+        _ => return facts,
     };
-    let (x, y) = (x?, y.or(x)?);
-    (x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0).then_some((x * f, y * f))
+    if let (Some(x), Some(y)) = (x, y.or(x))
+        && x.is_finite()
+        && y.is_finite()
+        && x > 0.0
+        && y > 0.0
+    {
+        facts.dpi = Some((x * f, y * f));
+    }
+    facts
 }
 
 #[cfg(test)]
@@ -1127,6 +1156,7 @@ pub(crate) mod tests {
         pub extra_samples: Option<u16>,
         /// NewSubfileType.
         pub subfile_type: Option<u32>,
+        pub orientation: Option<u16>,
     }
 
     impl TiffPage {
@@ -1148,6 +1178,7 @@ pub(crate) mod tests {
                 planar: 1,
                 extra_samples: None,
                 subfile_type: None,
+                orientation: None,
             }
         }
     }
@@ -1176,6 +1207,9 @@ pub(crate) mod tests {
             let longs = |v: &[u32]| v.iter().flat_map(|&x| p32(x)).collect::<Vec<u8>>();
             if let Some(t) = page.subfile_type {
                 entries.push((254, 4, 1, longs(&[t])));
+            }
+            if let Some(o) = page.orientation {
+                entries.push((274, 3, 1, shorts(&[o])));
             }
             if let Some(x) = page.extra_samples {
                 entries.push((338, 3, 1, shorts(&[x])));
@@ -1904,6 +1938,23 @@ pub(crate) mod tests {
         assert!((cm.0 - 299.72).abs() < 0.01, "{cm:?}");
         assert_eq!(dpi(Some((1, 1, 1))), None, "unit 1 is an aspect ratio only");
         assert_eq!(dpi(None), None);
+    }
+
+    #[test]
+    fn orientation_tag_is_reported_as_a_clockwise_turn() {
+        for (tag, turn) in [
+            (None, 0u16),
+            (Some(1u16), 0),
+            (Some(3), 180),
+            (Some(6), 90),
+            (Some(8), 270),
+            (Some(5), 0),
+        ] {
+            let mut p = TiffPage::new(2, 2, vec![vec![0; 4]]);
+            p.orientation = tag;
+            let pages = super::super::probe(&write_tiff(&[p], false), 100).unwrap();
+            assert_eq!(pages[0].orientation, turn, "Orientation {tag:?}");
+        }
     }
 
     #[test]
