@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages resiscan needs to build, run and test — only those missing.
 # Tesseract's C library and models, leptonica and clang (bindgen), poppler (pdftotext, pdfsig,
-# pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check.
+# pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check;
+# libtiff-tools (tiffcp, tiffset) and libjpeg-turbo-progs (cjpeg) write the outside-made images
+# of tests/images.rs.
 set -euo pipefail
 packages=(
   build-essential pkg-config libclang-dev clang
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf imagemagick liblcms2-utils bc time
+  libtiff-tools libjpeg-turbo-progs
 )
 missing=()
 for p in "${packages[@]}"; do
