@@ -2,13 +2,15 @@
 # Installs the Debian 12 packages resiscan needs to build, run and test — only those missing.
 # Tesseract's C library and models, leptonica and clang (bindgen), poppler (pdftotext, pdfsig,
 # pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check;
-# libnss3-tools (certutil) so the PKI tests can make pdfsig trust their test root.
+# libnss3-tools (certutil) so the PKI tests can make pdfsig trust their test root;
+# libtiff-tools (tiffcp, tiffset) and libjpeg-turbo-progs (cjpeg) write the outside-made images
+# of tests/images.rs.
 set -euo pipefail
 packages=(
   build-essential pkg-config libclang-dev clang
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf imagemagick liblcms2-utils bc time
-  libnss3-tools
+  libnss3-tools libtiff-tools libjpeg-turbo-progs
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1190,7 +1190,18 @@ fn recognize(
         *engine = Some(OcrEngine::new(&ctx.ocr_options)?);
     }
     let e = engine.as_mut().expect("engine was just created");
-    e.recognize(&page.gray, dpi.round() as u32)
+    let dpi = dpi.round() as u32;
+    // The file's own Orientation tag comes first: OCR reads the page the way the file says
+    // it is shown, and orientation detection may still turn it further. The scanner's image
+    // stays as stored; the page's /Rotate shows the sum.
+    let turn = page.info.orientation;
+    if turn == 0 {
+        return e.recognize(&page.gray, dpi);
+    }
+    let turned = crate::ocr::rotated_clockwise(&page.gray, turn);
+    let mut text = e.recognize(&turned, dpi)?;
+    text.rotation = (text.rotation + turn) % 360;
+    Ok(text)
 }
 
 fn embedding_name(e: &Embed) -> &'static str {

@@ -320,6 +320,7 @@ mod tests {
             color: ColorKind::Gray,
             bits_per_component: 8,
             format: FileFormat::Png,
+            orientation: 0,
         }
     }
 

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use zune_jpeg::JpegDecoder;
+use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
@@ -36,6 +38,8 @@ struct Header {
     height: u32,
     components: u8,
     dpi: Option<(f64, f64)>,
+    /// Clockwise degrees from EXIF Orientation.
+    orientation: u16,
     /// Offset of the first SOS marker: entropy-coded data starts after it.
     sos: usize,
 }
@@ -43,7 +47,7 @@ struct Header {
 fn header(bytes: &[u8]) -> Result<Header, ImageError> {
     let mut pos = 2usize;
     let mut jfif: Option<Option<(f64, f64)>> = None;
-    let mut exif: Option<(f64, f64)> = None;
+    let mut exif: Option<super::tiff::ExifFacts> = None;
     let mut frame: Option<(u32, u32, u8)> = None;
     loop {
         // Markers may be preceded by any number of 0xFF fill bytes (T.81 B.1.1.2).
@@ -79,15 +83,17 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
                 let (width, height, components) =
                     frame.ok_or_else(|| corrupt("scan data before the frame header (no SOF)"))?;
                 // JFIF 1.02: units 1 = dots per inch, 2 = dots per cm, 0 = aspect ratio only.
+                let exif = exif.unwrap_or_default();
                 let dpi = match jfif {
                     Some(Some(d)) => Some(d),
-                    _ => exif,
+                    _ => exif.dpi,
                 };
                 return Ok(Header {
                     width,
                     height,
                     components,
                     dpi,
+                    orientation: exif.orientation,
                     sos: pos,
                 });
             }
@@ -102,7 +108,7 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
                 jfif = Some(f.filter(|_| x > 0.0 && y > 0.0).map(|f| (x * f, y * f)));
             }
             0xE1 if seg.starts_with(b"Exif\0\0") => {
-                exif = exif.or_else(|| super::tiff::exif_dpi(&seg[6..]));
+                exif = exif.or_else(|| Some(super::tiff::exif_facts(&seg[6..])));
             }
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 if !matches!(marker, 0xC0..=0xC2) {
@@ -148,6 +154,7 @@ fn info(h: &Header) -> PageInfo {
         },
         bits_per_component: 8,
         format: F,
+        orientation: h.orientation,
     }
 }
 
@@ -171,19 +178,32 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             "no end-of-image marker after the scan data (truncated?)",
         ));
     }
-    let out_space = if h.components == 4 {
+    // Gray comes straight from the luma channel where there is one (YCbCr, gray). A JPEG
+    // stored as plain RGB (Adobe APP14 transform 0, or components named 'R','G','B'), or
+    // CMYK, has none: those are decoded to RGB and reduced here.
+    let probe_options = DecoderOptions::default()
+        .set_max_width(h.width as usize)
+        .set_max_height(h.height as usize);
+    let mut headers = JpegDecoder::new_with_options(ZCursor::new(&bytes[..]), probe_options);
+    headers
+        .decode_headers()
+        .map_err(|e| corrupt(format!("{e:?}")))?;
+    let via_rgb = !matches!(
+        headers.input_colorspace(),
+        Some(ColorSpace::YCbCr | ColorSpace::Luma)
+    );
+    let out_space = if via_rgb {
         ColorSpace::RGB
     } else {
         ColorSpace::Luma
     };
-    let options = DecoderOptions::default()
-        .set_max_width(h.width as usize)
-        .set_max_height(h.height as usize)
-        .jpeg_set_out_colorspace(out_space);
-    let mut dec = zune_jpeg::JpegDecoder::new_with_options(&bytes[..], options);
+    let mut dec = JpegDecoder::new_with_options(
+        ZCursor::new(&bytes[..]),
+        probe_options.jpeg_set_out_colorspace(out_space),
+    );
     let pixels = dec.decode().map_err(|e| corrupt(format!("{e:?}")))?;
     let n = h.width as usize * h.height as usize;
-    let gray = if h.components == 4 {
+    let gray = if via_rgb {
         pixels
             .chunks_exact(3)
             .map(|p| luma(p[0], p[1], p[2]))
@@ -250,14 +270,25 @@ pub(crate) mod tests {
 
     /// Inserts an APP1 EXIF block with IFD0 resolution tags right after SOI.
     fn with_exif(file: &[u8], res: u32, unit: u16) -> Vec<u8> {
-        let mut t = b"MM\0*\0\0\0\x08".to_vec();
-        t.extend_from_slice(&3u16.to_be_bytes());
-        let data_at = 8 + 2 + 3 * 12 + 4;
-        for (tag, typ, val) in [
-            (282u16, 5u16, data_at as u32),
-            (283, 5, data_at as u32 + 8),
+        with_exif_tags(file, res, unit, None)
+    }
+
+    /// The same, with an Orientation tag when `orientation` is given.
+    fn with_exif_tags(file: &[u8], res: u32, unit: u16, orientation: Option<u16>) -> Vec<u8> {
+        let mut entries = Vec::new();
+        if let Some(o) = orientation {
+            entries.push((274u16, 3u16, u32::from(o) << 16));
+        }
+        let n = entries.len() + 3;
+        let data_at = (8 + 2 + n * 12 + 4) as u32;
+        entries.extend([
+            (282u16, 5u16, data_at),
+            (283, 5, data_at + 8),
             (296, 3, u32::from(unit) << 16),
-        ] {
+        ]);
+        let mut t = b"MM\0*\0\0\0\x08".to_vec();
+        t.extend_from_slice(&(n as u16).to_be_bytes());
+        for (tag, typ, val) in entries {
             t.extend_from_slice(&tag.to_be_bytes());
             t.extend_from_slice(&typ.to_be_bytes());
             t.extend_from_slice(&1u32.to_be_bytes());
@@ -320,6 +351,70 @@ pub(crate) mod tests {
         );
     }
 
+    /// An RGB test card: red rises left to right, green top to bottom, blue is constant.
+    fn rgb_card(w: usize, h: usize) -> Vec<u8> {
+        (0..w * h)
+            .flat_map(|i| [(i % w * 255 / w) as u8, (i / w * 255 / h) as u8, 90])
+            .collect()
+    }
+
+    fn assert_gray_close(d: &DecodedPage, rgb: &[u8], tolerance: i32) {
+        let worst = d
+            .gray
+            .pixels
+            .iter()
+            .zip(rgb.chunks_exact(3))
+            .map(|(&g, p)| (i32::from(g) - i32::from(luma(p[0], p[1], p[2]))).abs())
+            .max()
+            .unwrap();
+        assert!(worst <= tolerance, "gray off by up to {worst}");
+    }
+
+    /// zune-jpeg 0.4 lost its place at the restart markers of progressive scans ("Marker SOS
+    /// found in bitstream") and such valid scans were quarantined as corrupt.
+    #[test]
+    fn progressive_jpeg_with_restart_markers_decodes() {
+        let (w, h) = (96u16, 64u16);
+        let rgb = rgb_card(96, 64);
+        for (interval, sampling) in [
+            (1, jpeg_encoder::SamplingFactor::F_2_2),
+            (2, jpeg_encoder::SamplingFactor::F_1_1),
+        ] {
+            let mut out = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+            enc.set_progressive(true);
+            enc.set_restart_interval(interval);
+            enc.set_sampling_factor(sampling);
+            enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            assert!(out.windows(2).any(|m| m == [0xFF, 0xD0]), "has RST0");
+            let d = decode(out).unwrap();
+            assert!(matches!(d.embed, Embed::Dct { components: 3, .. }));
+            assert_gray_close(&d, &rgb, 12);
+        }
+    }
+
+    /// Samples stored as RGB, not YCbCr: Adobe APP14 with transform 0 and no JFIF marker, as
+    /// `cjpeg -rgb` and some scanner drivers write. There is no luma channel to take.
+    #[test]
+    fn rgb_jpeg_without_colour_transform_gives_luma() {
+        let (w, h) = (48u16, 32u16);
+        let rgb = rgb_card(48, 32);
+        let mut out = Vec::new();
+        // ColorType::Ycbcr stores the three channels as given, untransformed.
+        jpeg_encoder::Encoder::new(&mut out, 95)
+            .encode(&rgb, w, h, jpeg_encoder::ColorType::Ycbcr)
+            .unwrap();
+        assert_eq!(&out[2..4], &[0xFF, 0xE0], "encoder writes JFIF first");
+        let app0_len = usize::from(u16::from_be_bytes([out[4], out[5]]));
+        let mut file = vec![0xFF, 0xD8, 0xFF, 0xEE, 0x00, 0x0E];
+        file.extend_from_slice(b"Adobe\0\x64\0\0\0\0\0");
+        file.extend_from_slice(&out[4 + app0_len..]);
+        let d = decode(file).unwrap();
+        assert_eq!(d.info.color, ColorKind::Rgb);
+        assert_gray_close(&d, &rgb, 12);
+    }
+
     #[test]
     fn cmyk_jpeg_decodes() {
         let cmyk: Vec<u8> = (0..16 * 16).flat_map(|_| [0u8, 0, 0, 0]).collect();
@@ -356,6 +451,22 @@ pub(crate) mod tests {
         let plain = encode_gray(16, 16, &page(16, 16), None);
         assert_eq!(dpi(&plain), None);
         assert_eq!(dpi(&with_exif(&plain, 600, 2)), Some((600.0, 600.0)));
+    }
+
+    #[test]
+    fn exif_orientation_is_reported_as_a_clockwise_turn() {
+        let base = encode_gray(16, 16, &page(16, 16), Some(300));
+        let turn = |o| {
+            super::super::probe(&with_exif_tags(&base, 300, 2, o), 1000).unwrap()[0].orientation
+        };
+        assert_eq!(turn(None), 0);
+        assert_eq!(turn(Some(1)), 0);
+        assert_eq!(turn(Some(6)), 90);
+        assert_eq!(turn(Some(3)), 180);
+        assert_eq!(turn(Some(8)), 270);
+        assert_eq!(turn(Some(2)), 0, "mirrored: not applied");
+        let d = decode(with_exif_tags(&base, 300, 2, Some(6))).unwrap();
+        assert_eq!(d.info.dpi, Some((300.0, 300.0)), "JFIF still gives the dpi");
     }
 
     #[test]

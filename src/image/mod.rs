@@ -30,6 +30,17 @@ pub enum FileFormat {
     Jpeg,
 }
 
+impl std::fmt::Display for FileFormat {
+    /// The format's usual upper-case name, as operators know it from file dialogs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileFormat::Tiff => "TIFF",
+            FileFormat::Png => "PNG",
+            FileFormat::Jpeg => "JPEG",
+        })
+    }
+}
+
 /// Colour model of a page as scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,6 +90,20 @@ pub struct PageInfo {
     pub color: ColorKind,
     pub bits_per_component: u8,
     pub format: FileFormat,
+    /// Clockwise degrees (0, 90, 180, 270) the file asks a viewer to turn the stored image
+    /// by: the TIFF Orientation tag, or EXIF's in a JPEG (TIFF 6.0 section 8, values 3, 6
+    /// and 8). The mirrored values (2, 4, 5, 7), which no scanner writes, are not applied.
+    pub orientation: u16,
+}
+
+/// The clockwise quarter turn an Orientation value (TIFF tag 274, EXIF 0x0112) asks for.
+pub(crate) fn orientation_turn(tag: u64) -> u16 {
+    match tag {
+        3 => 180,
+        6 => 90,
+        8 => 270,
+        _ => 0,
+    }
 }
 
 /// One page fully read: header facts, the bytes the PDF embeds, and the gray raster for
@@ -106,7 +131,7 @@ pub enum ImageError {
     #[error("not an image resiscan reads (TIFF, PNG, JPEG): {0}")]
     UnknownFormat(String),
     #[error(
-        "{format:?} header claims {width}x{height} pixels, over the limit of {limit} pixels (decompression bomb?)"
+        "{format} header claims {width}x{height} pixels, over the limit of {limit} pixels (decompression bomb?)"
     )]
     TooLarge {
         format: FileFormat,
@@ -114,11 +139,11 @@ pub enum ImageError {
         height: u64,
         limit: u64,
     },
-    #[error("truncated or corrupt {format:?} data: {detail}")]
+    #[error("truncated or corrupt {format} data: {detail}")]
     Corrupt { format: FileFormat, detail: String },
-    #[error("unsupported {format:?} variant: {detail}")]
+    #[error("unsupported {format} variant: {detail}")]
     Unsupported { format: FileFormat, detail: String },
-    #[error("{format:?} file has {pages} page(s); page index {index} does not exist")]
+    #[error("{format} file has {pages} page(s); page index {index} does not exist")]
     NoSuchPage {
         format: FileFormat,
         index: usize,
@@ -297,7 +322,10 @@ mod tests {
     #[test]
     fn bigtiff_is_refused_clearly() {
         let err = probe(b"II+\0\x08\0\0\0", 10).unwrap_err();
-        assert!(err.to_string().contains("BigTIFF"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "unsupported TIFF variant: BigTIFF is not read"
+        );
     }
 
     #[test]
@@ -311,6 +339,12 @@ mod tests {
             check_pixel_budget(FileFormat::Png, 0, 10, 100),
             Err(ImageError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn orientation_values_map_to_clockwise_turns() {
+        let turns: Vec<u16> = (0..=9).map(orientation_turn).collect();
+        assert_eq!(turns, [0, 0, 0, 180, 0, 0, 90, 0, 270, 0]);
     }
 
     #[test]

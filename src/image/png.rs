@@ -85,6 +85,14 @@ fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
             (b"IDAT", Some(h)) => h.idat.push(data),
             (b"tRNS", Some(h)) => h.transparency = true,
             (b"pHYs", Some(h)) if data.len() == 9 => {
+                // The decoder checks the CRCs of the chunks it reads; this one only we read,
+                // and a damaged resolution must not size the page (libpng drops such a chunk;
+                // here the page is refused so the damage is seen).
+                if !crc_matches(bytes, pos - 12 - len, len) {
+                    return Err(corrupt(
+                        "pHYs (resolution) chunk fails its CRC check (damaged file?)",
+                    ));
+                }
                 // ISO 15948 11.3.5.3: unit 1 = pixels per metre; unit 0 is an aspect ratio.
                 let x = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
                 let y = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
@@ -121,6 +129,14 @@ fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
     Ok(h)
 }
 
+/// Whether the chunk at `start` (its length field) with `len` data bytes carries the right
+/// CRC-32 over type and data (ISO 15948 5.3). The caller has checked the chunk is in bounds.
+fn crc_matches(bytes: &[u8], start: usize, len: usize) -> bool {
+    let mut crc = flate2::Crc::new();
+    crc.update(&bytes[start + 4..start + 8 + len]);
+    bytes[start + 8 + len..start + 12 + len] == crc.sum().to_be_bytes()
+}
+
 /// Header facts; transparency turns into 8-bit composited samples, so it shows here too.
 fn info(c: &Chunks<'_>) -> PageInfo {
     let color = match c.color_type {
@@ -137,6 +153,7 @@ fn info(c: &Chunks<'_>) -> PageInfo {
         color,
         bits_per_component: if c.transparency { 8 } else { c.bit_depth },
         format: F,
+        orientation: 0,
     }
 }
 
@@ -769,6 +786,33 @@ pub(crate) mod tests {
         );
         assert!(super::super::probe(&bomb, 150_000_000).is_err());
         assert!(t.elapsed().as_millis() < 200, "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn phys_with_a_bad_crc_is_refused_not_believed() {
+        let file = encode(
+            4,
+            4,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &[200; 16],
+            |e| {
+                e.set_pixel_dims(Some(png::PixelDimensions {
+                    xppu: 11811,
+                    yppu: 11811,
+                    unit: png::Unit::Meter,
+                }))
+            },
+        );
+        assert!(decode(file.clone()).is_ok());
+        let at = file.windows(4).position(|w| w == b"pHYs").unwrap();
+        let mut bad = file.clone();
+        bad[at + 4 + 9] ^= 0x01; // the CRC's first byte
+        let err = super::super::probe(&bad, 100).unwrap_err();
+        assert!(err.to_string().contains("pHYs"), "{err}");
+        let mut bad = file;
+        bad[at + 4] ^= 0x40; // the density itself; the CRC no longer fits
+        assert!(decode(bad).is_err());
     }
 
     #[test]

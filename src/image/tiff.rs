@@ -1,5 +1,6 @@
-//! TIFF 6.0 reading: the IFD chain, the tags a scanner writes, strip decompression (none,
-//! PackBits, LZW, Deflate, CCITT Group 4) and the hand-off to the PDF embedding.
+//! TIFF 6.0 reading: the IFD chain, the tags a scanner writes, strip and tile decompression
+//! (none, PackBits, LZW, Deflate, CCITT Group 4), samples interleaved or in separate planes,
+//! and the hand-off to the PDF embedding.
 //!
 //! The container is parsed here rather than through `tiff::decoder` because that decoder
 //! (0.11) refuses palette images and ignores FillOrder, both of which archive scanners write;
@@ -85,13 +86,18 @@ struct Ifd {
     fill_order: u16,
     planar: u16,
     rows_per_strip: u32,
+    /// StripOffsets, or TileOffsets for a tiled page.
     strip_offsets: Vec<u64>,
+    /// StripByteCounts, or TileByteCounts for a tiled page.
     strip_counts: Option<Vec<u64>>,
+    /// (TileWidth, TileLength) of a tiled page (TIFF 6.0 section 15).
     extra_samples: Vec<u64>,
     colormap: Option<Vec<u64>>,
     sample_format: u16,
-    tiled: bool,
+    tile: Option<(u32, u32)>,
     dpi: Option<(f64, f64)>,
+    /// Orientation (TIFF 6.0 section 8), 1 = as stored.
+    orientation: u64,
 }
 
 /// Sizes of the TIFF field types 1..=13 (TIFF 6.0 section 2, plus IFD type 13 from TN1).
@@ -204,6 +210,41 @@ fn ifd_offsets(r: &Bytes<'_>) -> Result<Vec<usize>, ImageError> {
     Ok(out)
 }
 
+/// The IFDs that are pages of the document. A reduced-resolution copy of a page (a preview
+/// some capture programs add, NewSubfileType bit 0 or SubfileType 2) and a transparency mask
+/// (bit 2) are not paper pages (TIFF 6.0 section 8) and are left out, unless nothing else is
+/// left, when every IFD counts as a page.
+fn page_offsets(r: &Bytes<'_>) -> Result<Vec<usize>, ImageError> {
+    let all = ifd_offsets(r)?;
+    let pages: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&at| !is_preview_or_mask(r, at))
+        .collect();
+    Ok(if pages.is_empty() { all } else { pages })
+}
+
+fn is_preview_or_mask(r: &Bytes<'_>, at: usize) -> bool {
+    let n = usize::from(r.u16_at(at).unwrap_or(0));
+    (0..n).any(|i| {
+        let e = at + 2 + 12 * i;
+        let entry = match (r.u16_at(e), r.u16_at(e + 2), r.u32_at(e + 4)) {
+            (Some(tag), Some(typ), Some(count)) => Entry {
+                tag,
+                typ,
+                count,
+                field: e + 8,
+            },
+            _ => return false,
+        };
+        match entry.tag {
+            254 => r.uint(&entry).is_ok_and(|v| v & 0b101 != 0),
+            255 => r.uint(&entry).is_ok_and(|v| v == 2),
+            _ => false,
+        }
+    })
+}
+
 fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
     let n = r.u16_at(at).ok_or_else(|| corrupt("IFD cut off"))? as usize;
     let mut entries = Vec::with_capacity(n);
@@ -247,13 +288,29 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         None if bits == 1 && samples == 1 => 0,
         None => return Err(corrupt("no PhotometricInterpretation tag")),
     };
-    let tiled = find(322).is_some() || find(324).is_some();
-    let strip_offsets = match find(273) {
+    let tile = match (find(322), find(323)) {
+        (Some(w), Some(l)) => Some((
+            u32::try_from(r.uint(w)?).map_err(|_| corrupt("TileWidth too big"))?,
+            u32::try_from(r.uint(l)?).map_err(|_| corrupt("TileLength too big"))?,
+        )),
+        (None, None) => None,
+        _ => {
+            return Err(corrupt(
+                "TileWidth without TileLength or the other way round",
+            ));
+        }
+    };
+    let (offsets_tag, counts_tag) = if tile.is_some() {
+        (324, 325)
+    } else {
+        (273, 279)
+    };
+    let strip_offsets = match find(offsets_tag) {
         Some(e) => r.uints(e)?,
-        None if tiled => Vec::new(),
+        None if tile.is_some() => return Err(corrupt("tiled page without TileOffsets")),
         None => return Err(corrupt("no StripOffsets tag")),
     };
-    let strip_counts = find(279).map(|e| r.uints(e)).transpose()?;
+    let strip_counts = find(counts_tag).map(|e| r.uints(e)).transpose()?;
     let colormap = find(320).map(|e| r.uints(e)).transpose()?;
     let extra_samples = find(338)
         .map(|e| r.uints(e))
@@ -297,8 +354,9 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         extra_samples,
         colormap,
         sample_format,
-        tiled,
+        tile,
         dpi,
+        orientation: uint_or(274, 1)?,
     })
 }
 
@@ -316,9 +374,6 @@ struct Layout {
 }
 
 fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
-    if ifd.tiled {
-        return Err(unsupported("tiled TIFF (scanners write strips)"));
-    }
     if ifd.sample_format != 1 {
         return Err(unsupported(format!(
             "SampleFormat {} (only unsigned integer samples)",
@@ -327,15 +382,30 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     }
     match ifd.compression {
         1 | 4 | 5 | 8 | 32773 | 32946 => {}
-        2 | 3 => return Err(unsupported("CCITT Group 3 / modified Huffman compression")),
-        6 | 7 => return Err(unsupported("JPEG-in-TIFF compression")),
-        c => return Err(unsupported(format!("compression {c}"))),
+        c => return Err(unsupported(compression_not_read(c))),
     }
     if !matches!(ifd.fill_order, 1 | 2) {
         return Err(corrupt(format!("FillOrder {}", ifd.fill_order)));
     }
-    if ifd.samples > 1 && ifd.planar != 1 {
-        return Err(unsupported("planar (separate) sample layout"));
+    if !matches!(ifd.planar, 1 | 2) {
+        return Err(corrupt(format!("PlanarConfiguration {}", ifd.planar)));
+    }
+    if ifd.samples > 1 && ifd.planar == 2 && !matches!(ifd.bits, 8 | 16) {
+        return Err(unsupported(format!(
+            "{}-bit samples stored in separate planes",
+            ifd.bits
+        )));
+    }
+    if let Some((tw, tl)) = ifd.tile {
+        // A tile is decoded into its own buffer: bound it like a page, and refuse tiles far
+        // larger than the image they are cut from (a crafted header's way to allocate).
+        let most = (u64::from(ifd.width) * u64::from(ifd.height)).max(1 << 20);
+        if tw == 0 || tl == 0 || u64::from(tw) * u64::from(tl) > most {
+            return Err(corrupt(format!(
+                "tiles of {tw}x{tl} pixels for a {}x{} page",
+                ifd.width, ifd.height
+            )));
+        }
     }
     if !matches!(ifd.predictor, 1 | 2) {
         return Err(unsupported(format!("predictor {}", ifd.predictor)));
@@ -374,7 +444,7 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     if !bits_ok {
         return Err(unsupported(format!("{bits}-bit {color:?}")));
     }
-    if extra > 0 && bits != 8 {
+    if extra > 0 && !matches!(bits, 8 | 16) {
         return Err(unsupported(format!(
             "{bits}-bit samples with {extra} extra sample(s)"
         )));
@@ -407,14 +477,39 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     })
 }
 
+/// Why a compression scheme is refused, naming it as TIFF tools do (TIFF 6.0 section 8 and
+/// the registered extensions), so the operator knows what to change at the scanner.
+fn compression_not_read(c: u16) -> String {
+    let name = match c {
+        2 => "CCITT modified Huffman (RLE)",
+        3 => "CCITT Group 3 fax",
+        6 => "old-style JPEG",
+        7 => "JPEG",
+        32771 => "CCITT RLE, word-aligned",
+        32809 => "ThunderScan",
+        34661 => "JBIG",
+        34712 => "JPEG 2000",
+        34887..=34889 => "LERC",
+        34925 => "LZMA",
+        50000 => "Zstandard",
+        50001 => "WebP",
+        _ => "unknown",
+    };
+    format!(
+        "{name}-compressed (compression {c}) strips are not read; only uncompressed, PackBits, LZW, Deflate and CCITT Group 4"
+    )
+}
+
 fn page_info(ifd: &Ifd, l: &Layout) -> PageInfo {
     PageInfo {
         width: ifd.width,
         height: ifd.height,
         dpi: ifd.dpi,
         color: l.color,
-        bits_per_component: if l.alpha { 8 } else { l.bits },
+        // Extra samples are composited or dropped at 8 bits (`embed_and_gray`).
+        bits_per_component: if l.samples > l.colors { 8 } else { l.bits },
         format: F,
+        orientation: super::orientation_turn(ifd.orientation),
     }
 }
 
@@ -428,7 +523,7 @@ fn open(bytes: &[u8]) -> Bytes<'_> {
 pub(super) fn probe(bytes: &[u8], max_pixels: u64) -> Result<Vec<PageInfo>, ImageError> {
     let r = open(bytes);
     let mut pages = Vec::new();
-    for at in ifd_offsets(&r)? {
+    for at in page_offsets(&r)? {
         let ifd = parse_ifd(&r, at)?;
         check_pixel_budget(F, ifd.width, ifd.height, max_pixels)?;
         let l = layout(&ifd)?;
@@ -443,7 +538,7 @@ pub(super) fn decode_page(
     max_pixels: u64,
 ) -> Result<DecodedPage, ImageError> {
     let r = open(bytes);
-    let offsets = ifd_offsets(&r)?;
+    let offsets = page_offsets(&r)?;
     let at = *offsets.get(index).ok_or(ImageError::NoSuchPage {
         format: F,
         index,
@@ -453,27 +548,55 @@ pub(super) fn decode_page(
     check_pixel_budget(F, ifd.width, ifd.height, max_pixels)?;
     let l = layout(&ifd)?;
     let info = page_info(&ifd, &l);
-    let strips = strips(&ifd, bytes)?;
+    let chunks = chunks(&ifd, bytes)?;
     if ifd.compression == 4 {
-        let (embed, gray) = g4_page(&ifd, &strips)?;
+        let (embed, gray) = g4_page(&ifd, &chunks)?;
         return Ok(DecodedPage { info, embed, gray });
     }
-    let raw = decompressed(&ifd, &l, &r, &strips)?;
+    let raw = decompressed(&ifd, &l, &r, &chunks)?;
     let (embed, gray) = embed_and_gray(&ifd, &l, raw)?;
     Ok(DecodedPage { info, embed, gray })
 }
 
-/// The raw bytes of every strip with the rows each one holds.
-fn strips<'a>(ifd: &Ifd, bytes: &'a [u8]) -> Result<Vec<(&'a [u8], u32)>, ImageError> {
-    let rps = ifd.rows_per_strip.clamp(1, ifd.height);
-    let expected = ifd.height.div_ceil(rps) as usize;
-    let counts = ifd
-        .strip_counts
-        .as_ref()
-        .ok_or_else(|| corrupt("no StripByteCounts tag (cannot tell where the image data ends)"))?;
+/// One strip or tile as stored: its compressed bytes and the part of the page it covers.
+/// A tile may reach past the page's right and bottom edge (TIFF 6.0 section 15); its
+/// decoded size is always `width` x `rows`.
+#[derive(Debug, Clone, Copy)]
+struct Chunk<'a> {
+    data: &'a [u8],
+    x: u32,
+    y: u32,
+    width: u32,
+    rows: u32,
+    /// Which sample the chunk holds when samples are stored in separate planes
+    /// (PlanarConfiguration 2); 0 for interleaved samples.
+    plane: u16,
+}
+
+/// Every strip or tile of the page, in file order: for separate planes, all chunks of the
+/// first sample, then of the second, and so on (TIFF 6.0 sections 8 and 15).
+fn chunks<'a>(ifd: &Ifd, bytes: &'a [u8]) -> Result<Vec<Chunk<'a>>, ImageError> {
+    let (cw, ch) = match ifd.tile {
+        Some(t) => t,
+        None => (ifd.width, ifd.rows_per_strip.clamp(1, ifd.height)),
+    };
+    let across = ifd.width.div_ceil(cw) as usize;
+    let down = ifd.height.div_ceil(ch) as usize;
+    let planes = if ifd.planar == 2 {
+        usize::from(ifd.samples)
+    } else {
+        1
+    };
+    let expected = across * down * planes;
+    let what = if ifd.tile.is_some() { "tile" } else { "strip" };
+    let counts = ifd.strip_counts.as_ref().ok_or_else(|| {
+        corrupt(format!(
+            "no {what} byte counts tag (cannot tell where the image data ends)"
+        ))
+    })?;
     if ifd.strip_offsets.len() != expected || counts.len() != expected {
         return Err(corrupt(format!(
-            "{} strip offsets and {} byte counts for {expected} strips",
+            "{} {what} offsets and {} byte counts for {expected} {what}s",
             ifd.strip_offsets.len(),
             counts.len()
         )));
@@ -486,11 +609,28 @@ fn strips<'a>(ifd: &Ifd, bytes: &'a [u8]) -> Result<Vec<(&'a [u8], u32)>, ImageE
             .and_then(|(o, n)| bytes.get(o..o.checked_add(n)?))
             .ok_or_else(|| {
                 corrupt(format!(
-                    "strip {i} ({len} bytes at offset {off}) lies past the end of the file (truncated?)"
+                    "{what} {i} ({len} bytes at offset {off}) lies past the end of the file (truncated?)"
                 ))
             })?;
-        let rows = rps.min(ifd.height - i as u32 * rps);
-        out.push((data, rows));
+        let in_plane = i % (across * down);
+        let (x, y) = (
+            (in_plane % across) as u32 * cw,
+            (in_plane / across) as u32 * ch,
+        );
+        // A strip ends at the page's last row; a tile is always whole.
+        let rows = if ifd.tile.is_some() {
+            ch
+        } else {
+            ch.min(ifd.height - y)
+        };
+        out.push(Chunk {
+            data,
+            x,
+            y,
+            width: cw,
+            rows,
+            plane: (i / (across * down)) as u16,
+        });
     }
     Ok(out)
 }
@@ -508,53 +648,112 @@ fn fill_order_1(data: &[u8], fill_order: u16) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-/// Decompresses every strip into one buffer of packed rows in the file's sample order, with
-/// 16-bit samples made big-endian and the horizontal predictor undone.
+/// Decompresses every strip or tile into one buffer of packed, interleaved rows, with 16-bit
+/// samples made big-endian and the horizontal predictor undone.
 fn decompressed(
     ifd: &Ifd,
     l: &Layout,
     r: &Bytes<'_>,
-    strips: &[(&[u8], u32)],
+    chunks: &[Chunk<'_>],
 ) -> Result<Vec<u8>, ImageError> {
+    let spp = usize::from(l.samples);
     let rb = row_bytes(ifd.width, u32::from(l.samples), u32::from(l.bits));
     let total = rb
         .checked_mul(ifd.height as usize)
         .ok_or_else(|| corrupt("image size overflows"))?;
     let mut raw = vec![0u8; total];
-    let mut row = 0usize;
-    for (i, (data, rows)) in strips.iter().enumerate() {
-        let dst = &mut raw[row * rb..(row + *rows as usize) * rb];
-        row += *rows as usize;
-        let src = fill_order_1(data, ifd.fill_order);
-        let got = match ifd.compression {
-            1 => {
-                let n = src.len().min(dst.len());
-                dst[..n].copy_from_slice(&src[..n]);
-                n
-            }
-            32773 => unpack_bits(&src, dst),
-            5 => lzw(&src, dst).map_err(|e| corrupt(format!("LZW strip {i}: {e}")))?,
-            8 | 32946 => {
-                inflate(&src, dst).map_err(|e| corrupt(format!("Deflate strip {i}: {e}")))?
-            }
-            c => return Err(unsupported(format!("compression {c}"))),
+    let planar = ifd.planar == 2 && spp > 1;
+    let chunk_spp = if planar { 1 } else { spp };
+    let mut buf = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        let crb = row_bytes(c.width, chunk_spp as u32, u32::from(l.bits));
+        // Interleaved full-width strips, the usual case, decode straight into the page.
+        let direct = !planar && c.x == 0 && c.width == ifd.width && c.y + c.rows <= ifd.height;
+        let dst: &mut [u8] = if direct {
+            let start = c.y as usize * rb;
+            &mut raw[start..start + c.rows as usize * rb]
+        } else {
+            buf.clear();
+            buf.resize(crb * c.rows as usize, 0);
+            &mut buf
         };
-        if got < dst.len() {
-            return Err(corrupt(format!(
-                "strip {i} holds {got} of {} bytes (truncated?)",
-                dst.len()
-            )));
+        decompress_chunk(ifd, c.data, dst)
+            .map_err(|e| corrupt(format!("{} {i}: {e}", chunk_name(ifd))))?;
+        if l.bits == 16 && r.le {
+            for pair in dst.chunks_exact_mut(2) {
+                pair.swap(0, 1);
+            }
         }
-    }
-    if l.bits == 16 && r.le {
-        for pair in raw.chunks_exact_mut(2) {
-            pair.swap(0, 1);
+        if ifd.predictor == 2 {
+            undo_horizontal_predictor(dst, crb, chunk_spp, l.bits);
         }
-    }
-    if ifd.predictor == 2 {
-        undo_horizontal_predictor(&mut raw, rb, usize::from(l.samples), l.bits);
+        if !direct {
+            place_chunk(&mut raw, rb, ifd, l, c, &buf, crb, planar);
+        }
     }
     Ok(raw)
+}
+
+fn chunk_name(ifd: &Ifd) -> &'static str {
+    if ifd.tile.is_some() { "tile" } else { "strip" }
+}
+
+/// Decompresses one strip or tile into `dst`, which it must fill exactly.
+fn decompress_chunk(ifd: &Ifd, data: &[u8], dst: &mut [u8]) -> Result<(), String> {
+    let src = fill_order_1(data, ifd.fill_order);
+    let got = match ifd.compression {
+        1 => {
+            let n = src.len().min(dst.len());
+            dst[..n].copy_from_slice(&src[..n]);
+            n
+        }
+        32773 => unpack_bits(&src, dst),
+        5 => lzw(&src, dst).map_err(|e| format!("LZW: {e}"))?,
+        8 | 32946 => inflate(&src, dst).map_err(|e| format!("Deflate: {e}"))?,
+        c => return Err(compression_not_read(c)),
+    };
+    if got < dst.len() {
+        return Err(format!("holds {got} of {} bytes (truncated?)", dst.len()));
+    }
+    Ok(())
+}
+
+/// Copies a decoded tile, or one plane of a strip or tile, into the interleaved page,
+/// dropping what lies past the page's edges.
+#[allow(clippy::too_many_arguments)]
+fn place_chunk(
+    raw: &mut [u8],
+    rb: usize,
+    ifd: &Ifd,
+    l: &Layout,
+    c: &Chunk<'_>,
+    buf: &[u8],
+    crb: usize,
+    planar: bool,
+) {
+    let visible_w = c.width.min(ifd.width.saturating_sub(c.x)) as usize;
+    let visible_rows = c.rows.min(ifd.height.saturating_sub(c.y)) as usize;
+    let spp = usize::from(l.samples);
+    for row in 0..visible_rows {
+        let src = &buf[row * crb..(row + 1) * crb];
+        let dst = &mut raw[(c.y as usize + row) * rb..(c.y as usize + row + 1) * rb];
+        if planar {
+            // 8 or 16 bits (checked in `layout`): whole bytes per sample.
+            let bps = usize::from(l.bits) / 8;
+            let plane = usize::from(c.plane);
+            for x in 0..visible_w {
+                let at = ((c.x as usize + x) * spp + plane) * bps;
+                dst[at..at + bps].copy_from_slice(&src[x * bps..(x + 1) * bps]);
+            }
+        } else {
+            // Tile widths are multiples of 16 (TIFF 6.0 section 15), so a tile starts on a
+            // byte boundary at any bit depth.
+            let start = row_bytes(c.x, u32::from(l.samples), u32::from(l.bits));
+            let len = row_bytes(visible_w as u32, u32::from(l.samples), u32::from(l.bits))
+                .min(rb.saturating_sub(start));
+            dst[start..start + len].copy_from_slice(&src[..len]);
+        }
+    }
 }
 
 /// TIFF 6.0 section 14: each sample is stored as the difference to the same sample of the
@@ -602,8 +801,16 @@ fn unpack_bits(src: &[u8], dst: &mut [u8]) -> usize {
 }
 
 /// TIFF LZW (TIFF 6.0 section 13): MSB-first codes with the "early change" code-size switch.
+/// Files from before TIFF 5.0 wrote LSB-first codes without early change; their first code,
+/// Clear (256), then reads 0x00 and a set low bit, which new-style data cannot start with
+/// (its Clear code starts 0x80). libtiff tells the two apart the same way.
 fn lzw(src: &[u8], dst: &mut [u8]) -> Result<usize, String> {
-    let mut dec = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+    let old_style = src.len() >= 2 && src[0] == 0 && src[1] & 1 == 1;
+    let mut dec = if old_style {
+        weezl::decode::Decoder::new(weezl::BitOrder::Lsb, 8)
+    } else {
+        weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+    };
     let (mut i, mut o) = (0usize, 0usize);
     while o < dst.len() {
         let res = dec.decode_bytes(&src[i..], &mut dst[o..]);
@@ -637,6 +844,15 @@ fn embed_and_gray(
     l: &Layout,
     mut raw: Vec<u8>,
 ) -> Result<(Embed, GrayImage), ImageError> {
+    // The extra-sample helpers below work on 8-bit samples: 16-bit ones are cut to their high
+    // byte first. Such a page (usually RGBA from an image editor) is composited over white
+    // and re-encoded anyway, so 8 bits lose nothing that shows.
+    let mut l = *l;
+    if l.bits == 16 && l.samples > l.colors {
+        raw = raw.chunks_exact(2).map(|be| be[0]).collect();
+        l.bits = 8;
+    }
+    let l = &l;
     let (w, h) = (ifd.width as usize, ifd.height as usize);
     let rb = row_bytes(ifd.width, u32::from(l.samples), u32::from(l.bits));
     let mut gray = vec![0u8; w * h];
@@ -708,7 +924,7 @@ fn embed_and_gray(
     let embed = Embed::Flate {
         data: zlib(&raw),
         colors: l.colors,
-        bits_per_component: if l.alpha { 8 } else { l.bits },
+        bits_per_component: l.bits,
         png_predictor: false,
         palette,
     };
@@ -755,12 +971,11 @@ fn strip_extra_cmyk(raw: &[u8], pixels: usize, spp: usize) -> Vec<u8> {
 }
 
 /// A CCITT Group 4 page. One strip in FillOrder 1 is embedded byte for byte (SPEC section 4
-/// "Lossless"); anything else is decoded and re-encoded as 1-bit Flate, the same pixels.
-fn g4_page(ifd: &Ifd, strips: &[(&[u8], u32)]) -> Result<(Embed, GrayImage), ImageError> {
-    let width = u16::try_from(ifd.width)
-        .map_err(|_| unsupported(format!("G4 page {} pixels wide (max 65535)", ifd.width)))?;
+/// "Lossless"); anything else (several strips, tiles, FillOrder 2) is decoded and re-encoded
+/// as 1-bit Flate, the same pixels.
+fn g4_page(ifd: &Ifd, chunks: &[Chunk<'_>]) -> Result<(Embed, GrayImage), ImageError> {
     let w = ifd.width as usize;
-    let passthrough = strips.len() == 1 && ifd.fill_order == 1;
+    let passthrough = chunks.len() == 1 && ifd.tile.is_none() && ifd.fill_order == 1;
     // G4 codes white and black runs; in TIFF a white run is stored as 0 bits, and the
     // Photometric tag says what a 0 bit shows: WhiteIsZero (0) white, BlackIsZero (1) black.
     let white_run_is_white = ifd.photometric == 0;
@@ -770,32 +985,39 @@ fn g4_page(ifd: &Ifd, strips: &[(&[u8], u32)]) -> Result<(Embed, GrayImage), Ima
         (0, 255)
     };
     let mut gray = vec![run_white; w * ifd.height as usize];
-    let mut y = 0usize;
-    for (i, (data, rows)) in strips.iter().enumerate() {
-        let src = fill_order_1(data, ifd.fill_order);
+    let mut row_buf = Vec::new();
+    let what = chunk_name(ifd);
+    for (i, c) in chunks.iter().enumerate() {
+        let width = u16::try_from(c.width)
+            .map_err(|_| unsupported(format!("G4 {what} {} pixels wide (max 65535)", c.width)))?;
+        let src = fill_order_1(c.data, ifd.fill_order);
         let mut dec = fax::decoder::Group4Decoder::new(
             src.iter().map(|&b| Ok::<u8, std::convert::Infallible>(b)),
             width,
         )
-        .map_err(|_| corrupt(format!("G4 strip {i} is empty")))?;
-        let strip_end = y + *rows as usize;
-        while y < strip_end {
+        .map_err(|_| corrupt(format!("G4 {what} {i} is empty")))?;
+        let visible_w = (c.width as usize).min(w.saturating_sub(c.x as usize));
+        let visible_rows = c.rows.min(ifd.height.saturating_sub(c.y)) as usize;
+        for row in 0..visible_rows {
+            let y = c.y as usize + row;
             let status = dec
                 .advance()
-                .map_err(|_| corrupt(format!("G4 strip {i}: invalid code at row {y}")))?;
+                .map_err(|_| corrupt(format!("G4 {what} {i}: invalid code at row {y}")))?;
             if status == fax::decoder::DecodeStatus::End {
                 // Encoders may leave out trailing white rows before EOFB (libtiff accepts
                 // this); those rows keep the white-run colour.
-                y = strip_end;
                 break;
             }
-            paint_runs(dec.transition(), &mut gray[y * w..(y + 1) * w], run_black);
-            y += 1;
+            row_buf.clear();
+            row_buf.resize(c.width as usize, run_white);
+            paint_runs(dec.transition(), &mut row_buf, run_black);
+            let at = y * w + c.x as usize;
+            gray[at..at + visible_w].copy_from_slice(&row_buf[..visible_w]);
         }
     }
     let embed = if passthrough {
         Embed::CcittG4 {
-            data: Arc::from(strips[0].0),
+            data: Arc::from(chunks[0].data),
             black_is_1: ifd.photometric == 1,
         }
     } else {
@@ -846,40 +1068,65 @@ fn pack_row(row: &[u8], out: &mut [u8]) {
     }
 }
 
-/// Resolution from an EXIF APP1 block (CIPA DC-008 4.6.5: IFD0 XResolution, YResolution,
-/// ResolutionUnit, same meaning as in TIFF). `tiff` is the block after "Exif\0\0".
-pub(super) fn exif_dpi(tiff: &[u8]) -> Option<(f64, f64)> {
-    let le = match tiff.get(..2)? {
-        b"II" => true,
-        b"MM" => false,
-        _ => return None,
+/// What an EXIF APP1 block says about the page (CIPA DC-008 4.6.5: IFD0 XResolution,
+/// YResolution, ResolutionUnit and Orientation, same meaning as in TIFF).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct ExifFacts {
+    pub(super) dpi: Option<(f64, f64)>,
+    /// Clockwise degrees, see [`PageInfo::orientation`].
+    pub(super) orientation: u16,
+}
+
+/// Reads [`ExifFacts`] from `tiff`, the block after "Exif\0\0"; a damaged block gives what
+/// could be read before the damage.
+pub(super) fn exif_facts(tiff: &[u8]) -> ExifFacts {
+    let mut facts = ExifFacts::default();
+    let le = match tiff.get(..2) {
+        Some(b"II") => true,
+        Some(b"MM") => false,
+        _ => return facts,
     };
     let r = Bytes { b: tiff, le };
-    let at = r.u32_at(4)? as usize;
-    let n = r.u16_at(at)? as usize;
-    let (mut x, mut y, mut unit) = (None, None, 2u64);
+    let Some(at) = r.u32_at(4).map(|v| v as usize) else {
+        return facts;
+    };
+    let n = usize::from(r.u16_at(at).unwrap_or(0));
+    let (mut x, mut y, mut unit) = (None, None, Some(2u64));
     for i in 0..n {
         let field = at + 2 + 12 * i;
+        let (Some(tag), Some(typ), Some(count)) =
+            (r.u16_at(field), r.u16_at(field + 2), r.u32_at(field + 4))
+        else {
+            break;
+        };
         let e = Entry {
-            tag: r.u16_at(field)?,
-            typ: r.u16_at(field + 2)?,
-            count: r.u32_at(field + 4)?,
+            tag,
+            typ,
+            count,
             field: field + 8,
         };
         match e.tag {
+            274 => facts.orientation = super::orientation_turn(r.uint(&e).unwrap_or(1)),
             282 => x = r.rational(&e).ok().flatten(),
             283 => y = r.rational(&e).ok().flatten(),
-            296 => unit = r.uint(&e).ok()?,
+            296 => unit = r.uint(&e).ok(),
             _ => {}
         }
     }
     let f = match unit {
-        2 => 1.0,
-        3 => 2.54,
-        _ => return None,
+        Some(2) => 1.0,
+        Some(3) => 2.54,
+        _ => return facts,
     };
-    let (x, y) = (x?, y.or(x)?);
-    (x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0).then_some((x * f, y * f))
+    if let (Some(x), Some(y)) = (x, y.or(x))
+        && x.is_finite()
+        && y.is_finite()
+        && x > 0.0
+        && y > 0.0
+    {
+        facts.dpi = Some((x * f, y * f));
+    }
+    facts
 }
 
 #[cfg(test)]
@@ -902,6 +1149,14 @@ pub(crate) mod tests {
         pub colormap: Option<Vec<u16>>,
         /// (x, y, unit)
         pub resolution: Option<(u32, u32, u16)>,
+        /// (TileWidth, TileLength): `strips` then holds the tiles.
+        pub tile: Option<(u32, u32)>,
+        pub planar: u16,
+        /// ExtraSamples (one value): 1 associated, 2 unassociated alpha.
+        pub extra_samples: Option<u16>,
+        /// NewSubfileType.
+        pub subfile_type: Option<u32>,
+        pub orientation: Option<u16>,
     }
 
     impl TiffPage {
@@ -919,6 +1174,11 @@ pub(crate) mod tests {
                 strips,
                 colormap: None,
                 resolution: Some((300, 300, 2)),
+                tile: None,
+                planar: 1,
+                extra_samples: None,
+                subfile_type: None,
+                orientation: None,
             }
         }
     }
@@ -945,6 +1205,15 @@ pub(crate) mod tests {
             let mut entries: Vec<(u16, u16, u32, Vec<u8>)> = Vec::new();
             let shorts = |v: &[u16]| v.iter().flat_map(|&x| p16(x)).collect::<Vec<u8>>();
             let longs = |v: &[u32]| v.iter().flat_map(|&x| p32(x)).collect::<Vec<u8>>();
+            if let Some(t) = page.subfile_type {
+                entries.push((254, 4, 1, longs(&[t])));
+            }
+            if let Some(o) = page.orientation {
+                entries.push((274, 3, 1, shorts(&[o])));
+            }
+            if let Some(x) = page.extra_samples {
+                entries.push((338, 3, 1, shorts(&[x])));
+            }
             entries.push((256, 4, 1, longs(&[page.width])));
             entries.push((257, 4, 1, longs(&[page.height])));
             entries.push((
@@ -956,10 +1225,20 @@ pub(crate) mod tests {
             entries.push((259, 3, 1, shorts(&[page.compression])));
             entries.push((262, 3, 1, shorts(&[page.photometric])));
             entries.push((266, 3, 1, shorts(&[page.fill_order])));
-            entries.push((273, 4, offsets.len() as u32, longs(&offsets)));
+            if let Some((tw, tl)) = page.tile {
+                entries.push((322, 4, 1, longs(&[tw])));
+                entries.push((323, 4, 1, longs(&[tl])));
+                entries.push((324, 4, offsets.len() as u32, longs(&offsets)));
+                entries.push((325, 4, counts.len() as u32, longs(&counts)));
+            } else {
+                entries.push((273, 4, offsets.len() as u32, longs(&offsets)));
+                entries.push((278, 4, 1, longs(&[page.rows_per_strip])));
+                entries.push((279, 4, counts.len() as u32, longs(&counts)));
+            }
             entries.push((277, 3, 1, shorts(&[page.samples])));
-            entries.push((278, 4, 1, longs(&[page.rows_per_strip])));
-            entries.push((279, 4, counts.len() as u32, longs(&counts)));
+            if page.planar != 1 {
+                entries.push((284, 3, 1, shorts(&[page.planar])));
+            }
             if let Some((x, y, unit)) = page.resolution {
                 entries.push((282, 5, 1, longs(&[x, 1])));
                 entries.push((283, 5, 1, longs(&[y, 1])));
@@ -971,6 +1250,8 @@ pub(crate) mod tests {
             if let Some(map) = &page.colormap {
                 entries.push((320, 3, map.len() as u32, shorts(map)));
             }
+            // TIFF 6.0 section 2: entries sorted by tag.
+            entries.sort_by_key(|e| e.0);
             // Out-of-line values.
             let mut fields = Vec::new();
             for (_, _, _, v) in &entries {
@@ -1177,6 +1458,198 @@ pub(crate) mod tests {
         );
     }
 
+    /// TIFF 6.0 section 14 horizontal differencing of 8-bit samples, `spp` per pixel.
+    fn differenced(rows: &[u8], row_len: usize, spp: usize) -> Vec<u8> {
+        let mut out = rows.to_vec();
+        for row in out.chunks_mut(row_len) {
+            for x in (spp..row.len()).rev() {
+                row[x] = row[x].wrapping_sub(row[x - spp]);
+            }
+        }
+        out
+    }
+
+    /// Cuts a `w` x `h` raster of `spp` 8-bit samples into whole `tw` x `tl` tiles,
+    /// padded past the edges (TIFF 6.0 section 15), row of tiles by row of tiles.
+    fn tiles_of(px: &[u8], w: usize, h: usize, spp: usize, tw: usize, tl: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for ty in (0..h).step_by(tl) {
+            for tx in (0..w).step_by(tw) {
+                let mut t = vec![0xEEu8; tw * tl * spp];
+                for y in 0..tl.min(h - ty) {
+                    for x in 0..tw.min(w - tx) {
+                        for c in 0..spp {
+                            t[(y * tw + x) * spp + c] = px[((ty + y) * w + tx + x) * spp + c];
+                        }
+                    }
+                }
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn tiled_gray_tiff_with_edge_tiles_and_predictor_decodes() {
+        let (w, h) = (40usize, 20usize);
+        let px = gray_ramp(w, h);
+        let tiles: Vec<Vec<u8>> = tiles_of(&px, w, h, 1, 16, 16)
+            .iter()
+            .map(|t| zlib(&differenced(t, 16, 1)).to_vec())
+            .collect();
+        assert_eq!(tiles.len(), 6, "3 across, 2 down");
+        let mut page = TiffPage::new(w as u32, h as u32, tiles);
+        page.tile = Some((16, 16));
+        page.compression = 8;
+        page.predictor = 2;
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        assert_eq!(d.gray.pixels, px);
+        let Embed::Flate { data, .. } = &d.embed else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), px);
+    }
+
+    #[test]
+    fn tiled_rgb_tiff_decodes() {
+        let (w, h) = (20usize, 17usize);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut page = TiffPage::new(w as u32, h as u32, tiles_of(&rgb, w, h, 3, 16, 16));
+        page.tile = Some((16, 16));
+        page.samples = 3;
+        page.photometric = 2;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        let Embed::Flate {
+            data, colors: 3, ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), rgb);
+    }
+
+    #[test]
+    fn planar_rgb_tiff_is_interleaved_for_the_pdf() {
+        // 9x4 RGB in separate planes, two strips of two rows per plane, LZW with predictor.
+        let (w, h) = (9usize, 4usize);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 5 + i / 3) as u8).collect();
+        let mut strips = Vec::new();
+        for c in 0..3 {
+            let plane: Vec<u8> = rgb.chunks_exact(3).map(|p| p[c]).collect();
+            for rows in plane.chunks(2 * w) {
+                let diff = differenced(rows, w, 1);
+                strips.push(
+                    weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+                        .encode(&diff)
+                        .unwrap(),
+                );
+            }
+        }
+        let mut page = TiffPage::new(w as u32, h as u32, strips);
+        page.samples = 3;
+        page.photometric = 2;
+        page.planar = 2;
+        page.rows_per_strip = 2;
+        page.compression = 5;
+        page.predictor = 2;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        let Embed::Flate {
+            data, colors: 3, ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), rgb);
+        assert_eq!(d.gray.pixels[1], luma(rgb[3], rgb[4], rgb[5]));
+    }
+
+    #[test]
+    fn planar_16_bit_little_endian_rgb() {
+        let (w, h) = (3usize, 2usize);
+        let v: Vec<u16> = (0..w * h * 3).map(|i| (i as u16) * 3000 + 7).collect();
+        let strips: Vec<Vec<u8>> = (0..3)
+            .map(|c| v.chunks_exact(3).flat_map(|p| p[c].to_le_bytes()).collect())
+            .collect();
+        let mut page = TiffPage::new(w as u32, h as u32, strips);
+        page.samples = 3;
+        page.bits = 16;
+        page.photometric = 2;
+        page.planar = 2;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        let Embed::Flate {
+            data,
+            bits_per_component: 16,
+            ..
+        } = &d.embed
+        else {
+            panic!()
+        };
+        let be: Vec<u8> = v.iter().flat_map(|x| x.to_be_bytes()).collect();
+        assert_eq!(inflate_all(data), be);
+    }
+
+    #[test]
+    fn tiled_g4_decodes_to_the_same_pixels() {
+        let (w, h) = (40usize, 20usize);
+        let black = pattern(w, h);
+        let (tw, tl) = (32usize, 16usize);
+        let mut tiles = Vec::new();
+        for ty in (0..h).step_by(tl) {
+            for tx in (0..w).step_by(tw) {
+                let t: Vec<bool> = (0..tw * tl)
+                    .map(|i| {
+                        let (x, y) = (tx + i % tw, ty + i / tw);
+                        x < w && y < h && black[y * w + x]
+                    })
+                    .collect();
+                tiles.push(g4_encode(&t, tw));
+            }
+        }
+        let mut page = TiffPage::new(w as u32, h as u32, tiles);
+        page.tile = Some((tw as u32, tl as u32));
+        page.bits = 1;
+        page.compression = 4;
+        page.photometric = 0;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        let want: Vec<u8> = black.iter().map(|&b| if b { 0 } else { 255 }).collect();
+        assert_eq!(d.gray.pixels, want);
+        assert!(matches!(
+            d.embed,
+            Embed::Flate {
+                bits_per_component: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn oversized_tiles_are_refused_before_allocation() {
+        let mut page = TiffPage::new(16, 16, vec![vec![0; 4]]);
+        page.tile = Some((1 << 16, 1 << 16));
+        let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+        assert!(err.to_string().contains("tiles of"), "{err}");
+    }
+
+    #[test]
+    fn old_style_lsb_first_lzw_decodes() {
+        let (w, h) = (23u32, 5u32);
+        let px = gray_ramp(w as usize, h as usize);
+        let data = weezl::encode::Encoder::new(weezl::BitOrder::Lsb, 8)
+            .encode(&px)
+            .unwrap();
+        assert_eq!(
+            (data[0], data[1] & 1),
+            (0, 1),
+            "starts with an LSB-first Clear code"
+        );
+        let mut page = TiffPage::new(w, h, vec![data]);
+        page.compression = 5;
+        assert_eq!(
+            decode(write_tiff(&[page], true), 0).unwrap().gray.pixels,
+            px
+        );
+    }
+
     #[test]
     fn bilevel_white_is_zero_uncompressed_many_strips() {
         // 10x4, 1 bit, WhiteIsZero: 1 bits are black. Two strips of two rows.
@@ -1274,6 +1747,72 @@ pub(crate) mod tests {
             d.gray.pixels,
             vec![0, luma(255, 0, 0), luma(0, 255, 0), 255]
         );
+    }
+
+    #[test]
+    fn compressions_we_do_not_read_are_named_in_the_refusal() {
+        for (c, name) in [
+            (7u16, "JPEG-compressed (compression 7)"),
+            (3, "CCITT Group 3"),
+        ] {
+            let mut page = TiffPage::new(4, 1, vec![vec![0; 4]]);
+            page.compression = c;
+            let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+            assert!(
+                err.to_string().starts_with("unsupported TIFF variant: ")
+                    && err.to_string().contains(name),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn rgba_16_bit_is_composited_over_white_at_8_bits() {
+        // Two pixels: opaque red, fully transparent black; big-endian 16-bit samples.
+        let px: Vec<u16> = vec![0xFFFF, 0, 0, 0xFFFF, 0, 0, 0, 0];
+        let mut page = TiffPage::new(
+            2,
+            1,
+            vec![px.iter().flat_map(|v| v.to_be_bytes()).collect()],
+        );
+        page.samples = 4;
+        page.bits = 16;
+        page.photometric = 2;
+        page.extra_samples = Some(2);
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        assert_eq!(d.info.bits_per_component, 8);
+        let Embed::Flate {
+            data,
+            colors: 3,
+            bits_per_component: 8,
+            ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(inflate_all(data), vec![255, 0, 0, 255, 255, 255]);
+        assert_eq!(d.gray.pixels, vec![luma(255, 0, 0), 255]);
+    }
+
+    #[test]
+    fn a_reduced_resolution_preview_ifd_is_not_a_page() {
+        let mut page = TiffPage::new(8, 2, vec![vec![10; 16]]);
+        page.resolution = Some((300, 300, 2));
+        let mut preview = TiffPage::new(2, 1, vec![vec![10; 2]]);
+        preview.resolution = Some((75, 75, 2));
+        preview.subfile_type = Some(1);
+        let file = write_tiff(&[page, preview], true);
+        let pages = super::super::probe(&file, 1000).unwrap();
+        assert_eq!(pages.len(), 1, "{pages:?}");
+        assert_eq!(pages[0].width, 8);
+        assert!(matches!(
+            decode(file, 1),
+            Err(ImageError::NoSuchPage { pages: 1, .. })
+        ));
+        // A file whose every IFD claims to be a preview still has its pages.
+        let mut only = TiffPage::new(2, 1, vec![vec![10; 2]]);
+        only.subfile_type = Some(1);
+        assert_eq!(decode(write_tiff(&[only], true), 0).unwrap().info.width, 2);
     }
 
     #[test]
@@ -1399,6 +1938,23 @@ pub(crate) mod tests {
         assert!((cm.0 - 299.72).abs() < 0.01, "{cm:?}");
         assert_eq!(dpi(Some((1, 1, 1))), None, "unit 1 is an aspect ratio only");
         assert_eq!(dpi(None), None);
+    }
+
+    #[test]
+    fn orientation_tag_is_reported_as_a_clockwise_turn() {
+        for (tag, turn) in [
+            (None, 0u16),
+            (Some(1u16), 0),
+            (Some(3), 180),
+            (Some(6), 90),
+            (Some(8), 270),
+            (Some(5), 0),
+        ] {
+            let mut p = TiffPage::new(2, 2, vec![vec![0; 4]]);
+            p.orientation = tag;
+            let pages = super::super::probe(&write_tiff(&[p], false), 100).unwrap();
+            assert_eq!(pages[0].orientation, turn, "Orientation {tag:?}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn gray_info(img: &GrayImage) -> PageInfo {
         color: ColorKind::Gray,
         bits_per_component: 8,
         format: FileFormat::Png,
+        orientation: 0,
     }
 }
 
@@ -349,6 +350,7 @@ fn jpeg_goes_in_byte_for_byte() {
         color: ColorKind::Rgb,
         bits_per_component: 8,
         format: FileFormat::Jpeg,
+        orientation: 0,
     };
     let embed = Embed::Dct {
         data: bytes.clone(),
@@ -467,6 +469,7 @@ fn throughput_pdf_stage_a4_300dpi() {
         color: ColorKind::Rgb,
         bits_per_component: 8,
         format: FileFormat::Jpeg,
+        orientation: 0,
     };
     let embed = Embed::Dct {
         data: data.clone(),
