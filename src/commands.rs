@@ -239,15 +239,8 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
             };
             let _ = writeln!(
                 s,
-                "signer: {} ({}, valid until {}, certificate SHA-256 {}{})",
-                info.subject,
-                info.algorithm,
-                info.not_after,
-                info.fingerprint_sha256,
-                match info.chain_len {
-                    0 => String::new(),
-                    n => format!(", {n} chain certificate(s)"),
-                }
+                "signer: {} ({}, valid until {}, certificate SHA-256 {})",
+                info.subject, info.algorithm, info.not_after, info.fingerprint_sha256,
             );
             let _ = writeln!(
                 s,
@@ -255,6 +248,9 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
                 shown(&sig.certificate),
                 shown(&sig.key)
             );
+            for subject in &info.chain {
+                let _ = writeln!(s, "  chain: {subject}");
+            }
         }
         _ => {}
     }

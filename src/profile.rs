@@ -424,7 +424,8 @@ pub struct SignerInfo {
     pub fingerprint_sha256: String,
     pub not_after: String,
     pub algorithm: String,
-    pub chain_len: usize,
+    /// The subjects of the chain certificates the signatures carry, in chain order.
+    pub chain: Vec<String>,
     /// What works but the operator should know (a missing chain, an EKU pdfsig distrusts).
     pub warnings: Vec<String>,
 }
@@ -776,7 +777,15 @@ impl Profile {
                 fingerprint_sha256: id.fingerprint_hex(),
                 not_after: id.not_after().date().to_string(),
                 algorithm: id.algorithm().to_string(),
-                chain_len: id.chain_der().len(),
+                chain: id
+                    .chain_der()
+                    .iter()
+                    .map(|der| {
+                        crate::crypto::identity::parse_cert(der)
+                            .map(|c| c.subject().to_string())
+                            .unwrap_or_else(|_| "(unreadable certificate)".into())
+                    })
+                    .collect(),
                 warnings: id.warnings().to_vec(),
             }),
             Err(e) => {
