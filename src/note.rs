@@ -189,9 +189,11 @@ pub struct Completeness {
     pub complete: Option<bool>,
 }
 
-/// A per-document or per-batch transfer note.
+/// A per-document or per-batch transfer note. `D` is how the documents are held: a `Vec` when
+/// a note is read or built whole, or a type that streams them from disk when a large batch
+/// note is written (see `pipeline`), so the note never has to be in memory at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TransferNote {
+pub struct TransferNote<D = Vec<DocumentRecord>> {
     pub format: String,
     pub kind: NoteKind,
     pub batch: String,
@@ -203,7 +205,7 @@ pub struct TransferNote {
     pub completeness: Option<Completeness>,
     /// Batch notes only: the SHA-256 of each document's own note, by document id.
     pub document_notes: BTreeMap<String, String>,
-    pub documents: Vec<DocumentRecord>,
+    pub documents: D,
     pub concordance: Concordance,
 }
 
@@ -216,18 +218,44 @@ pub enum NoteError {
     Parse(String),
 }
 
-impl TransferNote {
+impl<D: Serialize> TransferNote<D> {
     /// The note as the YAML bytes that are written and signed.
     pub fn to_yaml(&self) -> Result<Vec<u8>, NoteError> {
-        let body =
-            serde_saphyr::to_string(self).map_err(|e| NoteError::Serialise(e.to_string()))?;
+        let mut out = Vec::new();
+        self.write_yaml(&mut out)
+            .map_err(|e| NoteError::Serialise(e.to_string()))?;
+        Ok(out)
+    }
+
+    /// Writes the note's YAML to `out` as it is serialised; the same bytes as [`Self::to_yaml`].
+    pub fn write_yaml(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         let header = match self.kind {
             NoteKind::Document => "# Transfervermerk (BSI TR-03138 A.NB.4) — Dokument\n",
             NoteKind::Batch => "# Transfervermerk (BSI TR-03138 A.NB.4) — Stapel\n",
         };
-        Ok(format!("{header}{body}").into_bytes())
+        out.write_all(header.as_bytes())?;
+        serde_saphyr::to_io_writer(out, self).map_err(std::io::Error::other)
     }
 
+    /// The same note with its documents held as `documents`.
+    pub fn with_documents<E>(self, documents: E) -> TransferNote<E> {
+        TransferNote {
+            format: self.format,
+            kind: self.kind,
+            batch: self.batch,
+            responsible: self.responsible,
+            environment: self.environment,
+            times: self.times,
+            signer: self.signer,
+            completeness: self.completeness,
+            document_notes: self.document_notes,
+            documents,
+            concordance: self.concordance,
+        }
+    }
+}
+
+impl TransferNote {
     pub fn from_yaml(bytes: &[u8]) -> Result<TransferNote, NoteError> {
         let text = std::str::from_utf8(bytes).map_err(|e| NoteError::Parse(e.to_string()))?;
         serde_saphyr::from_str(text).map_err(|e| NoteError::Parse(e.to_string()))

@@ -110,14 +110,24 @@ pub fn sign_content_now(
     content: &[u8],
 ) -> Result<([u8; 32], Vec<u8>), CryptoError> {
     let sha256: [u8; 32] = Sha256::digest(content).into();
-    let der = sign_detached(
+    let der = sign_digest_now(identity, &identity.digest().digest(content))?;
+    Ok((sha256, der))
+}
+
+/// As [`sign_content_now`], for content already hashed with the identity's
+/// [`SigningIdentity::digest`] (a note streamed to disk through a
+/// [`crate::crypto::HashingWriter::for_signing`]).
+pub fn sign_digest_now(
+    identity: &SigningIdentity,
+    content_digest: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    sign_detached(
         identity,
-        &identity.digest().digest(content),
+        content_digest,
         CmsOptions {
             signing_time: Some(OffsetDateTime::now_utc()),
         },
-    )?;
-    Ok((sha256, der))
+    )
 }
 
 /// Signs a content digest as a detached CMS SignedData; returns the ContentInfo DER. The

@@ -144,12 +144,28 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// A `Write` adapter that hashes every byte the inner writer accepted.
-#[derive(Debug)]
+/// A `Write` adapter that hashes every byte the inner writer accepted: SHA-256 (what notes
+/// record) and, when made with [`HashingWriter::for_signing`], also the digest a signature over
+/// the same bytes needs — so a large note is written, hashed and ready to sign in one pass.
 pub struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
+    signing: Option<Box<dyn sha2::digest::DynDigest>>,
     count: u64,
+    /// The first I/O error, kept because a serialiser between the caller and this writer
+    /// (YAML, JSON) reports it as its own error type and the kind (disk full) would be lost.
+    error: Option<(io::ErrorKind, String)>,
+}
+
+/// What a [`HashingWriter`] saw.
+#[derive(Debug)]
+pub struct Hashed<W> {
+    pub sha256: [u8; 32],
+    /// The digest of the signing algorithm, for [`HashingWriter::for_signing`].
+    pub signing_digest: Option<Vec<u8>>,
+    pub len: u64,
+    /// The inner writer, flushed.
+    pub inner: W,
 }
 
 impl<W: Write> HashingWriter<W> {
@@ -157,28 +173,63 @@ impl<W: Write> HashingWriter<W> {
         HashingWriter {
             inner,
             hasher: Sha256::new(),
+            signing: None,
             count: 0,
+            error: None,
         }
     }
 
-    /// The SHA-256 and length of everything written, and the inner writer back (flushed).
-    pub fn finish(mut self) -> io::Result<([u8; 32], u64, W)> {
-        self.inner.flush()?;
-        Ok((self.hasher.finalize().into(), self.count, self.inner))
+    /// Also computes the `alg` digest a detached signature over the written bytes needs.
+    pub fn for_signing(inner: W, alg: DigestAlgorithm) -> Self {
+        let mut w = HashingWriter::new(inner);
+        w.signing = Some(alg.hasher());
+        w
+    }
+
+    /// The first I/O error a write or flush met, if any.
+    pub fn io_error(&self) -> Option<io::Error> {
+        self.error
+            .as_ref()
+            .map(|(kind, msg)| io::Error::new(*kind, msg.clone()))
+    }
+
+    /// The hashes and length of everything written, and the inner writer back (flushed).
+    pub fn finish(mut self) -> io::Result<Hashed<W>> {
+        self.flush()?;
+        Ok(Hashed {
+            sha256: self.hasher.finalize().into(),
+            signing_digest: self.signing.map(|h| h.finalize().to_vec()),
+            len: self.count,
+            inner: self.inner,
+        })
+    }
+
+    fn keep<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r
+            && self.error.is_none()
+        {
+            self.error = Some((e.kind(), e.to_string()));
+        }
+        r
     }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // Hash only what the inner writer took: a short write must not hash bytes twice.
-        let n = self.inner.write(buf)?;
+        let r = self.inner.write(buf);
+        let n = self.keep(r)?;
         self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.signing {
+            h.update(&buf[..n]);
+        }
         self.count += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        let r = self.inner.flush();
+        self.keep(r)
     }
 }
 
@@ -201,9 +252,10 @@ mod tests {
         let mut w = HashingWriter::new(Vec::new());
         w.write_all(b"ab").unwrap();
         w.write_all(b"c").unwrap();
-        let (h, n, inner) = w.finish().unwrap();
-        assert_eq!(hex::encode(h), ABC);
-        assert_eq!((n, inner.as_slice()), (3, &b"abc"[..]));
+        let done = w.finish().unwrap();
+        assert_eq!(hex::encode(done.sha256), ABC);
+        assert_eq!((done.len, done.inner.as_slice()), (3, &b"abc"[..]));
+        assert!(done.signing_digest.is_none());
     }
 
     /// A writer that accepts one byte per call, to check short writes are hashed once.
@@ -222,9 +274,41 @@ mod tests {
     fn short_writes_are_hashed_once() {
         let mut w = HashingWriter::new(OneByte(Vec::new()));
         w.write_all(b"abc").unwrap();
-        let (h, _, inner) = w.finish().unwrap();
-        assert_eq!(hex::encode(h), ABC);
-        assert_eq!(inner.0, b"abc");
+        let done = w.finish().unwrap();
+        assert_eq!(hex::encode(done.sha256), ABC);
+        assert_eq!(done.inner.0, b"abc");
+    }
+
+    #[test]
+    fn a_signing_writer_digests_with_the_signing_algorithm_too() {
+        let mut w = HashingWriter::for_signing(OneByte(Vec::new()), DigestAlgorithm::Sha384);
+        w.write_all(b"abc").unwrap();
+        let done = w.finish().unwrap();
+        assert_eq!(hex::encode(done.sha256), ABC);
+        assert_eq!(
+            done.signing_digest.unwrap(),
+            DigestAlgorithm::Sha384.digest(b"abc")
+        );
+    }
+
+    /// A writer whose disk is full.
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::StorageFull))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_first_io_error_is_kept_with_its_kind() {
+        let mut w = HashingWriter::new(Full);
+        assert!(w.io_error().is_none());
+        // As a serialiser would: the error comes back, but the caller only sees the serialiser's.
+        let _ = serde_json::to_writer(&mut w, &vec![1, 2, 3]);
+        assert_eq!(w.io_error().unwrap().kind(), io::ErrorKind::StorageFull);
     }
 
     #[test]

@@ -22,21 +22,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::classify::{Classification, Classifier};
 use crate::crypto::identity::SigningIdentity;
 use crate::image::{self, DecodedPage, Embed};
 use crate::intake::{self, Batch, DocumentSource, FailedBatch};
 use crate::note::{
-    self, Completeness, Concordance, DocumentRecord, Filing, NoteKind, PageRecord, SourceFile,
-    TransferNote,
+    self, Concordance, DocumentRecord, Filing, NoteKind, PageRecord, SourceFile, TransferNote,
 };
 use crate::ocr::{OcrEngine, OcrOptions, PageText};
 use crate::outcome::{Exit, Fate};
 use crate::pdf::{DocumentMeta, PdfPage, PdfWriter, SignatureSpec};
 use crate::profile::{BlankPolicy, Level, LoadedProfile};
 use crate::store::{self, Store};
+
+mod batch;
+mod spool;
+
+use batch::{Outcome, QuarantineEntry};
+use spool::Spool;
 
 /// Room for the CMS in each PDF beyond the certificates it carries: SignerInfo, signed
 /// attributes, the signature (512 bytes for RSA-4096) and DER headers fit in well under 2 KiB.
@@ -119,7 +124,7 @@ pub struct IngestSummary {
 }
 
 /// Time spent per stage, summed over a document's pages (for profiling; in report.json).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StageTimes {
     pub hash_ms: f64,
     pub decode_ms: f64,
@@ -136,7 +141,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// One document's result, as it goes into report.json and the batch note.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocumentReport {
     #[serde(flatten)]
     pub record: DocumentRecord,
@@ -320,17 +325,21 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         })
         .collect();
     let total = queue.len();
-    let results = run_queue(&ctx, &batches, queue);
-    if let Some((_, failed)) = results.iter().find(|(_, r)| r.store_failure.is_some()) {
+    let spool = Spool::create(&work_dir).map_err(|source| IngestError::Write {
+        path: work_dir.clone(),
+        source,
+    })?;
+    let results = run_queue(&ctx, &batches, queue, &spool);
+    if let Some((_, failed)) = results.iter().find(|(_, o)| o.store_failure.is_some()) {
         let filed = results
             .iter()
-            .filter(|(_, r)| r.store_failure.is_none() && r.record.fate != Fate::Quarantined)
+            .filter(|(_, o)| o.store_failure.is_none() && o.fate != Fate::Quarantined)
             .count();
         return Err(IngestError::StoreFailed(format!(
             "the store failed while filing {}: {}. The run stopped: {filed} of {total} documents \
              are filed, the rest were not started or not filed; nothing half-written is left. \
              Free space or fix the store, then run the same command again to finish",
-            failed.record.id,
+            failed.id,
             failed.store_failure.as_deref().unwrap_or("?")
         )));
     }
@@ -343,14 +352,14 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     };
     let mut results = results.into_iter().peekable();
     for (bi, batch) in batches.iter().enumerate() {
-        let mut docs = Vec::new();
-        while let Some(((b, _), _)) = results.peek() {
+        let mut outcomes = Vec::new();
+        while let Some((b, _)) = results.peek() {
             if *b != bi {
                 break;
             }
-            docs.push(results.next().map(|(_, r)| r).expect("peeked"));
+            outcomes.extend(results.next().map(|(_, o)| o));
         }
-        match finish_batch(&ctx, batch, docs) {
+        match batch::finish_batch(&ctx, batch, bi, &outcomes, &spool) {
             Ok(s) => {
                 exit = exit.merge(s.exit);
                 summaries.push(s);
@@ -476,20 +485,20 @@ fn source_bytes(d: &DocumentSource) -> u64 {
         .sum()
 }
 
-type Slot = ((usize, usize), DocumentReport);
-
-/// Runs every document through the workers; results come back in batch and document order.
+/// Runs every document through the workers; each finished document's report goes into the
+/// spool, and its [`Outcome`] comes back with its batch index, in batch and document order.
 fn run_queue(
     ctx: &Context<'_>,
     batches: &[Batch],
     mut queue: Vec<(usize, usize, u64)>,
-) -> Vec<Slot> {
+    spool: &Spool,
+) -> Vec<(usize, Outcome)> {
     // Largest first: the long documents start early and the short ones fill the gaps.
     queue.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     let next = AtomicUsize::new(0);
     // Set when the store fails: no worker starts another document.
     let abort = std::sync::atomic::AtomicBool::new(false);
-    let results: Mutex<Vec<Slot>> = Mutex::new(Vec::with_capacity(queue.len()));
+    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::with_capacity(queue.len()));
     let progress = progress_bar(ctx.config.progress, queue.len());
     let jobs = ctx.config.jobs.clamp(1, queue.len().max(1));
     let worker = || {
@@ -505,9 +514,6 @@ fn run_queue(
             let batch = &batches[bi];
             let doc = &batch.documents[di];
             let report = document_guarded(ctx, &mut engine, batch, doc);
-            if report.store_failure.is_some() {
-                abort.store(true, Ordering::Relaxed);
-            }
             tracing::info!(
                 "{}: {:?}{}",
                 report.record.id,
@@ -519,13 +525,23 @@ fn run_queue(
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             );
+            let mut outcome = outcome_of(di, &report);
+            if let Err(e) = spool.put(bi, di, &report) {
+                outcome.store_failure.get_or_insert(format!(
+                    "cannot keep the report of {} in the work area: {e}",
+                    report.record.id
+                ));
+            }
+            if outcome.store_failure.is_some() {
+                abort.store(true, Ordering::Relaxed);
+            }
             if let Some(p) = &progress {
                 p.inc(1);
             }
             results
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(((bi, di), report));
+                .push((bi, outcome));
         }
     };
     std::thread::scope(|s| {
@@ -537,8 +553,27 @@ fn run_queue(
         p.finish_and_clear();
     }
     let mut out = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    out.sort_by_key(|(k, _)| *k);
+    out.sort_by_key(|(bi, o)| (*bi, o.doc));
     out
+}
+
+/// The little of a finished document's report that the run keeps in memory.
+fn outcome_of(doc: usize, report: &DocumentReport) -> Outcome {
+    let r = &report.record;
+    Outcome {
+        doc,
+        id: r.id.clone(),
+        fate: r.fate,
+        pages: r.pages.len(),
+        dropped_pages: r.dropped_pages.len(),
+        store_failure: report.store_failure.clone(),
+        quarantine: (r.fate == Fate::Quarantined).then(|| QuarantineEntry {
+            id: r.id.clone(),
+            entry: r.entry.clone(),
+            files: r.sources.iter().map(|s| s.file.clone()).collect(),
+            reason: r.reason.clone().unwrap_or_else(|| "unknown".into()),
+        }),
+    }
 }
 
 fn progress_bar(show: bool, len: usize) -> Option<indicatif::ProgressBar> {
@@ -1420,26 +1455,44 @@ fn document_note(ctx: &Context<'_>, batch: &Batch, record: DocumentRecord) -> Tr
 }
 
 /// Writes the note's YAML and its detached CMS signature (with signing-time) atomically;
-/// returns the SHA-256 of the note bytes.
-fn write_signed_note(
+/// returns the SHA-256 of the note bytes. The YAML is streamed to disk and hashed on the way,
+/// so a batch note of any length is never in memory at once; it is signed before it is
+/// committed, so a note that cannot be signed leaves nothing behind.
+fn write_signed_note<D: Serialize>(
     ctx: &Context<'_>,
     path: &Path,
-    note: &TransferNote,
+    note: &TransferNote<D>,
 ) -> Result<String, IngestError> {
-    let yaml = note
-        .to_yaml()
-        .map_err(|e| IngestError::Refused(e.to_string()))?;
-    let (digest, p7s) = crate::crypto::cms::sign_content_now(ctx.identity, &yaml)
-        .map_err(|e| IngestError::Refused(format!("signing {}: {e}", path.display())))?;
-    let write = |p: &Path, b: &[u8]| {
-        store::atomic_write(p, b).map_err(|source| IngestError::Write {
-            path: p.to_path_buf(),
-            source,
-        })
+    let write_err = |source| IngestError::Write {
+        path: path.to_path_buf(),
+        source,
     };
-    write(path, &yaml)?;
-    write(&crate::crypto::cms::detached_signature_path(path), &p7s)?;
-    Ok(hex::encode(digest))
+    let file = store::AtomicFile::create(path).map_err(write_err)?;
+    let mut out = crate::crypto::HashingWriter::for_signing(
+        std::io::BufWriter::new(file),
+        ctx.identity.digest(),
+    );
+    if let Err(e) = note.write_yaml(&mut out) {
+        return Err(match out.io_error() {
+            Some(io) => write_err(io),
+            None => IngestError::Refused(format!("{}: {e}", path.display())),
+        });
+    }
+    let hashed = out.finish().map_err(write_err)?;
+    let file = hashed
+        .inner
+        .into_inner()
+        .map_err(|e| write_err(e.into_error()))?;
+    let digest = hashed.signing_digest.unwrap_or_default();
+    let p7s = crate::crypto::cms::sign_digest_now(ctx.identity, &digest)
+        .map_err(|e| IngestError::Refused(format!("signing {}: {e}", path.display())))?;
+    file.commit().map_err(write_err)?;
+    let p7s_path = crate::crypto::cms::detached_signature_path(path);
+    store::atomic_write(&p7s_path, &p7s).map_err(|source| IngestError::Write {
+        path: p7s_path,
+        source,
+    })?;
+    Ok(hex::encode(hashed.sha256))
 }
 
 fn previous_record(store_dir: &Path, entry: &store::IndexedDoc) -> Result<DocumentRecord, String> {
@@ -1449,219 +1502,4 @@ fn previous_record(store_dir: &Path, entry: &store::IndexedDoc) -> Result<Docume
         .into_iter()
         .next()
         .ok_or_else(|| "empty note".to_string())
-}
-
-/// report.json of a dry run (written only with --out).
-#[derive(Serialize)]
-struct DryRunReport<'a> {
-    batch: &'a str,
-    dry_run: bool,
-    folder: String,
-    summary: &'a BatchSummary,
-    documents: &'a [DocumentReport],
-}
-
-/// Report entries for quarantine.json.
-#[derive(Debug, Serialize)]
-struct QuarantineEntry<'a> {
-    id: &'a str,
-    entry: &'a str,
-    files: Vec<&'a str>,
-    reason: &'a str,
-}
-
-fn finish_batch(
-    ctx: &Context<'_>,
-    batch: &Batch,
-    docs: Vec<DocumentReport>,
-) -> Result<BatchSummary, IngestError> {
-    let started = Instant::now();
-    let mut notices = batch.notices.clone();
-    notices.extend(batch.attention.iter().cloned());
-    let expected = batch.manifest.expected.as_ref().and_then(|e| e.documents);
-    let complete = expected.map(|n| n == batch.documents.len());
-    if complete == Some(false) {
-        notices.push(format!(
-            "completeness: the station counted {} documents, the batch folder holds {}",
-            expected.unwrap_or(0),
-            batch.documents.len()
-        ));
-    }
-    // Pages as the station counted them, blank ones included (A.NB.3).
-    let expected_pages = batch.manifest.expected.as_ref().and_then(|e| e.pages);
-    let pages_read: usize = docs.iter().map(|d| d.record.pages.len()).sum();
-    let pages_differ = expected_pages.is_some_and(|n| n != pages_read);
-    if let Some(n) = expected_pages.filter(|_| pages_differ) {
-        let quarantined = docs
-            .iter()
-            .filter(|d| d.record.fate == Fate::Quarantined)
-            .count();
-        notices.push(format!(
-            "completeness: the station counted {n} pages, resiscan read {pages_read}{}",
-            if quarantined > 0 {
-                format!(" ({quarantined} quarantined documents' pages are not all counted)")
-            } else {
-                String::new()
-            }
-        ));
-    }
-    let count = |f: Fate| docs.iter().filter(|d| d.record.fate == f).count();
-    let mut exit = Exit::from_fates(docs.iter().map(|d| d.record.fate));
-    if complete == Some(false) || pages_differ || !batch.attention.is_empty() {
-        exit = exit.merge(Exit::NeedsPerson);
-    }
-    let mut summary = BatchSummary {
-        batch: batch.id.clone(),
-        folder: batch.root.clone(),
-        documents: docs.len(),
-        pages: docs.iter().map(|d| d.record.pages.len()).sum(),
-        filed: count(Fate::Filed),
-        already_filed: count(Fate::AlreadyFiled),
-        duplicates: count(Fate::Duplicate),
-        unclassified: count(Fate::Unclassified),
-        quarantined: count(Fate::Quarantined),
-        dropped_pages: docs.iter().map(|d| d.record.dropped_pages.len()).sum(),
-        seconds: 0.0,
-        report: None,
-        notices: notices.clone(),
-        exit,
-    };
-    let quarantine: Vec<QuarantineEntry<'_>> = docs
-        .iter()
-        .filter(|d| d.record.fate == Fate::Quarantined)
-        .map(|d| QuarantineEntry {
-            id: &d.record.id,
-            entry: &d.record.entry,
-            files: d.record.sources.iter().map(|s| s.file.as_str()).collect(),
-            reason: d.record.reason.as_deref().unwrap_or("unknown"),
-        })
-        .collect();
-    for q in &quarantine {
-        tracing::warn!("{}: quarantined: {}", q.id, q.reason);
-    }
-    if ctx.store.is_none() {
-        summary.seconds = started.elapsed().as_secs_f64();
-        // A dry run with --out leaves its report there: what would happen, for a person to
-        // read before the real run. No transfer note: nothing was filed or signed.
-        if let Some(out) = &ctx.config.out_dir {
-            let target = out.join(&batch.id);
-            summary.report = Some(target.clone());
-            let report = DryRunReport {
-                batch: &batch.id,
-                dry_run: true,
-                folder: batch.root.display().to_string(),
-                summary: &summary,
-                documents: &docs,
-            };
-            for (name, bytes) in [
-                ("report.json", serde_json::to_vec_pretty(&report)),
-                ("quarantine.json", serde_json::to_vec_pretty(&quarantine)),
-            ] {
-                let bytes = bytes.map_err(|e| IngestError::Refused(e.to_string()))?;
-                std::fs::create_dir_all(&target).map_err(|source| IngestError::Write {
-                    path: target.clone(),
-                    source,
-                })?;
-                let p = target.join(name);
-                store::atomic_write(&p, &bytes)
-                    .map_err(|source| IngestError::Write { path: p, source })?;
-            }
-        }
-        return Ok(summary);
-    }
-    let dir = ctx
-        .config
-        .store_dir
-        .join(store::BATCHES_DIR)
-        .join(&batch.id);
-    std::fs::create_dir_all(&dir).map_err(|source| IngestError::Write {
-        path: dir.clone(),
-        source,
-    })?;
-    let mut document_notes = BTreeMap::new();
-    for d in &docs {
-        if let Some(store) = ctx.store
-            && let Ok(Some(e)) = lock(store).lookup(&d.record.id)
-            && let Ok(bytes) = std::fs::read(ctx.config.store_dir.join(&e.note_path))
-        {
-            document_notes.insert(d.record.id.clone(), crate::crypto::sha256_hex(&bytes));
-        }
-    }
-    let mut note = new_note(ctx, batch, NoteKind::Batch);
-    note.completeness = Some(Completeness {
-        expected_documents: expected,
-        found_documents: batch.documents.len(),
-        complete,
-    });
-    note.document_notes = document_notes;
-    note.documents = docs.iter().map(|d| d.record.clone()).collect();
-    write_signed_note(ctx, &dir.join("transfer-note.yaml"), &note)?;
-    #[derive(Serialize)]
-    struct Report<'a> {
-        batch: &'a str,
-        folder: String,
-        manifest_sha256: Option<&'a str>,
-        profile: &'a note::ProfileRef,
-        signer: &'a note::Signer,
-        summary: &'a BatchSummary,
-        documents: &'a [DocumentReport],
-    }
-    summary.seconds = started.elapsed().as_secs_f64();
-    summary.report = Some(dir.clone());
-    let report = Report {
-        batch: &batch.id,
-        folder: batch.root.display().to_string(),
-        manifest_sha256: batch.manifest_sha256.as_deref(),
-        profile: &ctx.environment.profile,
-        signer: &ctx.signer,
-        summary: &summary,
-        documents: &docs,
-    };
-    let report_json =
-        serde_json::to_vec_pretty(&report).map_err(|e| IngestError::Refused(e.to_string()))?;
-    let quarantine_json =
-        serde_json::to_vec_pretty(&quarantine).map_err(|e| IngestError::Refused(e.to_string()))?;
-    for (name, bytes) in [
-        ("report.json", &report_json),
-        ("quarantine.json", &quarantine_json),
-    ] {
-        let p = dir.join(name);
-        store::atomic_write(&p, bytes).map_err(|source| IngestError::Write { path: p, source })?;
-    }
-    if let Some(out) = &ctx.config.out_dir
-        && let Err(e) = copy_reports(&dir, &out.join(&batch.id))
-    {
-        // The batch is filed and its notes are in the store; only the copy is missing. Say
-        // so rather than report the batch as not processed.
-        summary.notices.push(format!(
-            "the copy of the notes and reports for --out failed: {e}"
-        ));
-        summary.exit = summary.exit.merge(Exit::Failure);
-    }
-    if let Some(store) = ctx.store {
-        lock(store).end_batch(&batch.id)?;
-    }
-    Ok(summary)
-}
-
-/// Copies a batch's notes and reports from the store to `target` (`--out`).
-fn copy_reports(dir: &Path, target: &Path) -> Result<(), IngestError> {
-    std::fs::create_dir_all(target).map_err(|source| IngestError::Write {
-        path: target.to_path_buf(),
-        source,
-    })?;
-    for name in [
-        "transfer-note.yaml",
-        "transfer-note.yaml.p7s",
-        "report.json",
-        "quarantine.json",
-    ] {
-        let bytes = std::fs::read(dir.join(name)).map_err(|source| IngestError::Write {
-            path: dir.join(name),
-            source,
-        })?;
-        let p = target.join(name);
-        store::atomic_write(&p, &bytes).map_err(|source| IngestError::Write { path: p, source })?;
-    }
-    Ok(())
 }
