@@ -15,6 +15,10 @@
 //! - `0006.png`: a PNG cut off in transfer (must be quarantined, not stop the batch);
 //! - `batch.yaml`: the station's manifest with one anomaly.
 //!
+//! For the benchmarks, `--bench-batch PAGES DIR` writes a batch of short letters (PNG, G4
+//! TIFF and JPEG documents of one to three pages) and `--bench-document PAGES DIR` one long
+//! document of PNG pages.
+//!
 //! Font: DejaVu Sans from Debian's `fonts-dejavu-core`.
 
 #[path = "../tests/common/letters.rs"]
@@ -27,16 +31,19 @@ const BATCH: &str = "poststelle-2026-11-24";
 
 fn main() -> Result<(), String> {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
-    if args.first().is_some_and(|a| a == "--bench-batch") {
+    let mode = args.first().and_then(|a| a.to_str());
+    if let Some(mode @ ("--bench-batch" | "--bench-document")) = mode {
+        let usage = format!("usage: make_samples {mode} PAGES OUTPUT_DIR");
         let pages: usize = args
             .get(1)
             .and_then(|n| n.to_str()?.parse().ok())
-            .ok_or("usage: make_samples --bench-batch PAGES OUTPUT_DIR")?;
-        let out = args
-            .get(2)
-            .map(PathBuf::from)
-            .ok_or("usage: make_samples --bench-batch PAGES OUTPUT_DIR")?;
-        return bench_batch(pages, &out);
+            .ok_or(&usage)?;
+        let out = args.get(2).map(PathBuf::from).ok_or(&usage)?;
+        return if mode == "--bench-batch" {
+            bench_batch(pages, &out)
+        } else {
+            bench_document(pages, &out)
+        };
     }
     let root = std::env::args_os()
         .nth(1)
@@ -115,6 +122,32 @@ anomalies: {"0005": "Blatt verkehrt herum eingelegt, nicht neu gescannt"}
 /// A benchmark batch of `pages` text pages (no blank pages, so every page is OCRed both by
 /// resiscan and by the bare-Tesseract baseline): documents of one to three pages, cycling
 /// through the formats a scan center meets — gray PNG, CCITT G4 TIFF, gray JPEG.
+/// One long document: a folder `0001/` of `pages` gray PNG letters, each page unique — to show
+/// that a document's length does not raise the peak memory (pages stream).
+fn bench_document(pages: usize, out: &Path) -> Result<(), String> {
+    let dir = out.join("0001");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let font = letters::load_font()?;
+    let texts = [
+        letters::texts::ratenzahlung(),
+        letters::texts::widerspruch_pfaendung(),
+    ];
+    let all_pages: Vec<&Vec<&str>> = texts.iter().flat_map(|t| t.iter()).collect();
+    for i in 0..pages {
+        let mut lines = all_pages[i % all_pages.len()].clone();
+        let tag = format!("Seite {} von {pages}", i + 1);
+        lines.push("");
+        lines.push(&tag);
+        let raster = letters::render_page(&font, &lines, DPI);
+        write(
+            &dir.join(format!("{}.png", i + 1)),
+            &letters::png_bytes(&raster, DPI),
+        )?;
+    }
+    println!("1 document of {pages} pages in {}", out.display());
+    Ok(())
+}
+
 fn bench_batch(pages: usize, out: &Path) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let font = letters::load_font()?;
