@@ -82,7 +82,16 @@ fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
                 });
             }
             (_, None) => return Err(corrupt("first chunk is not IHDR")),
-            (b"IDAT", Some(h)) => h.idat.push(data),
+            (b"IDAT", Some(h)) => {
+                // The IDAT bytes go into the PDF unchanged, and the `png` decoder (0.18) reads
+                // them without checking their CRC: a damaged chunk would reach the archive.
+                if !crc_matches(bytes, pos - 12 - len, len) {
+                    return Err(corrupt(
+                        "IDAT (image data) chunk fails its CRC check (damaged file?)",
+                    ));
+                }
+                h.idat.push(data)
+            }
             (b"tRNS", Some(h)) => h.transparency = true,
             (b"pHYs", Some(h)) if data.len() == 9 => {
                 // The decoder checks the CRCs of the chunks it reads; this one only we read,
@@ -243,6 +252,14 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
 
     let embed = if !reencode {
         let idat: Vec<u8> = c.idat.concat();
+        // The decoder stops once it has every row; a PDF reader inflates the whole stream,
+        // and one that ends early or breaks after the last row is a damaged page in the
+        // archive (ISO 32000-1 7.4.4).
+        if !zlib_stream_complete(&idat) {
+            return Err(corrupt(
+                "the image data's zlib stream is cut off or damaged after the last row",
+            ));
+        }
         Embed::Flate {
             data: Arc::from(idat),
             colors: if c.color_type == 2 { 3 } else { 1 },
@@ -276,6 +293,24 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             pixels: gray,
         },
     })
+}
+
+/// Whether `data` is one zlib stream that inflates without error up to its end marker and
+/// checksum. The output is thrown away in small pieces, so a bomb costs time, not memory.
+fn zlib_stream_complete(data: &[u8]) -> bool {
+    let mut z = flate2::Decompress::new(true);
+    let mut scratch = vec![0u8; 64 * 1024];
+    loop {
+        let before = (z.total_in(), z.total_out());
+        let at = usize::try_from(z.total_in())
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        match z.decompress(&data[at..], &mut scratch, flate2::FlushDecompress::None) {
+            Ok(flate2::Status::StreamEnd) => return true,
+            Ok(_) if (z.total_in(), z.total_out()) != before => {}
+            _ => return false,
+        }
+    }
 }
 
 fn decode_error(e: png::DecodingError) -> ImageError {
@@ -841,5 +876,52 @@ pub(crate) mod tests {
                 "cut {cut}: {err}"
             );
         }
+    }
+
+    /// Found by fuzzing (issue #6, `image_png`): a PNG whose IDAT was damaged after the last
+    /// row still decoded (the decoder ignores IDAT CRCs and stops after the last row), and
+    /// its IDAT went into the PDF unchanged: a stream no reader can inflate to its end.
+    #[test]
+    fn damaged_idat_is_corrupt_not_embedded() {
+        let fuzzed = std::fs::read("tests/data/fuzz/png_idat_with_bad_crc_is_corrupt.png").unwrap();
+        let err = decode(fuzzed).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("IDAT (image data) chunk fails its CRC"),
+            "{err}"
+        );
+
+        // Every row present, CRC right, but the zlib stream stops before its end marker
+        // and checksum (a chunk lost in transfer, a writer killed while finishing).
+        let px: Vec<u8> = (0..8 * 4).map(|i| (i * 9) as u8).collect();
+        let mut rows = Vec::new();
+        for r in px.chunks(8) {
+            rows.push(0);
+            rows.extend_from_slice(r);
+        }
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+        std::io::Write::write_all(&mut enc, &rows).unwrap();
+        std::io::Write::flush(&mut enc).unwrap();
+        let unfinished = enc.get_ref().clone();
+        let mut file = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = 8u32.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&4u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        for (kind, data) in [
+            (&b"IHDR"[..], &ihdr[..]),
+            (b"IDAT", &unfinished),
+            (b"IEND", &[]),
+        ] {
+            file.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            file.extend_from_slice(kind);
+            file.extend_from_slice(data);
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            file.extend_from_slice(&crc.sum().to_be_bytes());
+        }
+        let err = decode(file).unwrap_err();
+        assert!(err.to_string().contains("zlib stream is cut off"), "{err}");
+        assert!(zlib_stream_complete(&zlib(&rows)));
     }
 }

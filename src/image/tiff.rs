@@ -21,6 +21,9 @@ const F: FileFormat = FileFormat::Tiff;
 /// More pages than any paper document has; stops a crafted IFD chain from running long.
 const MAX_PAGES: usize = 10_000;
 
+/// Stored bits per pixel, all samples together, that a page may have (see `layout`).
+const MAX_BITS_PER_PIXEL: u32 = 64;
+
 fn corrupt(detail: impl Into<String>) -> ImageError {
     ImageError::Corrupt {
         format: F,
@@ -412,6 +415,15 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     }
     let samples = u8::try_from(ifd.samples).map_err(|_| corrupt("SamplesPerPixel too big"))?;
     let bits = u8::try_from(ifd.bits).map_err(|_| corrupt("BitsPerSample too big"))?;
+    // The bomb check counts pixels; the decode buffer holds every stored sample of them. At
+    // most 64 bits per pixel (16-bit RGBA, 8-bit CMYK plus alpha) keeps that buffer within
+    // 8 bytes a pixel, as for PNG: 255 extra 16-bit samples would make a page inside the
+    // pixel limit ask for 510 bytes a pixel, tens of GB, and abort the whole run.
+    if u32::from(samples) * u32::from(bits) > MAX_BITS_PER_PIXEL {
+        return Err(unsupported(format!(
+            "{samples} samples of {bits} bits per pixel (at most {MAX_BITS_PER_PIXEL} bits per pixel are read)"
+        )));
+    }
     let (color, colors) = match ifd.photometric {
         0 | 1 => (
             if bits == 1 {
@@ -2101,5 +2113,35 @@ pub(crate) mod tests {
                 .collect();
             assert_eq!(rendered, d.gray.pixels, "Photometric {photometric}");
         }
+    }
+
+    /// Found while fuzzing (issue #6): a gray page with 254 extra 16-bit samples passed the
+    /// pixel check and then asked for 510 bytes a pixel before reading a strip; at the
+    /// production limit that is ~70 GB, an allocation failure that aborts the batch.
+    #[test]
+    fn many_extra_samples_are_refused_before_allocation() {
+        let mut page = TiffPage::new(12_000, 12_000, vec![vec![0; 64]]);
+        page.bits = 16;
+        page.samples = 255;
+        page.extra_samples = Some(0);
+        let file = write_tiff(&[page], true);
+        let limit = super::super::DEFAULT_MAX_PIXELS;
+        for err in [
+            super::super::probe(&file, limit).unwrap_err(),
+            super::super::decode_page(&Arc::from(file), 0, limit).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, ImageError::Unsupported { .. })
+                    && err.to_string().contains("255 samples of 16 bits"),
+                "{err}"
+            );
+        }
+        // RGBA at 16 bits, 64 bits a pixel, is still read.
+        let mut page = TiffPage::new(1, 1, vec![vec![0; 8]]);
+        page.bits = 16;
+        page.samples = 4;
+        page.photometric = 2;
+        page.extra_samples = Some(2);
+        assert!(decode(write_tiff(&[page], true), 0).is_ok());
     }
 }
