@@ -1009,6 +1009,7 @@ const RESERVED_STORE_NAMES: &[&str] = &[
     "index.sqlite",
     "index.sqlite-wal",
     "index.sqlite-shm",
+    "index.sqlite-journal",
 ];
 
 /// What is wrong with an e-file's `path` template: anything `store::render_path` would refuse

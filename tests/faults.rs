@@ -1,7 +1,8 @@
 //! Faults of the night (issue #6): a store that runs full mid-batch ends the run with exit 1
 //! and a clear message, leaves no half file and a store `verify` accepts, and the same command
 //! finishes the job once there is room again; a source file that changes or vanishes while it
-//! is processed is quarantined, never half-filed.
+//! is processed is quarantined, never half-filed. A store that turns read-only mid-batch ends
+//! the same way as a full one.
 
 mod testenv;
 
@@ -240,4 +241,113 @@ fn a_source_that_changes_or_vanishes_while_read_is_quarantined_not_filed() {
     assert!(std::fs::read_dir(&work).unwrap().next().is_none());
     let (code, text) = env.verify_trusting_demo(&store);
     assert_eq!(code, Some(0), "{text}");
+}
+
+/// Sets or clears the immutable attribute on everything under `dir`; `false` where the
+/// filesystem or the user cannot (`chattr` needs CAP_LINUX_IMMUTABLE, which root has).
+fn chattr_immutable(dir: &Path, on: bool) -> bool {
+    Command::new("chattr")
+        .args(["-R", if on { "+i" } else { "-i" }])
+        .arg(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Clears the attribute again whatever the test's outcome, so the temporary folder can go.
+struct Mutable<'a>(&'a Path);
+impl Drop for Mutable<'_> {
+    fn drop(&mut self) {
+        chattr_immutable(self.0, false);
+    }
+}
+
+/// A store that stops taking writes in the middle of a batch (here: every file and folder of
+/// it made immutable, so that even root gets "Operation not permitted", as a store remounted
+/// read-only gives "Read-only file system"; a remount itself is refused while the index is
+/// open for writing) ends the run with exit 1 and the reason, leaves a store `verify`
+/// accepts, and the same command finishes the job once the store takes writes again.
+#[test]
+fn a_store_that_turns_read_only_mid_batch_stops_the_run_and_a_rerun_finishes_it() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("gesperrt");
+    for i in 1..=6 {
+        render_letter(
+            &batch.join(format!("{i:04}.png")),
+            &enforcement_letter(&format!("VB-2026-0080{i}")),
+            &[],
+        );
+    }
+    let store = env.mkdir("store");
+    let probe = store.join("probe");
+    std::fs::create_dir(&probe).unwrap();
+    let can = chattr_immutable(&probe, true);
+    chattr_immutable(&probe, false);
+    std::fs::remove_dir(&probe).unwrap();
+    if !can {
+        eprintln!("cannot set the immutable attribute here (needs root); read-only test skipped");
+        return;
+    }
+    let _mutable = Mutable(&store);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("resiscan"))
+        .current_dir(env.path(""))
+        .env_remove("RESISCAN_LOG")
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(&store)
+        .args(["--jobs", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As soon as the first document is filed, the store stops taking writes.
+    let filed = |store: &Path| {
+        walkdir(store)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "p7s"))
+            .filter(|p| !p.starts_with(store.join("_batches")))
+            .count()
+    };
+    loop {
+        if filed(&store) > 0 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before a document was filed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(chattr_immutable(&store, true));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the store failed"), "{err}");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    assert!(err.contains("run the same command again"), "{err}");
+    let filed_before = filed(&store);
+    assert!(
+        filed_before < 6,
+        "{filed_before} documents filed: the fault came too late"
+    );
+    eprintln!("{filed_before} documents filed before the store turned read-only:\n{err}");
+
+    // Writable again: before the re-run, verify accepts what is there.
+    assert!(chattr_immutable(&store, false));
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("PENDING"), "{text}");
+    let (code, report) = env.ingest(&batch, &repo_path("profiles/demo.yaml"), &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let pdfs: Vec<_> = walkdir(&store)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    assert_eq!(pdfs.len(), 6, "{pdfs:?}");
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("PENDING"), "{text}");
 }

@@ -157,7 +157,15 @@ impl Index {
         let conn = Connection::open(path).map_err(|e| StoreError::index(path, e))?;
         let setup = || -> rusqlite::Result<i64> {
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
+            // A rollback journal, not WAL: WAL keeps its index in a shared-memory mapping of
+            // `index.sqlite-shm`, and a store that stops taking writes under a running ingest
+            // (a disk that fails and goes read-only, a revoked share) then kills the process
+            // with SIGBUS on the next write to that mapping, before any message is written.
+            // With a journal the failed write is an I/O error the run reports. It also lets a
+            // QA clerk open a store on a read-only mount. One transaction per document makes
+            // the journal's extra fsyncs nothing against OCR. Switching an older WAL store
+            // back happens here, on its next ingest.
+            conn.pragma_update(None, "journal_mode", "DELETE")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_query_value(None, "user_version", |r| r.get(0))
         };
@@ -371,6 +379,34 @@ mod tests {
         assert_eq!(got.status, DocStatus::Filed);
         assert_eq!(got.efile_id.as_deref(), Some("vollstreckung"));
         assert!(ix.lookup("nope").unwrap().is_none());
+    }
+
+    /// No shared-memory mapping (see `open`): a store written by an older version in WAL mode
+    /// is switched back on open, keeps its rows, and no `-wal`/`-shm` file stays beside it.
+    #[test]
+    fn the_index_uses_a_rollback_journal_also_for_an_older_wal_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        {
+            let mut ix = Index::open(&path).unwrap();
+            ix.record(&entry("b1-0001", "d1", None, "x")).unwrap();
+            ix.conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        }
+        let ix = Index::open(&path).unwrap();
+        let mode: String = ix
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        assert!(ix.lookup("b1-0001").unwrap().is_some());
+        drop(ix);
+        for side in [
+            "index.sqlite-wal",
+            "index.sqlite-shm",
+            "index.sqlite-journal",
+        ] {
+            assert!(!dir.path().join(side).exists(), "{side} left");
+        }
     }
 
     #[test]
