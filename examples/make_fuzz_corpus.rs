@@ -392,16 +392,17 @@ fn tiff_seeds(c: &mut Corpus, work: &Path) -> Result<(), String> {
         let Some(t) = Tiff::read(data) else {
             return Err(format!("{name}: generator cannot read its own TIFF"));
         };
-        let mut lies: Vec<(&str, Vec<u8>)> = Vec::new();
-        lies.push(("width-65535", t.set(data, 256, 65535)));
-        lies.push(("size-2e31", t.set(&t.set(data, 256, 1 << 31), 257, 1 << 31)));
-        lies.push(("width-max", t.set(data, 256, u32::MAX)));
-        lies.push(("size-2000x2000", t.set(&t.set(data, 256, 2000), 257, 2000)));
-        lies.push(("height-0", t.set(data, 257, 0)));
-        lies.push(("rows-per-strip-1", t.set(data, 278, 1)));
-        lies.push(("rows-per-strip-0", t.set(data, 278, 0)));
-        lies.push(("bits-32", t.set(data, 258, 32)));
-        lies.push(("samples-65535", t.set(data, 277, 65535)));
+        let mut lies: Vec<(&str, Vec<u8>)> = vec![
+            ("width-65535", t.set(data, 256, 65535)),
+            ("size-2e31", t.set(&t.set(data, 256, 1 << 31), 257, 1 << 31)),
+            ("width-max", t.set(data, 256, u32::MAX)),
+            ("size-2000x2000", t.set(&t.set(data, 256, 2000), 257, 2000)),
+            ("height-0", t.set(data, 257, 0)),
+            ("rows-per-strip-1", t.set(data, 278, 1)),
+            ("rows-per-strip-0", t.set(data, 278, 0)),
+            ("bits-32", t.set(data, 258, 32)),
+            ("samples-65535", t.set(data, 277, 65535)),
+        ];
         for tag in [273u16, 324] {
             lies.push(("offsets-past-end", t.set(data, tag, 0xFFFF_FF00)));
             lies.push(("offsets-count-huge", t.set_count(data, tag, 0x4000_0000)));
@@ -1126,9 +1127,8 @@ fn yaml_seeds(c: &mut Corpus) -> Result<(), String> {
             ),
             (
                 "regex-huge-class",
-                format!(
-                    "efiles:\n  - id: x\n    match: {{all: [a], regex: ['[\\p{{L}}\\p{{N}}]{{1000}}']}}\n    fields: {{f: '(\\p{{L}}{{1,1000}})'}}\n    path: \"{{f}}/{{f}}/{{f}}\"\n"
-                ),
+                "efiles:\n  - id: x\n    match: {all: [a], regex: ['[\\p{L}\\p{N}]{1000}']}\n    fields: {f: '(\\p{L}{1,1000})'}\n    path: \"{f}/{f}/{f}\"\n"
+                    .to_string(),
             ),
             (
                 "path-template-odd",
