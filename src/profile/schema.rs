@@ -706,8 +706,14 @@ pub(crate) fn yaml_error_problem(e: &serde_saphyr::Error, text: &str) -> Problem
         )
     } else if lower.contains("duplicate") {
         Some("each key may appear only once in a mapping: remove or merge the repeated one".into())
+    } else if lower.contains("too large or too complex") || lower.contains("recursion limit") {
+        Some(
+            "nested deeper, or expanded by aliases further, than any profile or batch.yaml \
+             needs: look for unclosed [ or { and for aliases that repeat each other"
+                .into(),
+        )
     } else if lower.contains("multiple") || lower.contains("document") {
-        Some("a profile is one YAML document: remove the '---' line and what follows".into())
+        Some("the file must be one YAML document: remove the '---' line and what follows".into())
     } else if lower.contains("anchor") || lower.contains("unknown value") || lower.contains("alias")
     {
         Some("an alias *name needs an anchor &name defined earlier in the file".into())
@@ -805,6 +811,39 @@ mod tests {
             "{}",
             dup.message
         );
+    }
+
+    /// Found by fuzzing (issue #6, `profile_parse`): a file nested a thousand levels deep or an
+    /// alias bomb is refused by the parser's limits, but the hint said "a profile is one YAML
+    /// document: remove the '---' line", because the limit's message says "document". Run on a
+    /// thread with the main thread's 8 MiB, where the command parses: the debug build's
+    /// deserializer needs more than a test thread's 2 MiB for the levels below the limit.
+    #[test]
+    fn deep_nesting_and_alias_bombs_are_refused_with_their_own_hint() {
+        let deep = format!("a: {}1{}\n", "{b: ".repeat(1000), "}".repeat(1000));
+        let deep_list = format!("a: {}1{}\n", "[".repeat(1000), "]".repeat(1000));
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, prev) in ["b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f"])
+        {
+            bomb.push_str(&format!("{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || {
+                for text in [deep, deep_list, bomb] {
+                    let problems = crate::profile::parse(&text).unwrap_err().to_string();
+                    assert!(problems.contains("nested deeper"), "{problems}");
+                    assert!(!problems.contains("'---'"), "{problems}");
+                    let manifest =
+                        crate::intake::BatchManifest::parse(text.as_bytes()).unwrap_err();
+                    assert!(manifest.contains("nested deeper"), "{manifest}");
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]
