@@ -351,3 +351,64 @@ fn a_store_that_turns_read_only_mid_batch_stops_the_run_and_a_rerun_finishes_it(
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("PENDING"), "{text}");
 }
+
+/// No panic reaches the user (issue #6): a panic inside one document (injected in the debug
+/// binary the tests run, as a decoder bug would raise one) quarantines that document with
+/// the reason, leaves no temporary file, and every other document of the batch is filed;
+/// under `-q` the only output is the one error line.
+#[test]
+fn a_panic_in_one_document_quarantines_it_and_the_batch_goes_on() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("panik");
+    for i in 1..=3 {
+        render_letter(
+            &batch.join(format!("{i:04}.png")),
+            &enforcement_letter(&format!("VB-2026-0090{i}")),
+            &[],
+        );
+    }
+    let store = env.path("store");
+    let out = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(&store)
+        .args(["--jobs", "2", "-q", "--json"])
+        .env("RESISCAN_TEST_PANIC_ENTRY", "0002.png")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("internal error (please report)")
+            && lines[0].contains("injected by RESISCAN_TEST_PANIC_ENTRY"),
+        "{err}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["batches"][0]["quarantined"], 1, "{summary}");
+    assert_eq!(summary["batches"][0]["filed"], 2, "{summary}");
+
+    let quarantine = std::fs::read_to_string(store.join("_batches/panik/quarantine.json")).unwrap();
+    assert!(quarantine.contains("panik_0002"), "{quarantine}");
+    assert!(
+        quarantine.contains("internal error while processing (please report)"),
+        "{quarantine}"
+    );
+    let pdfs: Vec<_> = walkdir(&store)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    assert_eq!(pdfs.len(), 2, "{pdfs:?}");
+    assert!(pdfs.iter().all(|p| !p.to_string_lossy().contains("0002")));
+    let work: Vec<_> = std::fs::read_dir(store.join(".resiscan/work"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(work.is_empty(), "{work:?}");
+    let (code, text) = env.verify_trusting_demo(&store);
+    assert_eq!(code, Some(0), "{text}");
+}

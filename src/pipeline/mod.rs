@@ -623,6 +623,18 @@ fn document_guarded(
     }
 }
 
+/// Fault injection for the integration tests, in debug builds only (release builds have no
+/// such hook): a panic in the middle of the document whose entry is named by
+/// `RESISCAN_TEST_PANIC_ENTRY`, as a decoder bug would raise one.
+fn injected_panic(entry: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("RESISCAN_TEST_PANIC_ENTRY").is_some_and(|e| e == entry) {
+        panic!("injected by RESISCAN_TEST_PANIC_ENTRY");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = entry;
+}
+
 fn empty_record(batch: &Batch, doc: &DocumentSource) -> DocumentRecord {
     DocumentRecord {
         id: doc.id.clone(),
@@ -898,6 +910,7 @@ fn process_inner(
             let page = image::decode_page(&bytes, index, max_pixels)
                 .map_err(|e| Quarantine(format!("{name}, page {}: {e}", index + 1)))?;
             times.decode_ms += ms(t.elapsed());
+            injected_panic(&doc.name);
             // PDF/A-2b with an sRGB OutputIntent cannot carry DeviceCMYK (ISO 19005-2 6.2.4.3);
             // an ICC-based CMYK space is not built yet, so refuse rather than write a PDF that
             // only claims to be PDF/A.
