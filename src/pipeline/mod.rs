@@ -904,22 +904,22 @@ fn process_inner(
             image::probe(&bytes, max_pixels).map_err(|e| Quarantine(format!("{name}: {e}")))?;
         times.decode_ms += ms(t.elapsed());
         record.sources[fi].pages = infos.len();
-        for index in 0..infos.len() {
+        for (index, info) in infos.iter().enumerate() {
             page_number += 1;
-            let t = Instant::now();
-            let page = image::decode_page(&bytes, index, max_pixels)
-                .map_err(|e| Quarantine(format!("{name}, page {}: {e}", index + 1)))?;
-            times.decode_ms += ms(t.elapsed());
-            injected_panic(&doc.name);
             // PDF/A-2b with an sRGB OutputIntent cannot carry DeviceCMYK (ISO 19005-2 6.2.4.3);
             // an ICC-based CMYK space is not built yet, so refuse rather than write a PDF that
-            // only claims to be PDF/A.
-            if page.info.color == crate::image::ColorKind::Cmyk {
+            // only claims to be PDF/A. The probe knows the colour: no page is decoded for it.
+            if info.color == crate::image::ColorKind::Cmyk {
                 return Err(Stop::Quarantine(format!(
                     "{name}, page {}: CMYK scans are not supported yet (PDF/A needs an ICC-based CMYK colour space); rescan in gray or RGB",
                     index + 1
                 )));
             }
+            let t = Instant::now();
+            let page = image::decode_page(&bytes, index, max_pixels)
+                .map_err(|e| Quarantine(format!("{name}, page {}: {e}", index + 1)))?;
+            times.decode_ms += ms(t.elapsed());
+            injected_panic(&doc.name);
             let t = Instant::now();
             let q = crate::quality::page_quality(&page.info, &page.gray, profile.scan.assume_dpi);
             times.quality_ms += ms(t.elapsed());
