@@ -84,8 +84,13 @@ fn killed_at_random_moments_a_rerun_gives_the_same_store() {
 
     // Kill points spread over the run, from the very start to near the end; a fixed seed keeps
     // the test reproducible, the spread still hits every stage over the points.
+    // RESISCAN_CRASH_ROUNDS runs more kill points than CI's four (the README quotes a long run).
+    let rounds: usize = std::env::var("RESISCAN_CRASH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4);
     let mut seed: u64 = 0x5eed_1234;
-    for round in 0..4 {
+    for round in 0..rounds {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
