@@ -1149,7 +1149,7 @@ fn process_inner(
             retention_until: filing.retention_until.clone(),
             text: text.clone(),
         })
-        .map_err(|e| StoreFailure(format!("index: {e}")))?;
+        .map_err(|e| StoreFailure(e.to_string()))?;
     placed.commit();
     times.file_ms += ms(t.elapsed());
     Ok(())

@@ -58,7 +58,7 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("index {path}: {source}")]
+    #[error("index {path}: {source}{}", index_hint(source))]
     Index {
         path: PathBuf,
         source: Box<rusqlite::Error>,
@@ -97,6 +97,25 @@ impl StoreError {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+/// SQLite names a failed write only by its class ("disk I/O error"): say what it means for
+/// the store, so the operator knows where to look.
+fn index_hint(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::SystemIoFailure) => {
+            " (the file system refused to write or read the index: the store may be read-only, \
+             full or failing)"
+        }
+        Some(C::DiskFull) => " (the store's file system is full)",
+        Some(C::ReadOnly) => " (the index or its folder is read-only)",
+        Some(C::CannotOpen) => {
+            " (the index or its journal cannot be opened: the store may be read-only or its \
+             permissions wrong)"
+        }
+        _ => "",
     }
 }
 
@@ -364,6 +383,22 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_index_write_says_what_it_means_for_the_store() {
+        let failure = |code| {
+            StoreError::index(
+                Path::new("s/index.sqlite"),
+                rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+            )
+            .to_string()
+        };
+        let io = failure(rusqlite::ffi::SQLITE_IOERR);
+        assert!(io.starts_with("index s/index.sqlite: "), "{io}");
+        assert!(io.contains("may be read-only, full or failing"), "{io}");
+        assert!(failure(rusqlite::ffi::SQLITE_FULL).contains("is full"));
+        assert!(!failure(rusqlite::ffi::SQLITE_CONSTRAINT).contains("("));
+    }
 
     fn entry(doc_id: &str, digest: &str, text: &str) -> NewEntry {
         NewEntry {
