@@ -538,7 +538,8 @@ fn read(text: &str) -> (Option<Profile>, Vec<Problem>) {
         Err(p) => return (None, vec![p]),
     };
     let mut problems = schema::structure_problems(&tree);
-    let profile = match serde_saphyr::from_str::<Profile>(text) {
+    let profile = match serde_saphyr::from_str_with_options::<Profile>(text, schema::yaml_options())
+    {
         Ok(mut p) => {
             p.located = Located {
                 integrity: schema::key_location(&tree, &["protection", "integrity"]),

@@ -90,12 +90,14 @@ impl BatchManifest {
         }
         let tree = crate::profile::schema::read_tree(text).map_err(|p| p.to_string())?;
         let mut notices = unknown_keys(&tree);
-        let mut m: BatchManifest = serde_saphyr::from_str(text).map_err(|e| {
-            let p = crate::profile::schema::yaml_error_problem(&e, text);
-            let mut p = p;
-            p.message = p.message.trim_start_matches("not valid YAML: ").to_string();
-            p.to_string()
-        })?;
+        let mut m: BatchManifest =
+            serde_saphyr::from_str_with_options(text, crate::profile::schema::yaml_options())
+                .map_err(|e| {
+                    let p = crate::profile::schema::yaml_error_problem(&e, text);
+                    let mut p = p;
+                    p.message = p.message.trim_start_matches("not valid YAML: ").to_string();
+                    p.to_string()
+                })?;
         if let Some(t) = m.scanned_at.clone() {
             match rfc3339_scanned_at(&t) {
                 Some(normalised) => m.scanned_at = Some(normalised),

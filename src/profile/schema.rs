@@ -319,7 +319,19 @@ pub(crate) const PROFILE: &[Key] = &[
 
 /// Reads `text` as a YAML tree; a syntax error comes back as one problem.
 pub(crate) fn read_tree(text: &str) -> Result<Spanned<Node>, Problem> {
-    serde_saphyr::from_str::<Spanned<Node>>(text).map_err(|e| yaml_error_problem(&e, text))
+    serde_saphyr::from_str_with_options::<Spanned<Node>>(text, yaml_options())
+        .map_err(|e| yaml_error_problem(&e, text))
+}
+
+/// The parser's limits for files people write (profiles, `batch.yaml`): serde-saphyr's
+/// defaults (250,000 nodes, about 8,000 e-files), but aliases may replay at most 50,000 events,
+/// a twentieth of the default. A file plan uses an alias for shared defaults here and there;
+/// an alias bomb of 400 bytes used to expand to the node limit, 0.4 s and 90 MB every time it
+/// was read (found fuzzing, issue #6).
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.alias_limits.max_total_replayed_events = 50_000;
+    options
 }
 
 /// Every structural mistake of a profile tree, in file order.
@@ -811,6 +823,30 @@ mod tests {
             "{}",
             dup.message
         );
+    }
+
+    /// The parser's limits (`yaml_options`) hold a city's whole file plan.
+    #[test]
+    fn a_file_plan_of_2500_efiles_is_within_the_yaml_limits() {
+        let mut text = String::from(
+            "name: gross\nversion: 1\norganisation: Stadt\nprotection: {integrity: normal}\n\
+             scan: {min_dpi: 300}\nocr: {languages: [deu]}\nsigning: {demo: true}\n\
+             unclassified: _Klaerung\nefiles:\n",
+        );
+        for i in 0..2500 {
+            text.push_str(&format!(
+                "  - id: e{i}\n    title: \"Akte {i}\"\n    match: {{all: [\"Begriff{i}\"], \
+                 any: [a, b], none: [c]}}\n    fields: {{az: 'AZ-{i}-(\\d+)'}}\n    \
+                 require: [az]\n    path: \"10/{i}/{{az}}\"\n    retention: {{years: 10}}\n"
+            ));
+        }
+        let big = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || crate::profile::parse(&text).map(|p| p.efiles.len()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(big.map_err(|p| p.to_string()), Ok(2500));
     }
 
     /// Found by fuzzing (issue #6, `profile_parse`): a file nested a thousand levels deep or an
