@@ -381,6 +381,14 @@ fn a_panic_in_one_document_quarantines_it_and_the_batch_goes_on() {
     );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["batches"][0]["quarantined"], 1, "{summary}");
+    let q = &summary["batches"][0]["quarantined_documents"][0];
+    assert_eq!(q["id"], "panik_0002", "{summary}");
+    assert!(
+        q["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("internal error while processing")),
+        "{summary}"
+    );
     assert_eq!(summary["batches"][0]["filed"], 2, "{summary}");
 
     let quarantine = std::fs::read_to_string(store.join("_batches/panik/quarantine.json")).unwrap();

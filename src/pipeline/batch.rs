@@ -34,7 +34,7 @@ pub(super) struct Outcome {
 
 /// One entry of quarantine.json.
 #[derive(Debug, Clone, Serialize)]
-pub(super) struct QuarantineEntry {
+pub struct QuarantineEntry {
     pub id: String,
     pub entry: String,
     pub files: Vec<String>,
@@ -115,6 +115,10 @@ pub(super) fn finish_batch(
         unclassified: count(Fate::Unclassified),
         quarantined: count(Fate::Quarantined),
         dropped_pages: outcomes.iter().map(|o| o.dropped_pages).sum(),
+        quarantined_documents: outcomes
+            .iter()
+            .filter_map(|o| o.quarantine.clone())
+            .collect(),
         seconds: 0.0,
         report: None,
         notices,

@@ -40,7 +40,8 @@ use crate::store::{self, Store};
 mod batch;
 mod spool;
 
-use batch::{Outcome, QuarantineEntry};
+use batch::Outcome;
+pub use batch::QuarantineEntry;
 use spool::Spool;
 
 /// Room for the CMS in each PDF beyond the certificates it carries: SignerInfo, signed
@@ -105,6 +106,9 @@ pub struct BatchSummary {
     pub unclassified: usize,
     pub quarantined: usize,
     pub dropped_pages: usize,
+    /// Each quarantined document with its reason, as in quarantine.json: what a script that
+    /// reads `--json` needs to tell a person without opening the store.
+    pub quarantined_documents: Vec<QuarantineEntry>,
     pub seconds: f64,
     /// `_batches/<id>/` in the store; on a dry run `<--out>/<id>/` or `None`.
     pub report: Option<PathBuf>,
