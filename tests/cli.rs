@@ -4,6 +4,17 @@ mod testenv;
 
 use testenv::{TestEnv, png_header_only};
 
+/// Runs `profile check` on `profile`, which must fail (exit 1); its stderr.
+fn failed_profile_check(env: &TestEnv, profile: &std::path::Path) -> String {
+    let out = env
+        .cmd()
+        .args(["profile", "check"])
+        .arg(profile)
+        .assert()
+        .code(1);
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
 #[test]
 fn usage_error_exits_2() {
     let env = TestEnv::new();
@@ -45,13 +56,7 @@ efiles:
     path: "A/{nummer}"
 "#,
     );
-    let out = env
-        .cmd()
-        .args(["profile", "check"])
-        .arg(&p)
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = failed_profile_check(&env, &p);
     for expect in [
         "line 5",
         "certificate",
@@ -75,13 +80,7 @@ fn profile_check_reports_an_unknown_key_with_line_and_column() {
         "typo.yaml",
         "name: t\norganisation: o\nprotection: {integrity: normal}\nsigning: {demo: true}\nscan:\n  min_dpl: 300\n",
     );
-    let out = env
-        .cmd()
-        .args(["profile", "check"])
-        .arg(&p)
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = failed_profile_check(&env, &p);
     assert!(err.contains("line 6"), "{err}");
     assert!(err.contains("min_dpl"), "{err}");
 }
@@ -93,13 +92,7 @@ fn profile_check_lists_typos_types_and_meaning_problems_in_one_run() {
         "mixed.yaml",
         "\u{feff}name: t\r\nversoin: 3\r\norganisation: o\r\nprotection: {integrity: normal}\r\nsigning: {demo: true}\r\nscan: {min_dpi: 300.0, blank_page: drop}\r\nqa: {sample_percent: 150}\r\nefiles:\r\n  - id: a\r\n    match: {all: [x]}\r\n    fields: {nr: 'Nr(?=\\d)(\\d+)'}\r\n    path: \"_batches/{nr}\"\r\n",
     );
-    let out = env
-        .cmd()
-        .args(["profile", "check"])
-        .arg(&p)
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = failed_profile_check(&env, &p);
     for expect in [
         "5 problems",
         "line 2, column 1: unknown key 'versoin'",
@@ -111,20 +104,20 @@ fn profile_check_lists_typos_types_and_meaning_problems_in_one_run() {
     ] {
         assert!(err.contains(expect), "missing {expect:?} in:\n{err}");
     }
-    assert!(out.get_output().stdout.is_empty());
+    let out = env
+        .cmd()
+        .args(["profile", "check"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty());
     // A wrong type stops serde: every structural problem is still listed, and the writer is
     // told that the meaning comes next.
     let text = std::fs::read_to_string(&p)
         .unwrap()
         .replace("normal}", "Hoch}");
     std::fs::write(&p, text).unwrap();
-    let out = env
-        .cmd()
-        .args(["profile", "check"])
-        .arg(&p)
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = failed_profile_check(&env, &p);
     for expect in [
         "line 2, column 1: unknown key 'versoin'",
         "line 4, column 25: protection.integrity 'Hoch' is not one of normal, hoch, sehr_hoch",
@@ -171,13 +164,7 @@ fn profile_check_of_a_good_profile_shows_rules_paths_and_the_loaded_signer() {
         "profiles/keys/key.pk8.pem",
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
     );
-    let out = env
-        .cmd()
-        .args(["profile", "check"])
-        .arg(&p)
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = failed_profile_check(&env, &p);
     assert!(
         err.contains("line 5") && err.contains("signing identity unusable"),
         "{err}"
