@@ -38,24 +38,12 @@ fn a_full_store_stops_the_run_with_exit_1_and_a_rerun_finishes_it() {
         return;
     }
     let _unmount = Unmount(&store);
-    let out = env
-        .cmd()
-        .arg("ingest")
-        .arg(&batch)
-        .arg("--profile")
-        .arg(repo_path("profiles/demo.yaml"))
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("the store failed"), "{err}");
+    let out = demo_ingest(&env, &batch, &store).output().unwrap();
+    let err = store_failure_message(&out);
     assert!(
         err.contains("No space left") || err.contains("full"),
         "{err}"
     );
-    assert!(err.contains("run the same command again"), "{err}");
 
     // No half file anywhere a person or the DMS looks.
     let leftovers: Vec<_> = walkdir(&store)
@@ -70,13 +58,7 @@ fn a_full_store_stops_the_run_with_exit_1_and_a_rerun_finishes_it() {
     // Before the re-run, the store is one `verify` accepts: the documents filed before the
     // disk ran full verify by their own notes, and the batch is reported as unfinished.
     let filed_before = pdfs(&store).len();
-    let (code, text) = env.verify_trusting_demo(&store);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("PENDING"), "{text}");
-    assert!(
-        text.contains("run the same `resiscan ingest` again"),
-        "{text}"
-    );
+    verify_accepts_unfinished(&env, &store);
     // Every PDF that made it into the store is complete: its note and meta are beside it.
     for pdf in pdfs(&store) {
         for ext in ["transfer.yaml", "transfer.yaml.p7s", "meta.json"] {
@@ -96,11 +78,7 @@ fn a_full_store_stops_the_run_with_exit_1_and_a_rerun_finishes_it() {
         .status()
         .unwrap();
     assert!(grown.success());
-    let (code, report) = env.ingest(&batch, &repo_path("profiles/demo.yaml"), &store);
-    assert_eq!(code, 0, "{}", report.stderr);
-    assert_eq!(pdfs(&store).len(), 5);
-    let (code, text) = env.verify_trusting_demo(&store);
-    assert_eq!(code, Some(0), "{text}");
+    rerun_finishes(&env, &batch, &store, 5);
 }
 
 /// A batch folder `name` of `count` enforcement letters, `0001.png`…, with case numbers
@@ -143,11 +121,10 @@ fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Waits until `path` exists (the document's PDF is being built, so its sources were hashed);
-/// `false` if the run ended first.
-fn wait_for(path: &Path, child: &mut std::process::Child) -> bool {
+/// Waits until `done()` holds; `false` if the run ended first.
+fn wait_until(child: &mut std::process::Child, done: impl Fn() -> bool) -> bool {
     loop {
-        if path.exists() {
+        if done() {
             return true;
         }
         if child.try_wait().unwrap().is_some() {
@@ -155,6 +132,55 @@ fn wait_for(path: &Path, child: &mut std::process::Child) -> bool {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// The store a stopped run left is one `verify` accepts: what was filed verifies by its own
+/// notes, and the batch is reported as unfinished, with what to do.
+fn verify_accepts_unfinished(env: &TestEnv, store: &Path) {
+    let (code, text) = env.verify_trusting_demo(store);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("PENDING"), "{text}");
+    assert!(
+        text.contains("run the same `resiscan ingest` again"),
+        "{text}"
+    );
+}
+
+/// The same command again files every document (`pdfs_expected` PDFs) and leaves a store that
+/// verifies with nothing pending.
+fn rerun_finishes(env: &TestEnv, batch: &Path, store: &Path, pdfs_expected: usize) {
+    let (code, report) = env.ingest(batch, &repo_path("profiles/demo.yaml"), store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let filed = pdfs(store);
+    assert_eq!(filed.len(), pdfs_expected, "{filed:?}");
+    let (code, text) = env.verify_trusting_demo(store);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("PENDING"), "{text}");
+}
+
+/// `resiscan ingest BATCH --profile profiles/demo.yaml --store STORE`, as a plain command that
+/// can be spawned and killed or waited for.
+fn demo_ingest(env: &TestEnv, batch: &Path, store: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("resiscan"));
+    c.current_dir(env.path(""))
+        .env_remove("RESISCAN_LOG")
+        .arg("ingest")
+        .arg(batch)
+        .arg("--profile")
+        .arg(repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(store);
+    c
+}
+
+/// The stderr of a run the store stopped: exit 1, the store named as the cause, and the
+/// operator told that the same command finishes the job.
+fn store_failure_message(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the store failed"), "{err}");
+    assert!(err.contains("run the same command again"), "{err}");
+    err
 }
 
 #[test]
@@ -179,13 +205,7 @@ fn a_source_that_changes_or_vanishes_while_read_is_quarantined_not_filed() {
         &[],
     );
     let store = env.path("store");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("resiscan"))
-        .arg("ingest")
-        .arg(&batch)
-        .arg("--profile")
-        .arg(repo_path("profiles/demo.yaml"))
-        .arg("--store")
-        .arg(&store)
+    let mut child = demo_ingest(&env, &batch, &store)
         .args(["--jobs", "1", "--json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -193,7 +213,7 @@ fn a_source_that_changes_or_vanishes_while_read_is_quarantined_not_filed() {
         .unwrap();
     let work = store.join(".resiscan/work");
     assert!(
-        wait_for(&work.join("wechsel_0001.pdf.tmp"), &mut child),
+        wait_until(&mut child, || work.join("wechsel_0001.pdf.tmp").exists()),
         "the run ended before 0001 was being built"
     );
     // A scanner re-writing the file: same name, other bytes.
@@ -202,7 +222,7 @@ fn a_source_that_changes_or_vanishes_while_read_is_quarantined_not_filed() {
     bytes.extend_from_slice(b"appended by the scanner");
     std::fs::write(&page, bytes).unwrap();
     assert!(
-        wait_for(&work.join("wechsel_0002.pdf.tmp"), &mut child),
+        wait_until(&mut child, || work.join("wechsel_0002.pdf.tmp").exists()),
         "the run ended before 0002 was being built"
     );
     std::fs::remove_file(batch.join("0002/4.png")).unwrap();
@@ -284,15 +304,7 @@ fn a_store_that_turns_read_only_mid_batch_stops_the_run_and_a_rerun_finishes_it(
         return;
     }
     let _mutable = Mutable(&store);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("resiscan"))
-        .current_dir(env.path(""))
-        .env_remove("RESISCAN_LOG")
-        .arg("ingest")
-        .arg(&batch)
-        .arg("--profile")
-        .arg(repo_path("profiles/demo.yaml"))
-        .arg("--store")
-        .arg(&store)
+    let mut child = demo_ingest(&env, &batch, &store)
         .args(["--jobs", "1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -306,28 +318,19 @@ fn a_store_that_turns_read_only_mid_batch_stops_the_run_and_a_rerun_finishes_it(
             .filter(|p| !p.starts_with(store.join("_batches")))
             .count()
     };
-    loop {
-        if filed(&store) > 0 {
-            break;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before a document was filed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    assert!(
+        wait_until(&mut child, || filed(&store) > 0),
+        "the run ended before a document was filed"
+    );
     assert!(chattr_immutable(&store, true));
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("the store failed"), "{err}");
+    let err = store_failure_message(&out);
     // The write that fails is a file's (the OS's reason) or the index's (SQLite's class of
     // error, with what it means for the store).
     assert!(
         err.contains("Operation not permitted") || err.contains("may be read-only"),
         "{err}"
     );
-    assert!(err.contains("run the same command again"), "{err}");
     let filed_before = filed(&store);
     assert!(
         filed_before < 6,
@@ -337,16 +340,8 @@ fn a_store_that_turns_read_only_mid_batch_stops_the_run_and_a_rerun_finishes_it(
 
     // Writable again: before the re-run, verify accepts what is there.
     assert!(chattr_immutable(&store, false));
-    let (code, text) = env.verify_trusting_demo(&store);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("PENDING"), "{text}");
-    let (code, report) = env.ingest(&batch, &repo_path("profiles/demo.yaml"), &store);
-    assert_eq!(code, 0, "{}", report.stderr);
-    let pdfs = pdfs(&store);
-    assert_eq!(pdfs.len(), 6, "{pdfs:?}");
-    let (code, text) = env.verify_trusting_demo(&store);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(!text.contains("PENDING"), "{text}");
+    verify_accepts_unfinished(&env, &store);
+    rerun_finishes(&env, &batch, &store, 6);
 }
 
 /// No panic reaches the user (issue #6): a panic inside one document (injected in the debug
