@@ -79,22 +79,7 @@ fn letters_are_filed_signed_and_searchable_and_a_rerun_files_nothing_twice() {
         "{text}"
     );
     let note = store.join(pdf_rel.replace(".pdf", ".transfer.yaml"));
-    let out = std::process::Command::new("openssl")
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-noverify",
-            "-in",
-        ])
-        .arg(format!("{}.p7s", note.display()))
-        .arg("-content")
-        .arg(&note)
-        .args(["-out", "/dev/null"])
-        .output()
-        .unwrap();
+    let out = testenv::openssl_cms_verify(&note, &note.with_extension("yaml.p7s"), None);
     assert!(
         out.status.success(),
         "{}",

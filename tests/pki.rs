@@ -543,26 +543,7 @@ fn openssl_pki_signatures_are_valid_for_verify_pdfsig_openssl_and_qpdf() {
         notes.push(pdf.with_extension("transfer.yaml"));
         for note in notes {
             let p7s = PathBuf::from(format!("{}.p7s", note.display()));
-            let out = Command::new("openssl")
-                .args([
-                    "cms",
-                    "-verify",
-                    "-binary",
-                    "-inform",
-                    "DER",
-                    "-purpose",
-                    "any",
-                    "-out",
-                    "/dev/null",
-                    "-in",
-                ])
-                .arg(&p7s)
-                .arg("-content")
-                .arg(&note)
-                .arg("-CAfile")
-                .arg(&root)
-                .output()
-                .unwrap();
+            let out = testenv::openssl_cms_verify(&note, &p7s, Some(&root));
             assert!(
                 out.status.success(),
                 "{name} {}: {}",

@@ -280,3 +280,28 @@ pub fn pdfa_check(pdf: &Path) -> Option<String> {
         .ok()?;
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// `openssl cms -verify` of a detached DER signature over `content`: against `ca` when given,
+/// otherwise with `-noverify` (the signature and content only, no chain).
+#[allow(dead_code)]
+pub fn openssl_cms_verify(content: &Path, p7s: &Path, ca: Option<&Path>) -> std::process::Output {
+    let mut c = std::process::Command::new("openssl");
+    c.args([
+        "cms",
+        "-verify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-out",
+        "/dev/null",
+        "-in",
+    ])
+    .arg(p7s)
+    .arg("-content")
+    .arg(content);
+    match ca {
+        Some(ca) => c.args(["-purpose", "any", "-CAfile"]).arg(ca),
+        None => c.arg("-noverify"),
+    };
+    c.output().expect("openssl")
+}
