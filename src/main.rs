@@ -10,12 +10,7 @@ fn main() -> std::process::ExitCode {
     // batch goes on). Report it as one error line through the log, like every other error,
     // instead of the default hook's text on stderr, which `-q` would not hold back.
     std::panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("unknown panic");
+        let message = resiscan::pipeline::panic_message(info.payload());
         let at = info
             .location()
             .map(|l| format!(" (at {}:{})", l.file(), l.line()))

@@ -594,6 +594,15 @@ fn progress_bar(show: bool, len: usize) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// The text a panic was raised with (`panic!("…")` carries a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown panic")
+}
+
 /// Processes one document; a panic anywhere inside becomes a quarantine reason.
 fn document_guarded(
     ctx: &Context<'_>,
@@ -605,11 +614,7 @@ fn document_guarded(
     match std::panic::catch_unwind(run) {
         Ok(report) => report,
         Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let msg = panic_message(panic.as_ref());
             // The engine may be in any state after a panic inside it: start a fresh one.
             *engine = None;
             let mut r = empty_record(batch, doc);
