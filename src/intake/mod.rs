@@ -137,6 +137,11 @@ const SIDE_FILE_EXTENSIONS: &[&str] = &[
     "txt", "xml", "log", "ini", "json", "csv", "md5", "sha1", "sha256", "htm", "html",
 ];
 
+/// Hidden files and what a desktop leaves behind: skipped without a notice.
+fn is_hidden_or_junk(name: &str) -> bool {
+    name.starts_with('.') || JUNK.contains(&name.to_ascii_lowercase().as_str())
+}
+
 fn extension_of(name: &str) -> Option<String> {
     name.rsplit_once('.')
         .filter(|(stem, _)| !stem.is_empty())
@@ -458,7 +463,7 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<Entry>> {
         let raw = entry.file_name();
         let lossy = raw.to_str().is_none();
         let name = raw.to_string_lossy().into_owned();
-        if name.starts_with('.') || JUNK.contains(&name.to_ascii_lowercase().as_str()) {
+        if is_hidden_or_junk(&name) {
             continue;
         }
         out.push(Entry {
@@ -894,8 +899,7 @@ mod tests {
                 } else {
                     fs::write(&p, bytes)
                 };
-                if written.is_ok() && !name.starts_with('.') && name != MANIFEST
-                    && !JUNK.contains(&name.to_ascii_lowercase().as_str())
+                if written.is_ok() && !is_hidden_or_junk(name) && name != MANIFEST
                     && (*as_folder || !is_side_file(name, false))
                 {
                     visible.insert(name.clone());
