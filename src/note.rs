@@ -86,6 +86,21 @@ pub struct Signer {
     pub kind: String,
 }
 
+impl Signer {
+    /// How the notes name `identity`.
+    pub fn of(identity: &crate::crypto::identity::SigningIdentity) -> Signer {
+        Signer {
+            subject: identity.subject().to_string(),
+            certificate_sha256: identity.fingerprint_hex(),
+            kind: if identity.is_demo() {
+                "demo (untrusted)".into()
+            } else {
+                "certificate".into()
+            },
+        }
+    }
+}
+
 /// One input file of a document, hashed as read from the batch before any processing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceFile {

@@ -281,15 +281,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         source,
     })?;
 
-    let signer = note::Signer {
-        subject: identity.subject().to_string(),
-        certificate_sha256: identity.fingerprint_hex(),
-        kind: if identity.is_demo() {
-            "demo (untrusted)".into()
-        } else {
-            "certificate".into()
-        },
-    };
+    let signer = note::Signer::of(&identity);
     let ctx = Context {
         config,
         identity: &identity,

@@ -127,15 +127,7 @@ pub(crate) fn build(
         qa_state: qa_state(&selected, &entries),
         selected,
         entries,
-        signer: Signer {
-            subject: identity.subject().to_string(),
-            certificate_sha256: identity.fingerprint_hex(),
-            kind: if identity.is_demo() {
-                "demo (untrusted)".into()
-            } else {
-                "certificate".into()
-            },
-        },
+        signer: Signer::of(identity),
         signed_at: crate::pipeline::now_rfc3339(),
     }
 }
