@@ -124,11 +124,7 @@ pub(super) fn finish_batch(
         notices,
         exit,
     };
-    let quarantine: Vec<&QuarantineEntry> = outcomes
-        .iter()
-        .filter_map(|o| o.quarantine.as_ref())
-        .collect();
-    for q in &quarantine {
+    for q in &summary.quarantined_documents {
         tracing::warn!("{}: quarantined: {}", q.id, q.reason);
     }
     let docs: Vec<usize> = outcomes.iter().map(|o| o.doc).collect();
@@ -150,7 +146,10 @@ pub(super) fn finish_batch(
                 documents: reports,
             };
             write_json(&target.join("report.json"), &report)?;
-            write_json(&target.join("quarantine.json"), &quarantine)?;
+            write_json(
+                &target.join("quarantine.json"),
+                &summary.quarantined_documents,
+            )?;
         }
         return Ok(summary);
     };
@@ -193,7 +192,7 @@ pub(super) fn finish_batch(
         documents: reports,
     };
     write_json(&dir.join("report.json"), &report)?;
-    write_json(&dir.join("quarantine.json"), &quarantine)?;
+    write_json(&dir.join("quarantine.json"), &summary.quarantined_documents)?;
     if let Some(out) = &ctx.config.out_dir
         && let Err(e) = copy_reports(&dir, &out.join(&batch.id))
     {
