@@ -46,7 +46,12 @@ impl RunMarker {
 
 /// `_batches/<id>/in-progress.json` of `store`.
 pub fn run_marker_path(store: &Path, batch_id: &str) -> PathBuf {
-    store.join(BATCHES_DIR).join(batch_id).join(RUN_MARKER)
+    store.join(marker_in_store(batch_id))
+}
+
+/// `_batches/<id>/in-progress.json`, relative to the store.
+fn marker_in_store(batch_id: &str) -> PathBuf {
+    Path::new(BATCHES_DIR).join(batch_id).join(RUN_MARKER)
 }
 
 /// The marker in a batch folder (`_batches/<id>`): `None` when the last run of the batch
@@ -65,7 +70,7 @@ pub fn read_run_marker(batch_dir: &Path) -> Option<Result<RunMarker, String>> {
 impl Store {
     /// Marks `marker.batch` as being filed: call before the first document of the batch.
     pub fn begin_batch(&self, marker: &RunMarker) -> Result<PathBuf, StoreError> {
-        let rel = Path::new(BATCHES_DIR).join(&marker.batch).join(RUN_MARKER);
+        let rel = marker_in_store(&marker.batch);
         let json = serde_json::to_vec_pretty(marker).map_err(|e| StoreError::Io {
             path: rel.clone(),
             source: std::io::Error::other(e),
