@@ -44,7 +44,6 @@ fn stages(c: &mut Criterion) {
         title: "bench".into(),
         author: "bench".into(),
         subject: None,
-        keywords: Vec::new(),
         lang: "de".into(),
         creator_tool: "resiscan bench".into(),
         producer: "resiscan bench".into(),
@@ -84,13 +83,12 @@ fn stages(c: &mut Criterion) {
         })
     });
 
-    let profile = resiscan::profile::LoadedProfile::load(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/profiles/demo.yaml"
-    )))
+    let configured = resiscan::config::configure(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/demo.yaml")),
+        resiscan::config::Needs::FilePlan,
+    )
     .expect("demo profile");
-    let classifier =
-        resiscan::classify::Classifier::new(&profile.profile.efiles).expect("classifier");
+    let classifier = &configured.plan.classifier;
     let letter_text = letters::texts::ratenzahlung()
         .iter()
         .flatten()

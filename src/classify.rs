@@ -60,9 +60,9 @@ use std::path::{Path, PathBuf};
 
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::profile::EfileRule;
+use crate::text::{fold, plain_text, transliterate};
 
 /// Compiles a profile regex the way the classifier applies it: case-insensitive, Unicode.
 pub fn compile_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
@@ -288,80 +288,102 @@ impl Views {
     }
 }
 
+impl Entry {
+    /// One file-plan entry compiled.
+    fn new(rule: &EfileRule) -> Result<Entry, ClassifyError> {
+        let efile = rule.id.value.clone();
+        let bad = |what: String| {
+            let efile = efile.clone();
+            move |e: regex::Error| ClassifyError::BadRegex {
+                efile,
+                what,
+                source: Box::new(e),
+            }
+        };
+        let terms = |list: &[String], kind: &str| -> Result<Vec<Term>, ClassifyError> {
+            list.iter()
+                .filter(|t| !fold(&plain_text(t)).trim().is_empty())
+                .map(|t| {
+                    Ok(Term {
+                        source: t.clone(),
+                        re: term_regex(t).map_err(bad(format!("{kind} term '{t}'")))?,
+                    })
+                })
+                .collect()
+        };
+        let all = terms(&rule.matching.all, "all")?;
+        let any = terms(&rule.matching.any, "any")?;
+        let none = terms(&rule.matching.none, "none")?;
+        let mut regexes = Vec::new();
+        for r in &rule.matching.regex {
+            regexes.push(text_pattern(&r.value).map_err(bad(format!("regex '{}'", r.value)))?);
+        }
+        let mut fields = Vec::new();
+        for (name, p) in &rule.fields {
+            let what = format!("field '{name}'");
+            let pattern = text_pattern(&p.value).map_err(bad(what.clone()))?;
+            if pattern.plain.captures_len() < 2 {
+                return Err(ClassifyError::NoCaptureGroup {
+                    efile: efile.clone(),
+                    field: name.clone(),
+                });
+            }
+            let tolerant = match tolerant_pattern(&p.value) {
+                Some(t) => Some(build(&t, 1 << 23).map_err(bad(what.clone()))?),
+                None => None,
+            };
+            let anchored = build(&format!("^(?:{})$", p.value), 1 << 20).map_err(bad(what))?;
+            fields.push(Field {
+                name: name.clone(),
+                pattern,
+                tolerant,
+                anchored,
+            });
+        }
+        for req in &rule.require {
+            if !rule.fields.contains_key(&req.value) {
+                return Err(ClassifyError::UnknownRequiredField {
+                    efile: efile.clone(),
+                    field: req.value.clone(),
+                });
+            }
+        }
+        Ok(Entry {
+            id: efile.clone(),
+            title: rule.title.clone(),
+            all,
+            any,
+            none,
+            regexes,
+            fields,
+            require: rule.require.iter().map(|r| r.value.clone()).collect(),
+        })
+    }
+}
+
 impl Classifier {
     /// Compiles every term, regex and field of the file plan once.
     pub fn new(rules: &[EfileRule]) -> Result<Classifier, ClassifyError> {
-        let mut entries = Vec::with_capacity(rules.len());
-        for rule in rules {
-            let efile = rule.id.value.clone();
-            let bad = |what: String| {
-                let efile = efile.clone();
-                move |e: regex::Error| ClassifyError::BadRegex {
-                    efile,
-                    what,
-                    source: Box::new(e),
-                }
-            };
-            let terms = |list: &[String], kind: &str| -> Result<Vec<Term>, ClassifyError> {
-                list.iter()
-                    .filter(|t| !fold(&plain_text(t)).trim().is_empty())
-                    .map(|t| {
-                        Ok(Term {
-                            source: t.clone(),
-                            re: term_regex(t).map_err(bad(format!("{kind} term '{t}'")))?,
-                        })
-                    })
-                    .collect()
-            };
-            let all = terms(&rule.matching.all, "all")?;
-            let any = terms(&rule.matching.any, "any")?;
-            let none = terms(&rule.matching.none, "none")?;
-            let mut regexes = Vec::new();
-            for r in &rule.matching.regex {
-                regexes.push(text_pattern(&r.value).map_err(bad(format!("regex '{}'", r.value)))?);
-            }
-            let mut fields = Vec::new();
-            for (name, p) in &rule.fields {
-                let what = format!("field '{name}'");
-                let pattern = text_pattern(&p.value).map_err(bad(what.clone()))?;
-                if pattern.plain.captures_len() < 2 {
-                    return Err(ClassifyError::NoCaptureGroup {
-                        efile: efile.clone(),
-                        field: name.clone(),
-                    });
-                }
-                let tolerant = match tolerant_pattern(&p.value) {
-                    Some(t) => Some(build(&t, 1 << 23).map_err(bad(what.clone()))?),
-                    None => None,
-                };
-                let anchored = build(&format!("^(?:{})$", p.value), 1 << 20).map_err(bad(what))?;
-                fields.push(Field {
-                    name: name.clone(),
-                    pattern,
-                    tolerant,
-                    anchored,
-                });
-            }
-            for req in &rule.require {
-                if !rule.fields.contains_key(&req.value) {
-                    return Err(ClassifyError::UnknownRequiredField {
-                        efile: efile.clone(),
-                        field: req.value.clone(),
-                    });
-                }
-            }
-            entries.push(Entry {
-                id: efile.clone(),
-                title: rule.title.clone(),
-                all,
-                any,
-                none,
-                regexes,
-                fields,
-                require: rule.require.iter().map(|r| r.value.clone()).collect(),
-            });
-        }
+        let entries = rules.iter().map(Entry::new).collect::<Result<_, _>>()?;
         Ok(Classifier { entries })
+    }
+
+    /// As [`Classifier::new`], but every entry is compiled and every failure comes back with
+    /// the index of its entry, so the config phase can name each one's line in the profile.
+    pub fn new_each(rules: &[EfileRule]) -> Result<Classifier, Vec<(usize, ClassifyError)>> {
+        let mut entries = Vec::with_capacity(rules.len());
+        let mut errors = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match Entry::new(rule) {
+                Ok(e) => entries.push(e),
+                Err(e) => errors.push((i, e)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Classifier { entries })
+        } else {
+            Err(errors)
+        }
     }
 
     /// Scores every entry against `text` and decides (see the module doc for the rules).
@@ -701,84 +723,6 @@ fn term_regex(term: &str) -> Result<Regex, regex::Error> {
     build(&p, 1 << 20)
 }
 
-/// The plain view (module doc): NFKC, no soft hyphens, joined syllable breaks, one space for
-/// each run of white space.
-pub(crate) fn plain_text(text: &str) -> String {
-    let chars: Vec<char> = text
-        .nfkc()
-        .filter(|&c| c != '\u{00AD}')
-        .map(|c| match c {
-            // Unicode hyphens OCR engines emit; treat as the ASCII one.
-            '\u{2010}' | '\u{2011}' => '-',
-            c => c,
-        })
-        .collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '-' && i > 0 && !chars[i - 1].is_whitespace() {
-            // Look at the white space after the hyphen: a line break there is a hyphenation.
-            let mut j = i + 1;
-            let mut newline = false;
-            while j < chars.len() && chars[j].is_whitespace() {
-                newline |= chars[j] == '\n' || chars[j] == '\r';
-                j += 1;
-            }
-            if newline && j < chars.len() {
-                let before = chars[i - 1];
-                let after = chars[j];
-                if before.is_alphabetic() && after.is_lowercase() {
-                    i = j; // syllable break: drop hyphen and line break
-                } else {
-                    out.push('-'); // a real hyphen (in a code): keep it, drop the break
-                    i = j;
-                }
-                continue;
-            }
-        }
-        if c.is_whitespace() {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
-            }
-        } else {
-            out.push(c);
-        }
-        i += 1;
-    }
-    if out.ends_with(' ') {
-        out.pop();
-    }
-    out
-}
-
-/// ä/ö/ü/ß written as ae/oe/ue/ss, case kept.
-pub(crate) fn transliterate(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            'ä' => out.push_str("ae"),
-            'ö' => out.push_str("oe"),
-            'ü' => out.push_str("ue"),
-            'Ä' => out.push_str("Ae"),
-            'Ö' => out.push_str("Oe"),
-            'Ü' => out.push_str("Ue"),
-            'ß' => out.push_str("ss"),
-            'ẞ' => out.push_str("SS"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Lower case, umlauts transliterated, other accents removed.
-fn fold(text: &str) -> String {
-    transliterate(&text.to_lowercase())
-        .nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .collect()
-}
-
 /// A pattern with umlauts outside character classes written as `(?:ae)` etc., to run over the
 /// transliterated view.
 fn transliterate_pattern(pattern: &str) -> String {
@@ -1107,26 +1051,6 @@ mod tests {
     }
 
     #[test]
-    fn plain_view_joins_syllable_breaks_but_keeps_code_hyphens() {
-        assert_eq!(plain_text("Voll-\nstreckung"), "Vollstreckung");
-        assert_eq!(plain_text("VB-2026-\n00417"), "VB-2026-00417");
-        assert_eq!(plain_text("  a \n\n b\t"), "a b");
-        assert_eq!(plain_text("Ein- und Ausgang"), "Ein- und Ausgang");
-        assert_eq!(plain_text("Auf\u{00AD}trag"), "Auftrag");
-        assert_eq!(plain_text("ﬁnden"), "finden");
-    }
-
-    #[test]
-    fn folding_makes_umlaut_spellings_equal() {
-        assert_eq!(fold("PFÄNDUNG"), "pfaendung");
-        assert_eq!(fold("Pfaendung"), "pfaendung");
-        assert_eq!(fold("Straße"), "strasse");
-        assert_eq!(fold("Café"), "cafe");
-        // Decomposed input (a + combining diaeresis) folds like the composed letter.
-        assert_eq!(fold(&plain_text("Pfa\u{0308}ndung")), "pfaendung");
-    }
-
-    #[test]
     fn terms_match_umlauts_hyphenation_line_breaks_and_compounds() {
         let re = term_regex("Pfändung").unwrap();
         for text in [
@@ -1346,7 +1270,8 @@ mod tests {
     #[test]
     fn labelled_letters_land_in_their_e_files_and_nothing_else_is_filed() {
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/classify");
-        let profile = crate::profile::LoadedProfile::load(&base.join("profile.yaml"))
+        let profile = crate::profile::Draft::read(&base.join("profile.yaml"))
+            .and_then(crate::profile::Draft::finish)
             .unwrap_or_else(|e| panic!("{e}"));
         let classifier = Classifier::new(&profile.profile.efiles).unwrap();
         let mut folders: Vec<_> = std::fs::read_dir(&base)

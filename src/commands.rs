@@ -160,14 +160,15 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
 }
 
 fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {
-    match crate::profile::LoadedProfile::load(file) {
+    match crate::config::configure(file, crate::config::Needs::All) {
         Err(e) => {
             eprintln!("{e}");
             Ok(Exit::Failure)
         }
-        Ok(p) => {
-            print!("{}", describe_profile(&p));
-            for w in p.signer.iter().flat_map(|s| &s.warnings) {
+        Ok(c) => {
+            let signer = c.signer_info();
+            print!("{}", describe_profile(&c.profile, signer.as_ref()));
+            for w in signer.iter().flat_map(|s| &s.warnings) {
                 eprintln!("warning: signing identity: {w}");
             }
             Ok(Exit::Ok)
@@ -176,7 +177,10 @@ fn profile_check(file: &std::path::Path) -> anyhow::Result<Exit> {
 }
 
 /// What a valid profile will do, for the person who wrote it.
-fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
+fn describe_profile(
+    p: &crate::profile::LoadedProfile,
+    signer: Option<&crate::config::SignerInfo>,
+) -> String {
     use std::fmt::Write as _;
     let pr = &p.profile;
     let mut s = String::new();
@@ -221,7 +225,7 @@ fn describe_profile(p: &crate::profile::LoadedProfile) -> String {
         pr.ocr.min_confidence
     );
     let _ = writeln!(s, "pdf: PDF/A-2b, PAdES B-B signed");
-    match (pr.signing.as_ref().map(|s| &s.value), &p.signer) {
+    match (pr.signing.as_ref().map(|s| &s.value), signer) {
         (Some(sig), _) if sig.demo => {
             let _ = writeln!(s, "signer: demo identity, generated per store (untrusted)");
         }
@@ -447,11 +451,10 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
 }
 
 fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
-    let profile = crate::profile::LoadedProfile::load_file_plan(&args.profile)?;
+    let configured = crate::config::configure(&args.profile, crate::config::Needs::FilePlan)?;
     let text = crate::classify::document_text(&args.doc)
         .with_context(|| format!("reading {}", args.doc.display()))?;
-    let classifier = crate::classify::Classifier::new(&profile.profile.efiles)?;
-    let result = classifier.classify(&text);
+    let result = configured.plan.classifier.classify(&text);
     if args.json {
         print_json(&result)?;
     } else {

@@ -417,19 +417,6 @@ fn list(problems: &[Problem]) -> String {
         .join("\n")
 }
 
-/// The signer a profile names, as loaded and checked (for `profile check` to show).
-#[derive(Debug, Clone)]
-pub struct SignerInfo {
-    pub subject: String,
-    pub fingerprint_sha256: String,
-    pub not_after: String,
-    pub algorithm: String,
-    /// The subjects of the chain certificates the signatures carry, in chain order.
-    pub chain: Vec<String>,
-    /// What works but the operator should know (a missing chain, an EKU pdfsig distrusts).
-    pub warnings: Vec<String>,
-}
-
 /// A profile that passed every check, with where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedProfile {
@@ -440,59 +427,76 @@ pub struct LoadedProfile {
     pub base_dir: PathBuf,
     /// SHA-256 of the file's bytes, recorded in every transfer note.
     pub sha256: String,
-    /// The certificate the profile signs with; `None` for a demo identity.
-    pub signer: Option<SignerInfo>,
 }
 
-impl LoadedProfile {
-    /// Reads, parses and checks the profile at `path`; every problem found is in the error.
-    pub fn load(path: &Path) -> Result<LoadedProfile, ProfileError> {
-        Self::load_checking(path, true)
-    }
+/// A profile file read and parsed, with the problems found so far; the config phase adds
+/// its own (see `config::configure`) before [`Draft::finish`] says whether it is usable.
+#[derive(Debug)]
+pub struct Draft {
+    /// `None` when the structure was too broken to read the profile at all.
+    pub profile: Option<Profile>,
+    pub problems: Vec<Problem>,
+    pub path: PathBuf,
+    pub base_dir: PathBuf,
+    sha256: String,
+}
 
-    /// As [`LoadedProfile::load`], but the signing section is not checked: for `explain`,
-    /// which only classifies, so a file plan can be tried where the signing keys are not.
-    pub fn load_file_plan(path: &Path) -> Result<LoadedProfile, ProfileError> {
-        Self::load_checking(path, false)
-    }
-
-    fn load_checking(path: &Path, signing: bool) -> Result<LoadedProfile, ProfileError> {
+impl Draft {
+    /// Reads and parses the profile at `path` and checks its own meaning
+    /// ([`Profile::problems`]).
+    pub fn read(path: &Path) -> Result<Draft, ProfileError> {
         let bytes = std::fs::read(path).map_err(|source| ProfileError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let invalid = |problems, meaning_unchecked| ProfileError::Invalid {
+        let text = std::str::from_utf8(&bytes).map_err(|e| ProfileError::Invalid {
             path: path.to_path_buf(),
-            problems,
-            meaning_unchecked,
-        };
-        let text =
-            std::str::from_utf8(&bytes).map_err(|e| invalid(vec![not_utf8(&bytes, &e)], false))?;
+            problems: vec![not_utf8(&bytes, &e)],
+            meaning_unchecked: false,
+        })?;
         let base_dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let (profile, mut problems) = read(text);
-        let mut signer = None;
         if let Some(p) = &profile {
-            let (semantic, s) = p.check(&base_dir, signing);
-            problems.extend(semantic);
-            signer = s;
+            problems.extend(p.check(&base_dir));
         }
-        sort_problems(&mut problems);
-        match profile {
-            Some(profile) if problems.is_empty() => Ok(LoadedProfile {
-                profile,
-                path: path.to_path_buf(),
-                base_dir,
-                sha256: crate::crypto::sha256_hex(&bytes),
-                signer,
-            }),
-            Some(_) => Err(invalid(problems, false)),
-            None => Err(invalid(problems, true)),
-        }
+        Ok(Draft {
+            profile,
+            problems,
+            path: path.to_path_buf(),
+            base_dir,
+            sha256: crate::crypto::sha256_hex(&bytes),
+        })
     }
 
+    /// The profile, if no problem was found; else every problem, in file order.
+    pub fn finish(self) -> Result<LoadedProfile, ProfileError> {
+        let mut problems = self.problems;
+        sort_problems(&mut problems);
+        match self.profile {
+            Some(profile) if problems.is_empty() => Ok(LoadedProfile {
+                profile,
+                path: self.path,
+                base_dir: self.base_dir,
+                sha256: self.sha256,
+            }),
+            Some(_) => Err(ProfileError::Invalid {
+                path: self.path,
+                problems,
+                meaning_unchecked: false,
+            }),
+            None => Err(ProfileError::Invalid {
+                path: self.path,
+                problems,
+                meaning_unchecked: true,
+            }),
+        }
+    }
+}
+
+impl LoadedProfile {
     /// A path from the profile, resolved against the profile's folder.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         self.base_dir.join(p)
@@ -561,7 +565,8 @@ fn read(text: &str) -> (Option<Profile>, Vec<Problem>) {
     (profile, problems)
 }
 
-fn at<T>(s: &Spanned<T>, message: String, hint: Option<&str>) -> Problem {
+/// A problem at the place `s` was read from.
+pub(crate) fn at<T>(s: &Spanned<T>, message: String, hint: Option<&str>) -> Problem {
     Problem {
         line: s.referenced.line(),
         column: s.referenced.column(),
@@ -570,34 +575,28 @@ fn at<T>(s: &Spanned<T>, message: String, hint: Option<&str>) -> Problem {
     }
 }
 
-/// The `{field}` names a path template uses.
-pub fn template_fields(template: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start + 1..];
-        match after.find('}') {
-            Some(end) => {
-                out.push(after[..end].trim().to_string());
-                rest = &after[end + 1..];
-            }
-            None => break,
+impl Profile {
+    /// A problem at the `protection: {integrity: …}` value (line 0 when not in the file).
+    pub(crate) fn at_integrity(&self, message: String, hint: &str) -> Problem {
+        Problem {
+            line: self.located.integrity.0,
+            column: self.located.integrity.1,
+            message,
+            hint: Some(hint.to_string()),
         }
     }
-    out
-}
 
-impl Profile {
-    /// Every semantic problem of the profile, in file order.
+    /// The problems of the profile's own meaning, in file order: empty or duplicate names,
+    /// unsupported values, missing Tesseract models. What needs the stage objects (regexes,
+    /// path templates, the signing identity, the protection level's rules) is checked by the
+    /// config phase, which builds them (`config::problems`).
     pub fn problems(&self, base_dir: &Path) -> Vec<Problem> {
-        let mut out = self.check(base_dir, true).0;
+        let mut out = self.check(base_dir);
         sort_problems(&mut out);
         out
     }
 
-    /// The semantic problems, and the signer when the signing section loads (checked only
-    /// with `signing`).
-    fn check(&self, base_dir: &Path, signing: bool) -> (Vec<Problem>, Option<SignerInfo>) {
+    fn check(&self, base_dir: &Path) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.name.value.trim().is_empty() {
             out.push(at(
@@ -605,18 +604,6 @@ impl Profile {
                 "name is empty".into(),
                 Some("name the kind of work, e.g. name: stadtkasse-vollstreckung; every transfer note records it"),
             ));
-        }
-        if signing && self.protection.integrity == Level::SehrHoch {
-            // Said here as well as by ingest, so that `profile check` and `ingest` agree.
-            out.push(Problem {
-                line: self.located.integrity.0,
-                column: self.located.integrity.1,
-                message: "protection 'sehr_hoch' needs a qualified timestamp on every \
-                          signature (TR-03138 A.AM.IN.H.1), which resiscan cannot obtain yet: \
-                          ingest refuses this level"
-                    .into(),
-                hint: Some("use integrity: hoch, or scan these documents elsewhere".into()),
-            });
         }
         if !self.pdf.pdfa.value.trim().eq_ignore_ascii_case("2b") {
             out.push(at(
@@ -629,23 +616,8 @@ impl Profile {
             ));
         }
         self.language_problems(base_dir, &mut out);
-        let signer = if signing {
-            self.signing_problems(base_dir, &mut out)
-        } else {
-            None
-        };
         self.efile_problems(&mut out);
-        if let Err(reason) = check_unclassified(&self.unclassified.value) {
-            out.push(at(
-                &self.unclassified,
-                format!(
-                    "unclassified folder '{}': {reason}",
-                    self.unclassified.value
-                ),
-                Some("use a plain folder name such as _Klaerung"),
-            ));
-        }
-        (out, signer)
+        out
     }
 
     fn language_problems(&self, base_dir: &Path, out: &mut Vec<Problem>) {
@@ -709,116 +681,6 @@ impl Profile {
         }
     }
 
-    fn signing_problems(&self, base_dir: &Path, out: &mut Vec<Problem>) -> Option<SignerInfo> {
-        let Some(signing) = &self.signing else {
-            out.push(Problem {
-                line: 0,
-                column: 0,
-                message: "no signing section".into(),
-                hint: Some(
-                    "give signing.certificate and signing.key, or `signing: {demo: true}` for trials"
-                        .into(),
-                ),
-            });
-            return None;
-        };
-        let s = &signing.value;
-        if s.demo {
-            if s.certificate.is_some() || s.key.is_some() {
-                out.push(at(
-                    signing,
-                    "signing.demo is true but a certificate or key is also given".into(),
-                    Some("remove demo: true to sign with the given key"),
-                ));
-            }
-            if self.protection.integrity >= Level::Hoch {
-                out.push(at(
-                    signing,
-                    format!(
-                        "a demo identity is refused at protection '{}'",
-                        self.protection.integrity
-                    ),
-                    Some(
-                        "TR-03138 A.AM.IN.H.1: protection hoch and above needs a real signing certificate",
-                    ),
-                ));
-            }
-            return None;
-        }
-        let before = out.len();
-        for (what, file) in [("certificate", &s.certificate), ("key", &s.key)] {
-            match file {
-                None => out.push(at(
-                    signing,
-                    format!("signing.{what} is missing"),
-                    Some("give both certificate and key, or demo: true"),
-                )),
-                Some(f) => check_file(base_dir, f, &format!("signing.{what}"), out),
-            }
-        }
-        for f in &s.chain {
-            check_file(base_dir, f, "signing.chain entry", out);
-        }
-        let (Some(cert), Some(key)) = (&s.certificate, &s.key) else {
-            return None;
-        };
-        if out.len() > before {
-            return None;
-        }
-        // The files exist: load them as ingest will, so that a wrong, mismatched or expired
-        // key fails here and not at night.
-        let chain: Vec<PathBuf> = s.chain.iter().map(|c| base_dir.join(&c.value)).collect();
-        match crate::crypto::identity::SigningIdentity::load(
-            &base_dir.join(&cert.value),
-            &base_dir.join(&key.value),
-            &chain,
-        ) {
-            Ok(id) => Some(SignerInfo {
-                subject: id.subject().to_string(),
-                fingerprint_sha256: id.fingerprint_hex(),
-                not_after: id.not_after().date().to_string(),
-                algorithm: id.algorithm().to_string(),
-                chain: id
-                    .chain_der()
-                    .iter()
-                    .map(|der| {
-                        crate::crypto::identity::parse_cert(der)
-                            .map(|c| c.subject().to_string())
-                            .unwrap_or_else(|_| "(unreadable certificate)".into())
-                    })
-                    .collect(),
-                warnings: id.warnings().to_vec(),
-            }),
-            Err(e) => {
-                use crate::crypto::identity::IdentityError as E;
-                let key_file = base_dir.join(&key.value);
-                let chain_entry = |path: &Path| {
-                    s.chain
-                        .iter()
-                        .zip(&chain)
-                        .find(|(_, full)| full.as_path() == path)
-                        .map(|(c, _)| c)
-                };
-                let place = match &e {
-                    E::Key { .. } | E::KeyMismatch { .. } => key,
-                    E::Chain { path, .. } => chain_entry(path).unwrap_or(cert),
-                    E::Read { path, .. } if *path == key_file => key,
-                    E::Read { path, .. } => chain_entry(path).unwrap_or(cert),
-                    _ => cert,
-                };
-                out.push(at(
-                    place,
-                    format!("signing identity unusable: {e}"),
-                    Some(
-                        "the key must be PKCS#8 (PEM or DER), EC P-256 or RSA >= 2048, and belong to \
-                         the certificate, which must be valid today; `resiscan keygen` makes a trial pair",
-                    ),
-                ));
-                None
-            }
-        }
-    }
-
     fn efile_problems(&self, out: &mut Vec<Problem>) {
         if self.efiles.is_empty() {
             out.push(Problem {
@@ -863,15 +725,6 @@ impl Profile {
                     ));
                 }
             }
-            for pattern in &rule.matching.regex {
-                if let Err(e) = crate::classify::compile_pattern(&pattern.value) {
-                    out.push(regex_problem(
-                        pattern,
-                        &format!("e-file '{id}': match.regex"),
-                        &e,
-                    ));
-                }
-            }
             let has_terms = |list: &[String]| list.iter().any(|t| !t.trim().is_empty());
             if !has_terms(&rule.matching.all)
                 && !has_terms(&rule.matching.any)
@@ -882,30 +735,6 @@ impl Profile {
                     format!("e-file '{id}' has no match terms (all, any or regex)"),
                     Some("an entry without terms would match every document"),
                 ));
-            }
-            for (name, pattern) in &rule.fields {
-                match crate::classify::compile_pattern(&pattern.value) {
-                    Err(e) => out.push(regex_problem(
-                        pattern,
-                        &format!("e-file '{id}': field '{name}'"),
-                        &e,
-                    )),
-                    Ok(re) if re.captures_len() < 2 => out.push(at(
-                        pattern,
-                        format!("e-file '{id}': field '{name}': the regex has no capture group"),
-                        Some("put the value in parentheses: 'Aktenzeichen:?\\s*(\\S+)'"),
-                    )),
-                    Ok(re) if re.captures_len() > 2 => out.push(at(
-                        pattern,
-                        format!(
-                            "e-file '{id}': field '{name}': the regex has {} capture groups; \
-                             the value is taken from exactly one",
-                            re.captures_len() - 1
-                        ),
-                        Some("keep ( ) around the value only; make the other groups non-capturing: (?:…)"),
-                    )),
-                    Ok(_) => {}
-                }
             }
             for req in &rule.require {
                 if !rule.fields.contains_key(&req.value) {
@@ -919,29 +748,6 @@ impl Profile {
                     ));
                 }
             }
-            let regexes_compile = rule
-                .matching
-                .regex
-                .iter()
-                .chain(rule.fields.values())
-                .all(|p| crate::classify::compile_pattern(&p.value).is_ok());
-            if regexes_compile
-                && let Err(e) = crate::classify::Classifier::new(std::slice::from_ref(rule))
-                && !matches!(
-                    e,
-                    crate::classify::ClassifyError::NoCaptureGroup { .. }
-                        | crate::classify::ClassifyError::UnknownRequiredField { .. }
-                )
-            {
-                // The classifier also builds OCR-tolerant and anchored forms of each regex;
-                // one of those failed (the size limit, usually).
-                out.push(at(
-                    &rule.id,
-                    format!("{e}"),
-                    Some("simplify the pattern (fewer or smaller repetitions)"),
-                ));
-            }
-            path_problems(rule, &self.unclassified.value, out);
         }
     }
 
@@ -951,224 +757,6 @@ impl Profile {
             .sample_percent
             .unwrap_or_else(|| self.protection.integrity.default_sample_percent())
     }
-}
-
-/// A regex the `regex` crate refuses, said plainly: what it does not support, where in the
-/// pattern, and how to write it instead.
-fn regex_problem(pattern: &Spanned<String>, what: &str, e: &regex::Error) -> Problem {
-    let text = e.to_string();
-    let lines: Vec<&str> = text.lines().collect();
-    let reason = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("error: "))
-        .unwrap_or_else(|| lines.first().copied().unwrap_or("invalid"))
-        .trim()
-        .to_string();
-    // "regex parse error:\n    PATTERN\n    ^^^\nerror: ..." — quote the marked part.
-    let marked = match (lines.get(1), lines.get(2)) {
-        (Some(pat), Some(carets)) if carets.trim().chars().all(|c| c == '^') => {
-            let from = carets.find('^').unwrap_or(0);
-            let len = carets.trim().chars().count();
-            pat.get(from..).and_then(|rest| {
-                let part: String = rest.chars().take(len).collect();
-                (!part.is_empty()).then_some(part)
-            })
-        }
-        _ => None,
-    };
-    let lower = reason.to_lowercase();
-    let hint = if lower.contains("look-around") || lower.contains("look-ahead") {
-        "the Rust regex crate has no look-ahead or look-behind ((?=…), (?!…), (?<=…)): match the \
-         surrounding text instead and put only the value in ( )"
-    } else if lower.contains("backreference") || lower.contains("back-reference") {
-        "the Rust regex crate has no back-references (\\1): write the repeated part out"
-    } else if lower.contains("unclosed") || lower.contains("unopened") {
-        "a ( [ or { is not closed (or one too many is closed); to match it literally write \\( \\[ \\{"
-    } else if lower.contains("escape") {
-        "check the backslashes; in single quotes write \\d, in double quotes \\\\d"
-    } else {
-        "regex syntax as in the Rust regex crate (docs.rs/regex); write regexes in 'single quotes'"
-    };
-    Problem {
-        line: pattern.referenced.line(),
-        column: pattern.referenced.column(),
-        message: format!(
-            "{what}: bad regex: {reason}{}",
-            marked.map(|m| format!(" (at '{m}')")).unwrap_or_default()
-        ),
-        hint: Some(hint.into()),
-    }
-}
-
-/// Fields every path template may use besides the entry's own index fields.
-pub const BUILTIN_PATH_FIELDS: &[&str] = &["year", "month", "batch", "efile"];
-
-/// Top-level names in the store that belong to resiscan itself (SPEC §4).
-const RESERVED_STORE_NAMES: &[&str] = &[
-    "_batches",
-    ".resiscan",
-    "index.sqlite",
-    "index.sqlite-wal",
-    "index.sqlite-shm",
-    "index.sqlite-journal",
-];
-
-/// What is wrong with an e-file's `path` template: anything `store::render_path` would refuse
-/// at filing time, fields no regex defines, folder names that would be written differently
-/// from how they are typed, and the store's own folders.
-fn path_problems(rule: &EfileRule, unclassified: &str, out: &mut Vec<Problem>) {
-    let id = &rule.id.value;
-    let template = &rule.path.value;
-    let mut push = |message: String, hint: &str| {
-        out.push(at(
-            &rule.path,
-            format!("e-file '{id}': {message}"),
-            Some(hint),
-        ))
-    };
-    if template.trim().is_empty() {
-        push(
-            "path is empty".into(),
-            "give the e-file's folder in the store, e.g. \"20 Stadtkasse/{az}\"",
-        );
-        return;
-    }
-    let mut unknown = false;
-    for field in template_fields(template) {
-        if field.is_empty() {
-            push(
-                "path has an empty {}".into(),
-                "write a field name inside the braces, e.g. {az}, or remove them",
-            );
-            unknown = true;
-        } else if !rule.fields.contains_key(&field)
-            && !BUILTIN_PATH_FIELDS.contains(&field.as_str())
-        {
-            push(
-                format!("path uses {{{field}}} but no regex under fields: defines it"),
-                &format!(
-                    "define fields.{field}, or use one of {}",
-                    BUILTIN_PATH_FIELDS.join(", ")
-                ),
-            );
-            unknown = true;
-        }
-    }
-    if unknown {
-        return;
-    }
-    // Render it as filing will, with a harmless value for every field.
-    let sample: BTreeMap<String, String> = rule
-        .fields
-        .keys()
-        .map(String::as_str)
-        .chain(BUILTIN_PATH_FIELDS.iter().copied())
-        .map(|f| (f.to_string(), "x".to_string()))
-        .collect();
-    if let Err(e) = crate::store::render_path(template, &sample) {
-        let reason = match e {
-            crate::store::StoreError::BadTemplate { reason, .. } => reason,
-            other => other.to_string(),
-        };
-        let hint = if template.starts_with(['/', '\\']) || template.get(1..3) == Some(":\\") {
-            "paths are relative to the store folder: remove the leading / (or drive letter)"
-        } else {
-            "paths stay inside the store: no '.' or '..' folders, every { closed by }"
-        };
-        push(format!("path '{template}': {reason}"), hint);
-        return;
-    }
-    // Folder names as typed: sanitising would silently change these.
-    for seg in template.split(['/', '\\']).filter(|s| !s.trim().is_empty()) {
-        let typed = with_placeholders(seg);
-        let written = crate::store::sanitised_path_segment(&typed);
-        if written != typed {
-            push(
-                format!("folder name '{seg}' in path would be written as '{written}'"),
-                "folder names may not start with '.', end with '.' or a space, hold <>:\"|?* or \
-                 be a Windows device name (CON, NUL, COM1, …)",
-            );
-        }
-    }
-    let first = template
-        .split(['/', '\\'])
-        .find(|s| !s.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if RESERVED_STORE_NAMES.contains(&first) {
-        push(
-            format!("path starts with '{first}', which the store keeps for itself"),
-            "choose another top folder (SPEC §4: _batches/ holds the batch notes and reports)",
-        );
-    } else if first == unclassified.trim() {
-        push(
-            format!("path starts with '{first}', the unclassified folder"),
-            "filed and unclassified documents would mix; choose another top folder",
-        );
-    }
-}
-
-/// A template segment with each `{field}` replaced by a plain stand-in value.
-fn with_placeholders(seg: &str) -> String {
-    let mut out = String::new();
-    let mut rest = seg;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        match rest[start..].find('}') {
-            Some(end) => {
-                out.push('x');
-                rest = &rest[start + end + 1..];
-            }
-            None => {
-                rest = &rest[start..];
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn check_file(base_dir: &Path, f: &Spanned<PathBuf>, what: &str, out: &mut Vec<Problem>) {
-    let full = base_dir.join(&f.value);
-    let problem = if full.is_file() {
-        return;
-    } else if full.is_dir() {
-        format!("{what} {} is a folder, not a file", full.display())
-    } else if f.value.starts_with("~") {
-        format!(
-            "{what} {} does not exist (~ is not expanded: write the full path)",
-            full.display()
-        )
-    } else {
-        format!("{what} {} does not exist", full.display())
-    };
-    out.push(at(
-        f,
-        problem,
-        Some("paths are relative to the profile's folder; make a trial identity with `resiscan keygen`"),
-    ));
-}
-
-/// The unclassified folder: one plain folder name at the top of the store, written as typed,
-/// and not one of the store's own.
-fn check_unclassified(s: &str) -> Result<(), String> {
-    if s.trim().is_empty() {
-        return Err("empty".into());
-    }
-    if s.contains('/') || s.contains('\\') || s.trim() == ".." || s.trim() == "." {
-        return Err("must be one folder name".into());
-    }
-    if RESERVED_STORE_NAMES.contains(&s.trim()) {
-        return Err("the store keeps this name for itself".into());
-    }
-    let written = crate::store::sanitised_path_segment(s);
-    if written != s {
-        return Err(format!(
-            "would be written as '{written}' (no leading '.', trailing '.' or space, <>:\"|?* or device names)"
-        ));
-    }
-    Ok(())
 }
 
 /// The tessdata folder Tesseract will use: the profile's, `TESSDATA_PREFIX`, or Debian's.
@@ -1237,7 +825,7 @@ efiles:
             .replace("require: [nr]", "require: [az]")
             .replace("{nr}", "{kz}");
         let p = parse(&bad).unwrap();
-        let problems = p.problems(Path::new("."));
+        let problems = crate::config::problems(&p, Path::new("."));
         let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
         assert!(
             problems.iter().any(|p| p.message.contains("bad regex")),
@@ -1260,7 +848,7 @@ efiles:
     #[test]
     fn demo_identity_is_refused_at_hoch() {
         let bad = GOOD.replace("integrity: normal", "integrity: hoch");
-        let problems = parse(&bad).unwrap().problems(Path::new("."));
+        let problems = crate::config::problems(&parse(&bad).unwrap(), Path::new("."));
         assert!(
             problems
                 .iter()
@@ -1268,16 +856,10 @@ efiles:
         );
     }
 
-    #[test]
-    fn template_fields_are_found() {
-        assert_eq!(template_fields("20/{az}/x{ year }"), vec!["az", "year"]);
-        assert!(template_fields("plain").is_empty());
-    }
-
     fn problems_of(text: &str) -> Vec<String> {
         match read(text) {
             (Some(p), mut problems) => {
-                problems.extend(p.problems(Path::new(".")));
+                problems.extend(crate::config::problems(&p, Path::new(".")));
                 problems.iter().map(|p| p.to_string()).collect()
             }
             (None, problems) => problems.iter().map(|p| p.to_string()).collect(),
@@ -1486,7 +1068,7 @@ efiles:
                 "signing:",
                 &format!("ocr: {{tessdata: {}{extra}}}\nsigning:", t.path().display()),
             );
-            parse(&text).unwrap().problems(Path::new("."))
+            crate::config::problems(&parse(&text).unwrap(), Path::new("."))
         };
         let p = with("");
         assert_eq!(p.len(), 1, "{p:?}");
@@ -1540,11 +1122,12 @@ efiles:
             "signing:\n  certificate: cert.pem\n  key: key.pk8.pem",
         );
         let p = parse(&good).unwrap();
-        let (problems, signer) = p.check(t.path(), true);
+        let mut problems = Vec::new();
+        let signer = crate::config::signing::signing_identity(&p, t.path(), &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(signer.unwrap().subject, "CN=T, O=S");
+        assert_eq!(signer.unwrap().subject(), "CN=T, O=S");
         let bad = parse(&good.replace("key.pk8.pem", "garbage.pk8")).unwrap();
-        let problems = bad.problems(t.path());
+        let problems = crate::config::problems(&bad, t.path());
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].line, 8, "{}", problems[0]);
         assert!(problems[0].message.contains("unusable"), "{}", problems[0]);
@@ -1555,7 +1138,7 @@ efiles:
                 .replace("KEY", "key.pk8.pem"),
         )
         .unwrap();
-        assert_eq!(swapped.problems(t.path())[0].line, 7);
+        assert_eq!(crate::config::problems(&swapped, t.path())[0].line, 7);
     }
 
     proptest::proptest! {
@@ -1563,7 +1146,7 @@ efiles:
         #[test]
         fn parsing_arbitrary_text_never_panics(text in "\\PC{0,400}") {
             if let Ok(p) = parse(&text) {
-                let _ = p.problems(Path::new("/nonexistent"));
+                let _ = crate::config::problems(&p, Path::new("/nonexistent"));
             }
         }
 
@@ -1575,7 +1158,7 @@ efiles:
             if let Ok(text) = std::str::from_utf8(&bytes)
                 && let Ok(p) = parse(text)
             {
-                let _ = p.problems(Path::new("/nonexistent"));
+                let _ = crate::config::problems(&p, Path::new("/nonexistent"));
             }
         }
     }

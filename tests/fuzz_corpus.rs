@@ -73,7 +73,7 @@ fn every_profile_and_batch_yaml_seed_parses_or_names_its_problem() {
             for path in seeds("profile_parse") {
                 let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
                 if let Ok(profile) = resiscan::profile::parse(&text) {
-                    let _ = profile.problems(Path::new("/nonexistent"));
+                    let _ = resiscan::config::problems(&profile, Path::new("/nonexistent"));
                 }
             }
             let mut parsed = 0;

@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(profile) = resiscan::profile::parse(text) {
-        let _ = profile.problems(std::path::Path::new("/nonexistent"));
+        let _ = resiscan::config::problems(&profile, std::path::Path::new("/nonexistent"));
     }
 });

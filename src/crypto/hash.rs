@@ -15,9 +15,20 @@ const CHUNK: usize = 256 * 1024;
 
 /// SHA-256 of a file, read in chunks (never the whole file in memory).
 pub fn sha256_file(path: &Path) -> io::Result<[u8; 32]> {
+    sha256_file_len(path).map(|(sha, _)| sha)
+}
+
+/// SHA-256 of a file and the number of bytes hashed, as one read (a source file's entry in
+/// the transfer note: the length is of the bytes hashed, not of a second look).
+pub fn sha256_file_len(path: &Path) -> io::Result<([u8; 32], u64)> {
     let mut reader = HashingReader::new(File::open(path)?);
     io::copy(&mut reader, &mut io::sink())?;
-    Ok(reader.finish().0)
+    Ok(reader.finish())
+}
+
+/// [`sha256_file_len`] with the hash as lower-case hex.
+pub fn sha256_file_hex_len(path: &Path) -> io::Result<(String, u64)> {
+    sha256_file_len(path).map(|(sha, len)| (hex::encode(sha), len))
 }
 
 /// SHA-256 of a file as lower-case hex, the form the transfer note records.

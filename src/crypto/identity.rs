@@ -506,10 +506,9 @@ pub(crate) fn check_valid_at(
     }
 }
 
-/// RFC 3339 for messages; falls back to the debug form (never fails).
+/// RFC 3339 for messages (the crate's one time format).
 pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| format!("{t:?}"))
+    crate::machine::rfc3339(t)
 }
 
 /// Whether `bytes` is one DER SEQUENCE spanning the whole file (a DER certificate or key).

@@ -27,8 +27,9 @@ pub struct DocumentMeta {
     pub title: String,
     /// The organisation (XMP dc:creator / Info /Author).
     pub author: String,
+    /// No `Keywords`: the Info dictionary and XMP are written before the first page, and the
+    /// only meaningful keywords (the index fields) are known after the last page's OCR.
     pub subject: Option<String>,
-    pub keywords: Vec<String>,
     /// BCP 47 language for the catalog's `/Lang`, e.g. "de".
     pub lang: String,
     /// e.g. "resiscan 0.1.0".

@@ -20,15 +20,8 @@ pub(crate) fn info_dict(meta: &DocumentMeta) -> String {
     if let Some(subject) = &meta.subject {
         d.push_str(&format!(" /Subject {}", text_string(subject)));
     }
-    if !meta.keywords.is_empty() {
-        d.push_str(&format!(" /Keywords {}", text_string(&keywords(meta))));
-    }
     d.push_str(" >>");
     d
-}
-
-fn keywords(meta: &DocumentMeta) -> String {
-    meta.keywords.join(", ")
 }
 
 /// `uuid:` form of the document id for xmpMM:DocumentID.
@@ -90,12 +83,6 @@ pub(crate) fn xmp_packet(meta: &DocumentMeta) -> String {
             xml(subject)
         ));
     }
-    if !meta.keywords.is_empty() {
-        x.push_str(&format!(
-            "<pdf:Keywords>{}</pdf:Keywords>\n",
-            xml(&keywords(meta))
-        ));
-    }
     x.push_str(&format!(
         "<xmp:CreateDate>{}</xmp:CreateDate>\n<xmp:CreatorTool>{}</xmp:CreatorTool>\n",
         xmp_date(meta.created),
@@ -126,7 +113,6 @@ pub(crate) mod tests {
             title: "Bescheid <Müller & Söhne> \"ß\"".into(),
             author: "Stadt Leipzig, Stadtkasse".into(),
             subject: Some("Vollstreckung".into()),
-            keywords: vec!["VB-2026-00001".into(), "Ratenzahlung".into()],
             lang: "de".into(),
             creator_tool: "resiscan 0.1.0".into(),
             producer: "resiscan 0.1.0 (PDF/A-2b writer)".into(),
@@ -152,7 +138,6 @@ pub(crate) mod tests {
         let i = info_dict(&meta());
         assert!(i.contains("/CreationDate (D:20261124160211+01'00')"));
         assert!(i.contains("/Producer (resiscan 0.1.0 \\(PDF/A-2b writer\\))"));
-        assert!(i.contains("/Keywords (VB-2026-00001, Ratenzahlung)"));
         // Non-ASCII title goes UTF-16BE.
         assert!(i.contains("/Title <FEFF"));
     }

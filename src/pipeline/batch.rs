@@ -225,7 +225,10 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), IngestError> {
         if e.is_io() {
             write_err(std::io::Error::other(e))
         } else {
-            IngestError::Refused(format!("{}: {e}", path.display()))
+            IngestError::Json {
+                path: path.to_path_buf(),
+                source: e,
+            }
         }
     })?;
     let file = out.into_inner().map_err(|e| write_err(e.into_error()))?;

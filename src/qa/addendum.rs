@@ -128,7 +128,7 @@ pub(crate) fn build(
         selected,
         entries,
         signer: Signer::of(identity),
-        signed_at: crate::pipeline::now_rfc3339(),
+        signed_at: crate::machine::now_rfc3339(),
     }
 }
 

@@ -240,7 +240,7 @@ fn sample_batch(store: &Path, id: &str) -> Result<SampleOutcome, QaError> {
                 &batch.note,
                 &batch.note_sha256,
                 s.seed,
-                crate::pipeline::now_rfc3339(),
+                crate::machine::now_rfc3339(),
             )?;
             (sel, false)
         }
@@ -249,7 +249,7 @@ fn sample_batch(store: &Path, id: &str) -> Result<SampleOutcome, QaError> {
                 &batch.note,
                 &batch.note_sha256,
                 sample::fresh_seed(),
-                crate::pipeline::now_rfc3339(),
+                crate::machine::now_rfc3339(),
             )?;
             (sel, false)
         }
@@ -387,7 +387,13 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
     let identity = signing_identity(req.store, &batch, req.profile)?;
     // Read meta.json before anything is signed: a decision that cannot reach the DMS's view of
     // the document must not be half-recorded.
-    let meta_path = pdf.with_file_name(format!("{}.meta.json", doc.id));
+    let folder = Path::new(pdf_rel.as_str())
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let meta_path = req
+        .store
+        .join(crate::store::Store::doc_paths(&folder, &doc.id).meta);
     let meta = read_meta(&meta_path)?;
 
     let _lock = lock_batch(&batch.dir)?;
@@ -405,7 +411,7 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
         result,
         reason,
         inspector: inspector.to_string(),
-        time: crate::pipeline::now_rfc3339(),
+        time: crate::machine::now_rfc3339(),
         pdf_sha256: actual,
         in_sample: selection.contains(&doc.id),
     };
@@ -522,8 +528,13 @@ fn signing_identity(
     batch: &LoadedBatch,
     profile: Option<&Path>,
 ) -> Result<SigningIdentity, QaError> {
+    use crate::config::{Needs, SignerSource, configure, demo_allowed};
     let id_err = |s: String| QaError::Identity(s);
+    let level = batch.note.environment.protection;
+    // The same rule as ingest: a demo identity carries no weight at higher protection.
     let demo = |store: &Path| {
+        demo_allowed(level)
+            .map_err(|e| id_err(format!("{e}; give --profile with a real signer")))?;
         let dir = store.join(".resiscan").join("demo-identity");
         if !dir.join("key.pk8.pem").is_file() || !dir.join("cert.pem").is_file() {
             return Err(id_err(format!(
@@ -531,20 +542,12 @@ fn signing_identity(
                 dir.display()
             )));
         }
-        SigningIdentity::demo(store).map_err(|e| id_err(format!("demo identity: {e}")))
-    };
-    let level = batch.note.environment.protection;
-    // The same rule as ingest: a demo identity carries no weight at higher protection.
-    let refuse_demo = || {
-        id_err(format!(
-            "a demo identity is refused at protection '{level}' (TR-03138 A.AM.IN.H.1); give --profile with a real signer"
-        ))
+        SignerSource::Demo
+            .load(store)
+            .map_err(|e| id_err(format!("demo identity: {e}")))
     };
     let Some(profile) = profile else {
         if batch.note.signer.kind.starts_with("demo") {
-            if level >= Level::Hoch {
-                return Err(refuse_demo());
-            }
             return demo(store);
         }
         return Err(id_err(format!(
@@ -552,36 +555,11 @@ fn signing_identity(
             batch.id, batch.note.signer.subject
         )));
     };
-    let loaded = crate::profile::LoadedProfile::load(profile).map_err(|e| id_err(e.to_string()))?;
-    let signing = loaded
-        .profile
-        .signing
-        .as_ref()
-        .map(|s| &s.value)
-        .ok_or_else(|| id_err(format!("{} has no signing section", profile.display())))?;
-    if signing.demo {
-        if level >= Level::Hoch {
-            return Err(refuse_demo());
-        }
-        return demo(store);
+    let configured = configure(profile, Needs::All).map_err(|e| id_err(e.to_string()))?;
+    match configured.identity {
+        Some(identity) => Ok(identity),
+        None => demo(store),
     }
-    let (Some(cert), Some(key)) = (&signing.certificate, &signing.key) else {
-        return Err(id_err(format!(
-            "{}: signing needs certificate and key (or demo: true)",
-            profile.display()
-        )));
-    };
-    let chain: Vec<PathBuf> = signing
-        .chain
-        .iter()
-        .map(|c| loaded.resolve(&c.value))
-        .collect();
-    SigningIdentity::load(
-        &loaded.resolve(&cert.value),
-        &loaded.resolve(&key.value),
-        &chain,
-    )
-    .map_err(|e| id_err(format!("unusable: {e}")))
 }
 
 /// The QA state of one batch (`qa status`).

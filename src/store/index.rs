@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::classify::{plain_text, transliterate};
+use crate::text::{plain_text, transliterate};
 
 /// The schema version in `PRAGMA user_version`; a newer index is refused, not guessed at.
 const SCHEMA_VERSION: i64 = 1;

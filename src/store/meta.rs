@@ -132,7 +132,7 @@ impl Meta {
                 decided_by: filing.decided_by.clone(),
             },
             index_fields,
-            filed_at: rfc3339(filed_at),
+            filed_at: crate::machine::rfc3339(filed_at),
             retention_until: filing.retention_until.clone(),
             hashes: MetaHashes {
                 pdf: record.pdf_sha256.clone(),
@@ -159,12 +159,6 @@ fn fate_name(f: Fate) -> &'static str {
         Fate::Unclassified => "unclassified",
         Fate::Quarantined => "quarantined",
     }
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// The last day of a retention period of `years` from `filed` (BGB §188 (2)/(3): the day of

@@ -27,7 +27,7 @@ pub use meta::{
     META_FORMAT, Meta, MetaClassification, MetaEfile, MetaField, MetaHashes, MetaSource,
     retention_until,
 };
-pub use paths::{MAX_SEGMENT_BYTES, render_path, sanitised_path_segment};
+pub use paths::{MAX_SEGMENT_BYTES, PathTemplate, render_path, sanitised_path_segment};
 pub use unfinished::{RUN_MARKER, RunMarker, read_run_marker, run_marker_path};
 
 use index::Index;
@@ -129,7 +129,31 @@ pub struct Store {
     removed_temps: Vec<PathBuf>,
 }
 
+/// The store files of one document, store-relative (SPEC §4): the one place that names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocPaths {
+    pub pdf: String,
+    pub note: String,
+    /// The note's detached CMS signature.
+    pub p7s: String,
+    pub meta: String,
+}
+
 impl Store {
+    /// The files of document `doc_id` in store folder `folder` (as the index records them).
+    pub fn doc_paths(folder: &str, doc_id: &str) -> DocPaths {
+        let stem = match folder.trim_end_matches('/') {
+            "" => doc_id.to_string(),
+            folder => format!("{folder}/{doc_id}"),
+        };
+        DocPaths {
+            pdf: format!("{stem}.pdf"),
+            note: format!("{stem}.transfer.yaml"),
+            p7s: format!("{stem}.transfer.yaml.p7s"),
+            meta: format!("{stem}.meta.json"),
+        }
+    }
+
     /// Opens (creating if needed) the store at `dir` for filing: takes the lock, removes the
     /// temporary files a crashed run left, opens or creates the index.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -160,9 +184,7 @@ impl Store {
         let who = format!(
             "pid {} on {}",
             std::process::id(),
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_string())
-                .unwrap_or_else(|_| "this host".into())
+            crate::machine::hostname().unwrap_or_else(|| "this host".into())
         );
         lock.set_len(0)
             .and_then(|()| lock.rewind())
@@ -405,9 +427,9 @@ mod tests {
             doc_id: doc_id.into(),
             batch_id: "b1".into(),
             efile_id: Some("vollstreckung".into()),
-            pdf_path: format!("20/{doc_id}.pdf"),
-            note_path: format!("20/{doc_id}.transfer.yaml"),
-            meta_path: format!("20/{doc_id}.meta.json"),
+            pdf_path: Store::doc_paths("20", doc_id).pdf,
+            note_path: Store::doc_paths("20", doc_id).note,
+            meta_path: Store::doc_paths("20", doc_id).meta,
             pdf_sha256: "ab".repeat(32),
             source_digest: digest.into(),
             filed_at: "2026-11-25T01:00:00Z".into(),

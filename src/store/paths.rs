@@ -23,54 +23,142 @@ pub const MAX_SEGMENT_BYTES: usize = 100;
 /// What an unusable or empty value becomes.
 const PLACEHOLDER: &str = "_";
 
-/// Renders a path template: each `{field}` is replaced by the sanitised value from `fields`
-/// (the pipeline adds the built-ins `year`, `month`, `batch`, `efile`); each folder name is
-/// then sanitised as a whole. An unknown field or a template that leaves the store is an error.
+/// A file-plan entry's `path` template, parsed once (the only parser of templates): folder
+/// names made of literal text and `{field}`s. The config phase parses every entry's template
+/// and keeps it; filing renders it with the document's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathTemplate {
+    source: String,
+    /// Non-empty folders in order, each as typed (trimmed of nothing) and as parts.
+    folders: Vec<Folder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Folder {
+    typed: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    /// A field name, trimmed (`{ year }` is `year`).
+    Field(String),
+}
+
+impl PathTemplate {
+    /// Parses `template`; refuses an absolute path, a typed `.`/`..` folder and an unclosed
+    /// `{`. Empty folders (`a//b`, a trailing `/`) are skipped.
+    pub fn parse(template: &str) -> Result<PathTemplate, StoreError> {
+        let bad = |reason: String| StoreError::BadTemplate {
+            template: template.to_string(),
+            reason,
+        };
+        if template.starts_with('/') || template.starts_with('\\') {
+            return Err(bad(
+                "the path is absolute; it must be relative to the store".into(),
+            ));
+        }
+        let mut folders = Vec::new();
+        for typed in template.split(['/', '\\']) {
+            if typed.trim().is_empty() {
+                continue;
+            }
+            if !typed.contains('{') && (typed.trim() == "." || typed.trim() == "..") {
+                return Err(bad(format!("'{typed}' would leave the folder")));
+            }
+            let mut parts = Vec::new();
+            let mut rest = typed;
+            while let Some(start) = rest.find('{') {
+                if start > 0 {
+                    parts.push(Part::Text(rest[..start].to_string()));
+                }
+                let after = &rest[start + 1..];
+                let end = after
+                    .find('}')
+                    .ok_or_else(|| bad("a '{' is not closed".into()))?;
+                parts.push(Part::Field(after[..end].trim().to_string()));
+                rest = &after[end + 1..];
+            }
+            if !rest.is_empty() {
+                parts.push(Part::Text(rest.to_string()));
+            }
+            folders.push(Folder {
+                typed: typed.to_string(),
+                parts,
+            });
+        }
+        if folders.is_empty() {
+            return Err(bad("the path is empty".into()));
+        }
+        Ok(PathTemplate {
+            source: template.to_string(),
+            folders,
+        })
+    }
+
+    /// The template as written in the profile.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The `{field}` names it uses, in order (an empty `{}` is an empty name).
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.folders.iter().flat_map(|f| {
+            f.parts.iter().filter_map(|p| match p {
+                Part::Field(name) => Some(name.as_str()),
+                Part::Text(_) => None,
+            })
+        })
+    }
+
+    /// Each folder as typed, and as it reads with every field replaced by a plain stand-in
+    /// (`x`): what sanitising must leave unchanged for the folder to be written as typed.
+    pub fn folders_with_stand_ins(&self) -> impl Iterator<Item = (&str, String)> {
+        self.folders.iter().map(|f| {
+            let stand_in = f
+                .parts
+                .iter()
+                .map(|p| match p {
+                    Part::Text(t) => t.as_str(),
+                    Part::Field(_) => "x",
+                })
+                .collect();
+            (f.typed.as_str(), stand_in)
+        })
+    }
+
+    /// Renders the template: each `{field}` is replaced by the sanitised value from `fields`
+    /// (the pipeline adds the built-ins `year`, `month`, `batch`, `efile`); each folder name
+    /// is then sanitised as a whole. A field missing from `fields` is an error.
+    pub fn render(&self, fields: &BTreeMap<String, String>) -> Result<PathBuf, StoreError> {
+        let mut out = PathBuf::new();
+        for folder in &self.folders {
+            let mut seg = String::new();
+            for part in &folder.parts {
+                match part {
+                    Part::Text(t) => seg.push_str(t),
+                    Part::Field(name) => {
+                        let value = fields.get(name).ok_or_else(|| StoreError::UnknownField {
+                            template: self.source.clone(),
+                            field: name.clone(),
+                        })?;
+                        seg.push_str(&sanitised_value(value));
+                    }
+                }
+            }
+            out.push(sanitised_path_segment(&seg));
+        }
+        Ok(out)
+    }
+}
+
+/// Parses and renders `template` in one go (see [`PathTemplate`]).
 pub fn render_path(
     template: &str,
     fields: &BTreeMap<String, String>,
 ) -> Result<PathBuf, StoreError> {
-    let bad = |reason: String| StoreError::BadTemplate {
-        template: template.to_string(),
-        reason,
-    };
-    if template.starts_with('/') || template.starts_with('\\') {
-        return Err(bad(
-            "the path is absolute; it must be relative to the store".into(),
-        ));
-    }
-    let mut out = PathBuf::new();
-    for part in template.split(['/', '\\']) {
-        let literal_only = !part.contains('{');
-        if part.trim().is_empty() {
-            continue;
-        }
-        if literal_only && (part.trim() == "." || part.trim() == "..") {
-            return Err(bad(format!("'{part}' would leave the folder")));
-        }
-        let mut seg = String::new();
-        let mut rest = part;
-        while let Some(start) = rest.find('{') {
-            seg.push_str(&rest[..start]);
-            let after = &rest[start + 1..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| bad("a '{' is not closed".into()))?;
-            let name = after[..end].trim();
-            let value = fields.get(name).ok_or_else(|| StoreError::UnknownField {
-                template: template.to_string(),
-                field: name.to_string(),
-            })?;
-            seg.push_str(&sanitised_value(value));
-            rest = &after[end + 1..];
-        }
-        seg.push_str(rest);
-        out.push(sanitised_path_segment(&seg));
-    }
-    if out.as_os_str().is_empty() {
-        return Err(bad("the path is empty".into()));
-    }
-    Ok(out)
+    PathTemplate::parse(template)?.render(fields)
 }
 
 /// A value made safe to stand inside a folder name: separators, control characters and
@@ -242,6 +330,25 @@ mod tests {
         assert!(render_path("a/../b", &fields).is_err());
         assert!(render_path("a/{x", &fields).is_err());
         assert!(render_path("//", &fields).is_err());
+    }
+
+    #[test]
+    fn a_template_knows_its_fields_and_folders_as_typed() {
+        let t = PathTemplate::parse("20 A//{ az }-{year}/x{}/").unwrap();
+        assert_eq!(t.fields().collect::<Vec<_>>(), ["az", "year", ""]);
+        let folders: Vec<(&str, String)> = t.folders_with_stand_ins().collect();
+        assert_eq!(
+            folders,
+            [
+                ("20 A", "20 A".to_string()),
+                ("{ az }-{year}", "x-x".to_string()),
+                ("x{}", "xx".to_string()),
+            ]
+        );
+        assert_eq!(t.as_str(), "20 A//{ az }-{year}/x{}/");
+        // `{..}` is a field, not a typed `..`: its value is sanitised like any other.
+        assert!(PathTemplate::parse("{..}").is_ok());
+        assert!(PathTemplate::parse(" .. ").is_err());
     }
 
     proptest::proptest! {
