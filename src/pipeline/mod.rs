@@ -36,6 +36,7 @@ use crate::store::{self, Store};
 mod batch;
 mod document;
 mod spool;
+mod stop;
 
 use batch::Outcome;
 pub use batch::QuarantineEntry;
