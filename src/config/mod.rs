@@ -52,8 +52,8 @@ pub enum Needs {
 pub struct Configured {
     pub profile: LoadedProfile,
     pub plan: FilePlan,
-    /// Who signs.
-    pub signer: SignerSource,
+    /// Who signs; `None` with [`Needs::FilePlan`].
+    pub signer: Option<SignerSource>,
     /// The real identity, loaded and checked; `None` for the demo identity (it lives in the
     /// store, loaded once the store is open) and with [`Needs::FilePlan`].
     pub identity: Option<SigningIdentity>,
@@ -80,10 +80,9 @@ pub fn configure(path: &Path, needs: Needs) -> Result<Configured, ProfileError> 
         unreachable!("a profile without problems builds its file plan");
     };
     let signer = match needs {
-        Needs::All => {
-            SignerSource::of_loaded(&profile).expect("a profile without problems names its signer")
-        }
-        Needs::FilePlan => SignerSource::Demo,
+        // A profile without problems names its signer (else "no signing section" is one).
+        Needs::All => SignerSource::of_loaded(&profile).ok(),
+        Needs::FilePlan => None,
     };
     let ocr = ocr_options(&profile);
     Ok(Configured {
@@ -160,6 +159,7 @@ pub fn ingest_config(args: &IngestArgs, quiet: bool) -> Result<IngestConfig, Con
         identity,
         ocr,
     } = configure(&args.profile, Needs::All)?;
+    let signer = signer.expect("a profile checked for ingest names its signer");
     Ok(IngestConfig {
         batches: args.batches.clone(),
         profile,
@@ -217,7 +217,7 @@ mod tests {
             c.plan.templates["vollstreckung"].as_str(),
             "20 Stadtkasse/20.3 Vollstreckung/{az}"
         );
-        assert_eq!(c.signer, SignerSource::Demo);
+        assert_eq!(c.signer, Some(SignerSource::Demo));
         assert!(c.identity.is_none(), "the demo identity lives in the store");
         assert_eq!(c.ocr.languages, "deu+eng");
         let r = c
@@ -231,7 +231,7 @@ mod tests {
     fn a_file_plan_can_be_tried_where_the_keys_are_not() {
         let t = tempfile::tempdir().unwrap();
         let path = write(t.path(), PLAN);
-        assert!(configure(&path, Needs::FilePlan).is_ok());
+        assert!(configure(&path, Needs::FilePlan).unwrap().signer.is_none());
         let e = configure(&path, Needs::All).unwrap_err().to_string();
         assert!(e.contains("line 5") && e.contains("does not exist"), "{e}");
     }

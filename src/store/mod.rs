@@ -407,6 +407,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_documents_store_files_are_named_in_one_place() {
+        let p = Store::doc_paths("20 Stadtkasse/VB-1", "b1_0001");
+        assert_eq!(p.pdf, "20 Stadtkasse/VB-1/b1_0001.pdf");
+        assert_eq!(p.note, "20 Stadtkasse/VB-1/b1_0001.transfer.yaml");
+        assert_eq!(p.p7s, "20 Stadtkasse/VB-1/b1_0001.transfer.yaml.p7s");
+        assert_eq!(p.meta, "20 Stadtkasse/VB-1/b1_0001.meta.json");
+        // The note's signature is where the CMS module looks for it.
+        assert_eq!(
+            std::path::PathBuf::from(&p.p7s),
+            crate::crypto::cms::detached_signature_path(std::path::Path::new(&p.note))
+        );
+        // No folder (or a trailing slash) gives no leading or doubled slash.
+        assert_eq!(Store::doc_paths("", "x").pdf, "x.pdf");
+        assert_eq!(Store::doc_paths("a/", "x").meta, "a/x.meta.json");
+    }
+
+    #[test]
     fn a_failed_index_write_says_what_it_means_for_the_store() {
         let failure = |code| {
             StoreError::index(
