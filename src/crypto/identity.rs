@@ -43,6 +43,7 @@ use x509_parser::certificate::X509Certificate;
 
 use super::derwalk;
 use super::hash::DigestAlgorithm;
+use crate::atomic_file::AtomicFile;
 
 /// Where a store keeps its generated demo identity.
 const DEMO_DIR: &str = ".resiscan/demo-identity";
@@ -196,10 +197,23 @@ impl SigningIdentity {
         let (key_pem, cert_pem) = generate_demo().map_err(demo_err)?;
         // Key first: a crash between the two writes leaves no certificate, so the next run
         // regenerates both instead of pairing a certificate with a foreign key.
-        write_atomic(&key_path, key_pem.as_bytes(), true)
-            .map_err(|e| demo_err(format!("cannot write {}: {e}", key_path.display())))?;
-        write_atomic(&cert_path, cert_pem.as_bytes(), false)
-            .map_err(|e| demo_err(format!("cannot write {}: {e}", cert_path.display())))?;
+        let write = |path: &Path, bytes: &[u8], file: std::io::Result<AtomicFile>| {
+            file.and_then(|mut f| {
+                f.write_all(bytes)?;
+                f.commit()
+            })
+            .map_err(|e| demo_err(format!("cannot write {}: {e}", path.display())))
+        };
+        write(
+            &key_path,
+            key_pem.as_bytes(),
+            AtomicFile::create_private(&key_path),
+        )?;
+        write(
+            &cert_path,
+            cert_pem.as_bytes(),
+            AtomicFile::create(&cert_path),
+        )?;
         let mut id = Self::load(&cert_path, &key_path, &[])?;
         id.demo = true;
         // The demo certificate is self-signed and used as its own trust anchor; the generic
@@ -1117,56 +1131,6 @@ pub(crate) fn random_serial() -> Result<rcgen::SerialNumber, String> {
     Ok(rcgen::SerialNumber::from_slice(&bytes))
 }
 
-/// Writes a file atomically: temporary file in the same folder, fsync, rename, fsync of the
-/// folder — a crash leaves either no file or the whole file. `private` makes the file
-/// owner-only (keys). An existing `path` is replaced; callers that must not overwrite check
-/// first.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
-    write_atomic_with(path, bytes, private, true)
-}
-
-/// Like [`write_atomic`]; with `replace == false` an existing `path` is an `AlreadyExists`
-/// error decided atomically by the file system (hard link instead of rename), so two
-/// processes can never both "create" the same key file.
-pub(crate) fn write_atomic_with(
-    path: &Path,
-    bytes: &[u8],
-    private: bool,
-    replace: bool,
-) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        if replace {
-            fs::rename(&tmp, path)?;
-        } else {
-            fs::hard_link(&tmp, path)?;
-            fs::remove_file(&tmp)?;
-        }
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -1828,20 +1792,6 @@ pub(crate) mod tests {
             DerKey::Encrypted
         );
         assert!(pkcs8_from_sec1(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
-    }
-
-    #[test]
-    fn atomic_write_without_replace_keeps_the_existing_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("key.pem");
-        write_atomic_with(&p, b"first", true, false).unwrap();
-        let err = write_atomic_with(&p, b"second", true, false).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(fs::read(&p).unwrap(), b"first");
-        write_atomic(&p, b"third", false).unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"third");
-        // No temporary files left behind either way.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
