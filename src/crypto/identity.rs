@@ -41,6 +41,8 @@ use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 
+use super::chain::{ChainCheck, ChainError, End, MAX_CHAIN, Source};
+pub(crate) use super::chain::{OutsideValidity, check_valid_at, parse_cert};
 use super::derwalk;
 use super::hash::DigestAlgorithm;
 use crate::atomic_file::AtomicFile;
@@ -51,8 +53,6 @@ const DEMO_KEY: &str = "key.pk8.pem";
 const DEMO_CERT: &str = "cert.pem";
 /// Demo certificates live two years, like a typical organisation certificate.
 const DEMO_DAYS: i64 = 730;
-/// Longest issuer chain we build; real PKIs have 2–4 levels.
-const MAX_CHAIN: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -458,65 +458,6 @@ fn cert_err(path: &Path, reason: String) -> IdentityError {
     IdentityError::Certificate {
         path: path.to_path_buf(),
         reason,
-    }
-}
-
-/// Parses one DER certificate completely (no trailing bytes).
-pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, String> {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok(([], cert)) => Ok(cert),
-        Ok(_) => Err("trailing bytes after the certificate".into()),
-        Err(e) => Err(format!("not a valid X.509 certificate ({e})")),
-    }
-}
-
-/// Why a certificate is outside its validity period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutsideValidity {
-    NotYetValid { not_before: OffsetDateTime },
-    Expired { not_after: OffsetDateTime },
-}
-
-impl OutsideValidity {
-    /// "expired" / "not yet valid", to build sentences like "certificate expired at signing
-    /// time (not after …)".
-    pub(crate) fn what(&self) -> &'static str {
-        match self {
-            OutsideValidity::NotYetValid { .. } => "not yet valid",
-            OutsideValidity::Expired { .. } => "expired",
-        }
-    }
-
-    /// "not before …" / "not after …".
-    pub(crate) fn bound(&self) -> String {
-        match self {
-            OutsideValidity::NotYetValid { not_before } => {
-                format!("not before {}", fmt_time(*not_before))
-            }
-            OutsideValidity::Expired { not_after } => format!("not after {}", fmt_time(*not_after)),
-        }
-    }
-}
-
-impl fmt::Display for OutsideValidity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.what(), self.bound())
-    }
-}
-
-/// Whether `cert` is within its validity period at `at` (RFC 5280 4.1.2.5).
-pub(crate) fn check_valid_at(
-    cert: &X509Certificate<'_>,
-    at: OffsetDateTime,
-) -> Result<(), OutsideValidity> {
-    let v = cert.validity();
-    let (not_before, not_after) = (v.not_before.to_datetime(), v.not_after.to_datetime());
-    if at < not_before {
-        Err(OutsideValidity::NotYetValid { not_before })
-    } else if at > not_after {
-        Err(OutsideValidity::Expired { not_after })
-    } else {
-        Ok(())
     }
 }
 
@@ -937,13 +878,13 @@ fn signing_use_hint(cert: &X509Certificate<'_>) -> &'static str {
     }
 }
 
-/// The signer's issuer chain, built from `pool` (any order, duplicates ignored): each link's
-/// subject is the child's issuer and its key verifies the child's signature; it must be a CA
-/// valid `now`. Stops at a self-issued certificate (the root) or when no issuer is given — a
-/// chain that ends at an intermediate is fine if verifiers trust that one. Refused: given
-/// certificates of which none issues the signer, and an issuer-named certificate whose key
-/// does not verify (another CA with the same name). Certificates not on the path are dropped
-/// with a warning.
+/// The signer's issuer chain, built from `pool` (any order, duplicates ignored) by the one
+/// chain walk ([`ChainCheck`]) judged `now`: each link issues the previous one, is a CA with
+/// keyCertSign and is valid now. Stops at a self-issued certificate (the root) or when no
+/// issuer is given — a chain that ends at an intermediate is fine if verifiers trust that one.
+/// Refused: given certificates of which none issues the signer, and an issuer-named
+/// certificate whose key does not verify (another CA with the same name). Certificates not on
+/// the path are dropped with a warning.
 fn issuer_chain(
     signer_der: &[u8],
     signer_path: &Path,
@@ -958,126 +899,113 @@ fn issuer_chain(
         }
     }
     let pool = pool_unique;
-    let mut used = vec![false; pool.len()];
-    let mut chain: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut child_der = signer_der.to_vec();
-    let mut child_path = signer_path.to_path_buf();
-    loop {
-        let child = parse_cert(&child_der).map_err(|r| cert_err(&child_path, r))?;
-        if child.subject().as_raw() == child.issuer().as_raw() {
-            break;
-        }
-        let mut found = None;
-        let mut imposter = None;
-        for (i, (_, der)) in pool.iter().enumerate() {
-            let Ok(cand) = parse_cert(der) else { continue };
-            if used[i] || cand.subject().as_raw() != child.issuer().as_raw() {
-                continue;
-            }
-            match child.verify_signature(Some(cand.public_key())) {
-                Ok(()) => {
-                    found = Some(i);
-                    break;
-                }
-                Err(e) => {
-                    imposter.get_or_insert((i, e));
-                }
-            }
-        }
-        let Some(i) = found else {
-            if let Some((i, e)) = imposter {
-                return Err(IdentityError::Chain {
-                    path: pool[i].0.clone(),
-                    reason: format!(
-                        "its subject \"{}\" is the issuer of {}, but its key does not verify \
-                         that certificate's signature ({e}): another CA with the same name, or \
-                         the CA's old or new key — hint: give the CA certificate that issued \
-                         the signer (compare `openssl x509 -noout -ext authorityKeyIdentifier` \
-                         of the signer with `-ext subjectKeyIdentifier` of the CA)",
-                        child.issuer(),
-                        child_path.display()
-                    ),
-                });
-            }
-            if chain.is_empty() && !pool.is_empty() {
-                let given: Vec<String> = pool
-                    .iter()
-                    .filter_map(|(p, d)| {
-                        parse_cert(d)
-                            .ok()
-                            .map(|c| format!("\"{}\" ({})", c.subject(), p.display()))
-                    })
-                    .collect();
-                return Err(IdentityError::Chain {
-                    path: pool[0].0.clone(),
-                    reason: format!(
-                        "the chain does not link: {} is issued by \"{}\", but the chain gives \
-                         only {} — hint: put the certificate of the CA \"{}\" into \
-                         signing.chain",
-                        signer_path.display(),
-                        child.issuer(),
-                        given.join(", "),
-                        child.issuer()
-                    ),
-                });
-            }
-            if chain.is_empty() {
-                warnings.push(format!(
-                    "certificate {} is issued by \"{}\", but no signing.chain is given: the \
-                     signatures will not carry that CA's certificate, and verifiers that \
-                     trust only the root (openssl cms -CAfile, pyHanko, resiscan verify \
-                     --trust ROOT) cannot build the path — add the CA certificate to \
+    let ders: Vec<&[u8]> = pool.iter().map(|(_, d)| d.as_slice()).collect();
+    // Signing has no trust anchors, so every certificate of the path is from the pool.
+    let path_of = |s: Option<Source>| match s {
+        Some(Source::Pool(i)) => pool[i].0.as_path(),
+        Some(Source::Anchor(_)) | None => signer_path,
+    };
+    let chain_err = |s: Source, reason: String| IdentityError::Chain {
+        path: path_of(Some(s)).to_path_buf(),
+        reason,
+    };
+    let check = ChainCheck {
+        anchors: &[],
+        at: now,
+    };
+    let path = check.issuer_path(signer_der, &ders).map_err(|e| match e {
+        ChainError::Unreadable(reason) => cert_err(signer_path, reason),
+        ChainError::WrongKey {
+            child,
+            issuer_name,
+            candidate,
+            reason,
+            ..
+        } => chain_err(
+            Source::Pool(candidate),
+            format!(
+                "its subject \"{issuer_name}\" is the issuer of {}, but its key does not verify \
+                 that certificate's signature ({reason}): another CA with the same name, or the \
+                 CA's old or new key — hint: give the CA certificate that issued the signer \
+                 (compare `openssl x509 -noout -ext authorityKeyIdentifier` of the signer with \
+                 `-ext subjectKeyIdentifier` of the CA)",
+                path_of(child).display()
+            ),
+        ),
+        ChainError::NotCa {
+            issuer,
+            subject,
+            child,
+        } => chain_err(
+            issuer,
+            format!(
+                "\"{subject}\" issued {} but is not a CA certificate (no basicConstraints \
+                 CA:TRUE, RFC 5280 4.2.1.9)",
+                path_of(child).display()
+            ),
+        ),
+        ChainError::NoCertSign { issuer, subject } => chain_err(
+            issuer,
+            format!(
+                "\"{subject}\" has a KeyUsage without keyCertSign, so it may not issue \
+                 certificates (RFC 5280 4.2.1.3)"
+            ),
+        ),
+        ChainError::OutsideValidity {
+            issuer,
+            subject,
+            why,
+        } => chain_err(
+            issuer,
+            format!("\"{subject}\" is {why} — hint: get the current CA certificate from the PKI"),
+        ),
+        ChainError::TooLong { issuer } => chain_err(
+            issuer,
+            format!("the chain is longer than {MAX_CHAIN} certificates"),
+        ),
+    })?;
+    if path.links.is_empty() && path.end == End::IssuerMissing {
+        let issuer = parse_cert(signer_der)
+            .map(|c| c.issuer().to_string())
+            .map_err(|r| cert_err(signer_path, r))?;
+        if !pool.is_empty() {
+            let given: Vec<String> = pool
+                .iter()
+                .filter_map(|(p, d)| {
+                    parse_cert(d)
+                        .ok()
+                        .map(|c| format!("\"{}\" ({})", c.subject(), p.display()))
+                })
+                .collect();
+            return Err(IdentityError::Chain {
+                path: pool[0].0.clone(),
+                reason: format!(
+                    "the chain does not link: {} is issued by \"{issuer}\", but the chain gives \
+                     only {} — hint: put the certificate of the CA \"{issuer}\" into \
                      signing.chain",
                     signer_path.display(),
-                    child.issuer()
-                ));
-            }
-            break;
-        };
-        let (path, der) = &pool[i];
-        let parent = parse_cert(der).map_err(|r| IdentityError::Chain {
-            path: path.clone(),
-            reason: r,
-        })?;
-        let chain_err = |reason: String| IdentityError::Chain {
-            path: path.clone(),
-            reason,
-        };
-        if !parent.is_ca() {
-            return Err(chain_err(format!(
-                "\"{}\" issued {} but is not a CA certificate (no basicConstraints CA:TRUE, \
-                 RFC 5280 4.2.1.9)",
-                parent.subject(),
-                child_path.display()
-            )));
+                    given.join(", "),
+                ),
+            });
         }
-        if let Ok(Some(ku)) = parent.key_usage()
-            && !ku.value.key_cert_sign()
-        {
-            return Err(chain_err(format!(
-                "\"{}\" has a KeyUsage without keyCertSign, so it may not issue certificates \
-                 (RFC 5280 4.2.1.3)",
-                parent.subject()
-            )));
-        }
-        check_valid_at(&parent, now).map_err(|e| {
-            chain_err(format!(
-                "\"{}\" is {e} — hint: get the current CA certificate from the PKI",
-                parent.subject()
-            ))
-        })?;
-        used[i] = true;
-        chain.push((path.clone(), der.clone()));
-        if chain.len() > MAX_CHAIN {
-            return Err(chain_err(format!(
-                "the chain is longer than {MAX_CHAIN} certificates"
-            )));
-        }
-        child_der = der.clone();
-        child_path = path.clone();
+        warnings.push(format!(
+            "certificate {} is issued by \"{issuer}\", but no signing.chain is given: the \
+             signatures will not carry that CA's certificate, and verifiers that trust only the \
+             root (openssl cms -CAfile, pyHanko, resiscan verify --trust ROOT) cannot build the \
+             path — add the CA certificate to signing.chain",
+            signer_path.display(),
+        ));
     }
+    let on_path: Vec<usize> = path
+        .links
+        .iter()
+        .filter_map(|l| match l {
+            Source::Pool(i) => Some(*i),
+            Source::Anchor(_) => None,
+        })
+        .collect();
     for (i, (path, der)) in pool.iter().enumerate() {
-        if !used[i] {
+        if !on_path.contains(&i) {
             let subject = parse_cert(der).map_or(String::new(), |c| c.subject().to_string());
             warnings.push(format!(
                 "chain certificate \"{subject}\" ({}) is not on the signer's issuer path; it is \
@@ -1086,7 +1014,7 @@ fn issuer_chain(
             ));
         }
     }
-    Ok(chain)
+    Ok(on_path.into_iter().map(|i| pool[i].clone()).collect())
 }
 
 /// A fresh demo key pair and self-signed certificate, both PEM.
