@@ -41,8 +41,9 @@ use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 
+pub use super::chain::OutsideValidity;
 use super::chain::{ChainCheck, ChainError, End, MAX_CHAIN, Source};
-pub(crate) use super::chain::{OutsideValidity, check_valid_at, parse_cert};
+pub(crate) use super::chain::{check_valid_at, parse_cert};
 use super::derwalk;
 use super::hash::DigestAlgorithm;
 use crate::atomic_file::AtomicFile;
@@ -61,6 +62,16 @@ pub enum IdentityError {
     Read { path: PathBuf, source: io::Error },
     #[error("certificate {}: {reason}", path.display())]
     Certificate { path: PathBuf, reason: String },
+    #[error(
+        "certificate {}: {why} — hint: ask the PKI for a {} certificate and point \
+         signing.certificate and signing.key at the new pair",
+        path.display(),
+        match why {
+            OutsideValidity::Expired { .. } => "renewed",
+            OutsideValidity::NotYetValid { .. } => "currently valid",
+        }
+    )]
+    OutsideValidity { path: PathBuf, why: OutsideValidity },
     #[error("key {}: {reason}", path.display())]
     Key { path: PathBuf, reason: String },
     #[error(
@@ -182,7 +193,10 @@ impl SigningIdentity {
                 }
                 // An expired demo certificate is replaced; the old pair is kept beside it so
                 // notes signed with it stay explainable. Anything else is a real problem.
-                Err(IdentityError::Certificate { reason, .. }) if reason.contains("expired") => {
+                Err(IdentityError::OutsideValidity {
+                    why: OutsideValidity::Expired { .. },
+                    ..
+                }) => {
                     let stamp = OffsetDateTime::now_utc().unix_timestamp();
                     for p in [&key_path, &cert_path] {
                         let old = p.with_extension(format!("pem.expired-{stamp}"));
@@ -263,19 +277,10 @@ impl SigningIdentity {
         );
         let parsed = parse_cert(&cert_der).map_err(|r| cert_err(cert_path, r))?;
 
-        if let Err(e) = check_valid_at(&parsed, now) {
-            return Err(cert_err(
-                cert_path,
-                format!(
-                    "{e} — hint: ask the PKI for a {} certificate and point signing.certificate \
-                     and signing.key at the new pair",
-                    match e {
-                        OutsideValidity::Expired { .. } => "renewed",
-                        OutsideValidity::NotYetValid { .. } => "currently valid",
-                    }
-                ),
-            ));
-        }
+        check_valid_at(&parsed, now).map_err(|why| IdentityError::OutsideValidity {
+            path: cert_path.to_path_buf(),
+            why,
+        })?;
         if let Some(problem) = signing_use_problem(&parsed) {
             return Err(cert_err(
                 cert_path,
@@ -1745,5 +1750,77 @@ pub(crate) mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0, "key readable by others: {mode:o}");
         }
+    }
+
+    /// A demo-like key and self-signed certificate valid from `nb` to `na`, PEM, in the
+    /// store's demo folder.
+    fn plant_demo(store: &Path, nb: OffsetDateTime, na: OffsetDateTime) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = rcgen::CertificateParams::default();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "old demo");
+        params.not_before = nb;
+        params.not_after = na;
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::DigitalSignature,
+            rcgen::KeyUsagePurpose::ContentCommitment,
+        ];
+        let cert = params.self_signed(&key).unwrap();
+        let dir = store.join(DEMO_DIR);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(DEMO_KEY), key.serialize_pem()).unwrap();
+        fs::write(dir.join(DEMO_CERT), cert.pem()).unwrap();
+    }
+
+    #[test]
+    fn an_expired_demo_identity_is_replaced_and_kept_but_a_future_one_is_an_error() {
+        let now = OffsetDateTime::now_utc();
+        let store = tempfile::tempdir().unwrap();
+        plant_demo(
+            store.path(),
+            now - time::Duration::days(800),
+            now - time::Duration::days(70),
+        );
+        let old = fs::read(store.path().join(DEMO_DIR).join(DEMO_CERT)).unwrap();
+        let id = SigningIdentity::demo(store.path()).unwrap();
+        assert!(
+            id.subject().contains("demo signer (untrusted)"),
+            "{}",
+            id.subject()
+        );
+        let mut names: Vec<String> = fs::read_dir(store.path().join(DEMO_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert!(names[1].starts_with("cert.pem.expired-"), "{names:?}");
+        assert!(names[3].starts_with("key.pk8.pem.expired-"), "{names:?}");
+        let kept = fs::read(store.path().join(DEMO_DIR).join(&names[1])).unwrap();
+        assert_eq!(kept, old);
+
+        // Not yet valid (a clock set back?) is not "expired": nothing is moved or replaced.
+        let store = tempfile::tempdir().unwrap();
+        plant_demo(
+            store.path(),
+            now + time::Duration::days(3),
+            now + time::Duration::days(700),
+        );
+        let err = SigningIdentity::demo(store.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IdentityError::OutsideValidity {
+                    why: OutsideValidity::NotYetValid { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            fs::read_dir(store.path().join(DEMO_DIR)).unwrap().count(),
+            2
+        );
     }
 }
