@@ -12,7 +12,9 @@
 //! end for `/ByteRange`, read that one object, and hash the signed ranges streamed — verify
 //! should run at hundreds of documents per second.
 
+mod addendum;
 mod walk;
+pub use addendum::verify_addendum;
 pub use walk::{VerifyOutcome, run};
 
 use std::fs::File;
@@ -126,6 +128,22 @@ pub struct ItemReport {
     /// expired since it signed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What each of `problems` is, in the same order (for callers that must tell a broken item
+    /// from an untrusted one without reading the sentences).
+    #[serde(skip)]
+    findings: Vec<Finding>,
+}
+
+/// The kind of one problem of an [`ItemReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// The item is invalid ([`ItemReport::fail`]).
+    Failure,
+    /// It belongs to a run that has not finished ([`ItemReport::pending`]).
+    Pending,
+    /// The signer does not chain to a trusted certificate.
+    Untrusted,
 }
 
 impl ItemReport {
@@ -139,12 +157,24 @@ impl ItemReport {
             signed_at: None,
             problems: Vec::new(),
             notes: Vec::new(),
+            findings: Vec::new(),
         }
+    }
+
+    /// The problems that make the item invalid, without those about trust or an unfinished
+    /// run.
+    pub fn failures(&self) -> impl Iterator<Item = &str> {
+        self.problems
+            .iter()
+            .zip(&self.findings)
+            .filter(|(_, f)| **f == Finding::Failure)
+            .map(|(p, _)| p.as_str())
     }
 
     /// Records a finding that makes the item invalid (the extension point for content checks).
     pub fn fail(&mut self, reason: impl Into<String>) {
         self.problems.push(reason.into());
+        self.findings.push(Finding::Failure);
         self.status = Status::Invalid;
     }
 
@@ -152,12 +182,14 @@ impl ItemReport {
     /// status.
     pub fn pending(&mut self, reason: impl Into<String>) {
         self.problems.push(reason.into());
+        self.findings.push(Finding::Pending);
         self.status = self.status.max(Status::Pending);
     }
 
     /// Records that the signer is not trusted; never lowers an Invalid.
     fn distrust(&mut self, reason: impl Into<String>) {
         self.problems.push(reason.into());
+        self.findings.push(Finding::Untrusted);
         self.status = self.status.max(Status::Untrusted);
     }
 }
@@ -766,6 +798,21 @@ mod tests {
     }
 
     #[test]
+    fn failures_leave_out_trust_and_unfinished_runs() {
+        let mut r = ItemReport::new(Path::new("x.pdf"), ItemKind::Pdf);
+        r.distrust(NOT_TRUSTED);
+        r.pending("left by a run that has not finished");
+        assert_eq!(r.failures().count(), 0);
+        r.fail("signature does not match");
+        assert_eq!(
+            r.failures().collect::<Vec<_>>(),
+            ["signature does not match"]
+        );
+        assert_eq!(r.problems.len(), 3);
+        assert_eq!(r.status, Status::Invalid);
+    }
+
+    #[test]
     fn signed_pdf_is_valid_with_trust_and_untrusted_without() {
         let dir = tempfile::tempdir().unwrap();
         let (id, ca) = test_identity();
@@ -779,6 +826,7 @@ mod tests {
         let r = verify_pdf(&path, &TrustStore::empty());
         assert_eq!(r.status, Status::Untrusted);
         assert!(r.problems[0].starts_with(NOT_TRUSTED), "{:?}", r.problems);
+        assert_eq!(r.failures().count(), 0, "{:?}", r.problems);
         let (_, _, other_ca) = ca_and_leaf(
             OffsetDateTime::now_utc(),
             OffsetDateTime::now_utc() + time::Duration::days(1),

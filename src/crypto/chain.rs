@@ -35,7 +35,7 @@ pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, String> {
 
 /// Why a certificate is outside its validity period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutsideValidity {
+pub enum OutsideValidity {
     NotYetValid { not_before: OffsetDateTime },
     Expired { not_after: OffsetDateTime },
 }

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use addendum::{QaAddendum, QaEntry, QaResult, verify_addendum};
+pub use crate::addendum::{QaAddendum, QaEntry, QaResult};
+pub use crate::verify::verify_addendum;
 pub use sample::Selection;
 
 use crate::crypto::identity::SigningIdentity;
@@ -34,10 +35,9 @@ use crate::outcome::{Exit, Fate};
 use crate::profile::Level;
 
 /// Files of a batch folder this module reads and writes.
-pub(crate) const NOTE_FILE: &str = "transfer-note.yaml";
+pub(crate) use crate::addendum::{ADDENDUM_FILE, NOTE_FILE};
 pub(crate) const SELECTION_FILE: &str = "qa-selection.json";
 pub(crate) const SHEET_FILE: &str = "qa-sheet.html";
-pub(crate) const ADDENDUM_FILE: &str = "qa-addendum.yaml";
 /// Held (advisory `flock`) while an addendum is rewritten, so two inspectors recording at the
 /// same moment do not lose one another's entries; the OS releases it if the process dies.
 const LOCK_FILE: &str = ".qa.lock";
@@ -660,12 +660,7 @@ fn batch_status(store: &Path, id: &str) -> Result<BatchStatus, QaError> {
     // Only the signature's mathematics and the content here; trust is `verify --trust`'s job.
     let addendum_problems = verify_addendum(&batch.dir, &crate::verify::TrustStore::empty())
         .filter(|r| r.status == crate::verify::Status::Invalid)
-        .map(|r| {
-            r.problems
-                .into_iter()
-                .filter(|p| !p.starts_with(crate::verify::NOT_TRUSTED))
-                .collect()
-        })
+        .map(|r| r.failures().map(str::to_string).collect())
         .unwrap_or_default();
     let entries = addendum::read(&batch.dir)?
         .map(|a| a.entries)
