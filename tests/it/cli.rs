@@ -1,6 +1,6 @@
 //! Integration tests: the real binary on temporary batches and stores.
 
-mod testenv;
+use crate::testenv;
 
 use testenv::{TestEnv, png_header_only};
 
