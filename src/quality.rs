@@ -66,13 +66,6 @@ pub fn effective_dpi(info: &PageInfo, assume_dpi: Option<u32>) -> (Option<f64>, 
     }
 }
 
-/// Resolution (x, y) for laying out the page (PDF page size): the file's, else `assume_dpi`
-/// on both axes.
-pub fn page_dpi(info: &PageInfo, assume_dpi: Option<u32>) -> Option<(f64, f64)> {
-    info.dpi
-        .or(assume_dpi.map(|a| (f64::from(a), f64::from(a))))
-}
-
 /// Checks one decoded page.
 pub fn page_quality(info: &PageInfo, gray: &GrayImage, assume_dpi: Option<u32>) -> PageQuality {
     let (dpi, dpi_source) = effective_dpi(info, assume_dpi);
@@ -479,7 +472,6 @@ mod tests {
             (Some(200.0), "assumed")
         );
         assert_eq!(effective_dpi(&info(None), None), (None, "missing"));
-        assert_eq!(page_dpi(&info(None), Some(150)), Some((150.0, 150.0)));
     }
 
     #[test]

@@ -479,6 +479,8 @@ fn write_meta(
 
 /// Marks the document for rescan in the store index (`qa status` and `store list` show it).
 /// Opening the store takes its lock, so this waits for no running ingest: it fails clearly.
+/// A notice when the index does not know the document (an index lost and not rebuilt): the
+/// rejection then stands in the addendum and `meta.json` only.
 fn mark_rejected_in_index(
     store: &Path,
     doc: &str,
@@ -489,10 +491,15 @@ fn mark_rejected_in_index(
         reason: e.to_string(),
     };
     let mut index = crate::store::Store::open(store).map_err(|e| index_err(&e))?;
-    index
+    let known = index
         .mark_rejected(doc, reason)
         .map_err(|e| index_err(&e))?;
-    Ok(None)
+    Ok((!known).then(|| {
+        format!(
+            "{doc} is not in the store index, so `store list` does not show it as rejected; \
+             the rejection is recorded in the QA addendum and its meta.json"
+        )
+    }))
 }
 
 /// Holds an exclusive advisory lock on the batch's QA lock file while it lives.
@@ -844,6 +851,14 @@ mod tests {
         assert_eq!(
             meta["index_fields"]["az"], "VB-2026-00003",
             "other keys kept"
+        );
+        // The fake store has no index row for it: said, not passed over.
+        assert!(
+            out.notices
+                .iter()
+                .any(|n| n.contains("b1_0003 is not in the store index")),
+            "{:?}",
+            out.notices
         );
 
         let st = status(fs.store(), None).unwrap().remove(0);
