@@ -4,7 +4,7 @@
 # pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check;
 # libnss3-tools (certutil) so the PKI tests can make pdfsig trust their test root;
 # libtiff-tools (tiffcp, tiffset) and libjpeg-turbo-progs (cjpeg) write the outside-made images
-# of tests/images.rs.
+# of tests/it/images.rs.
 set -euo pipefail
 packages=(
   build-essential pkg-config libclang-dev clang

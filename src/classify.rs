@@ -976,11 +976,6 @@ pub fn explain(result: &Classification) -> String {
     out
 }
 
-/// Classifies `text` with the file plan `rules` and renders [`explain`]'s table.
-pub fn explain_document(rules: &[EfileRule], text: &str) -> Result<String, ClassifyError> {
-    Ok(explain(&Classifier::new(rules)?.classify(text)))
-}
-
 /// The text of a document for `resiscan explain`: a text file as is, or a PDF's text layer
 /// through poppler's `pdftotext -enc UTF-8 PATH -`.
 pub fn document_text(path: &Path) -> Result<String, ClassifyError> {

@@ -99,7 +99,7 @@ pub struct KeygenArgs {
     /// Folder to write key.pk8.pem and cert.pem into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// EC P-256 key (the default).
+    /// EC P-256 key (the default; the flag states it, and is refused beside --rsa-3072).
     #[arg(long, conflicts_with = "rsa_3072")]
     pub ec_p256: bool,
     /// RSA 3072-bit key.

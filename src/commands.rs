@@ -346,7 +346,7 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
                 let flagged = s
                     .documents
                     .iter()
-                    .filter(|d| d.reasons.iter().any(|r| !r.starts_with("random sample")))
+                    .filter(|d| d.reasons.iter().any(|r| !r.is_random_sample()))
                     .count();
                 eprintln!(
                     "{}: {} documents to inspect ({} at random from {} filed, {}% at protection {}, seed {}; {} flagged){}; {} quarantined{}",

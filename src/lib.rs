@@ -7,6 +7,8 @@
 //! `qa` are the quality-assurance side. The binary (`src/main.rs`) only maps outcomes to
 //! exit codes.
 
+pub mod addendum;
+pub mod atomic_file;
 pub mod classify;
 pub mod cli;
 pub mod commands;

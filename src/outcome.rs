@@ -26,8 +26,10 @@ impl Fate {
     }
 }
 
-/// The process exit codes of SPEC §1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The process exit codes of SPEC §1. The discriminants are the codes, which do not follow
+/// severity (needs-a-person is 3, failure 1), so `Ord` is written out below by [`Exit::severity`]:
+/// `max` and `merge` give the more severe code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok = 0,
     NeedsPerson = 3,
@@ -42,23 +44,35 @@ impl Serialize for Exit {
     }
 }
 
+/// Orders by severity: ok < needs-a-person < failure < usage.
+impl Ord for Exit {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.severity().cmp(&other.severity())
+    }
+}
+
+impl PartialOrd for Exit {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl Exit {
+    /// Rank by severity, least first. A usage error ranks highest: it ends the program before
+    /// anything runs, so nothing else can outweigh it.
+    fn severity(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::NeedsPerson => 1,
+            Exit::Failure => 2,
+            Exit::Usage => 3,
+        }
+    }
+
     /// The more severe of two exit codes: failure over needs-a-person over ok.
     /// (Usage errors end the program before anything runs and never merge.)
     pub fn merge(self, other: Exit) -> Exit {
-        fn rank(e: Exit) -> u8 {
-            match e {
-                Exit::Ok => 0,
-                Exit::NeedsPerson => 1,
-                Exit::Failure => 2,
-                Exit::Usage => 3,
-            }
-        }
-        if rank(other) > rank(self) {
-            other
-        } else {
-            self
-        }
+        self.max(other)
     }
 
     /// The exit code a batch's document fates add up to.
@@ -88,6 +102,44 @@ mod tests {
         assert_eq!(Exit::NeedsPerson.merge(Exit::Failure), Exit::Failure);
         assert_eq!(Exit::Failure.merge(Exit::NeedsPerson), Exit::Failure);
         assert_eq!(Exit::Ok.merge(Exit::Ok), Exit::Ok);
+    }
+
+    const ALL: [Exit; 4] = [Exit::Ok, Exit::NeedsPerson, Exit::Failure, Exit::Usage];
+
+    #[test]
+    fn ord_is_severity_not_the_numeric_code() {
+        // The trap this guards: a derived Ord would follow the discriminants 0/3/1/2 and rank
+        // NeedsPerson (3) above Failure (1).
+        assert!(Exit::Failure > Exit::NeedsPerson);
+        assert!(Exit::NeedsPerson > Exit::Ok);
+        assert!(Exit::Usage > Exit::Failure);
+        assert_eq!(Exit::NeedsPerson.max(Exit::Failure), Exit::Failure);
+        assert_eq!(
+            [Exit::NeedsPerson, Exit::Failure, Exit::Ok]
+                .into_iter()
+                .max(),
+            Some(Exit::Failure)
+        );
+        let mut sorted = [Exit::Usage, Exit::NeedsPerson, Exit::Ok, Exit::Failure];
+        sorted.sort();
+        assert_eq!(sorted, ALL);
+    }
+
+    #[test]
+    fn merge_is_commutative_and_agrees_with_max() {
+        for a in ALL {
+            for b in ALL {
+                assert_eq!(a.merge(b), b.merge(a), "{a:?} {b:?}");
+                assert_eq!(a.merge(b), a.max(b), "{a:?} {b:?}");
+            }
+            assert_eq!(a.merge(Exit::Ok), a, "ok is the identity");
+        }
+    }
+
+    #[test]
+    fn codes_are_those_of_spec_section_1() {
+        let codes: Vec<u8> = ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(codes, [0, 3, 1, 2]);
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! end for `/ByteRange`, read that one object, and hash the signed ranges streamed — verify
 //! should run at hundreds of documents per second.
 
+mod addendum;
 mod walk;
+pub use addendum::verify_addendum;
 pub use walk::{VerifyOutcome, run};
 
 use std::fs::File;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::crypto::chain::{ChainCheck, ChainError, End, IssuerPath, MAX_CHAIN};
 use crate::crypto::cms::{SignatureReport, digest_algorithm_of, verify_detached};
 use crate::crypto::hash::{digest_file, digest_ranges};
 use crate::crypto::identity::{check_valid_at, parse_cert, read_certificates, signing_use_problem};
@@ -34,8 +37,6 @@ const MAX_P7S: u64 = 1 << 20;
 const DICT_LOOKBACK: u64 = 512 * 1024;
 /// How far past `/ByteRange` the dictionary may still run (same reason).
 const DICT_LOOKAHEAD: u64 = 512 * 1024;
-/// Longest issuer chain we follow; real PKIs have 2–4 levels.
-const MAX_CHAIN: usize = 8;
 
 pub const NOT_TRUSTED: &str = "signer does not chain to a trusted certificate";
 pub const APPENDED: &str = "modified after signing (appended revision)";
@@ -127,6 +128,22 @@ pub struct ItemReport {
     /// expired since it signed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What each of `problems` is, in the same order (for callers that must tell a broken item
+    /// from an untrusted one without reading the sentences).
+    #[serde(skip)]
+    findings: Vec<Finding>,
+}
+
+/// The kind of one problem of an [`ItemReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// The item is invalid ([`ItemReport::fail`]).
+    Failure,
+    /// It belongs to a run that has not finished ([`ItemReport::pending`]).
+    Pending,
+    /// The signer does not chain to a trusted certificate.
+    Untrusted,
 }
 
 impl ItemReport {
@@ -140,12 +157,24 @@ impl ItemReport {
             signed_at: None,
             problems: Vec::new(),
             notes: Vec::new(),
+            findings: Vec::new(),
         }
+    }
+
+    /// The problems that make the item invalid, without those about trust or an unfinished
+    /// run.
+    pub fn failures(&self) -> impl Iterator<Item = &str> {
+        self.problems
+            .iter()
+            .zip(&self.findings)
+            .filter(|(_, f)| **f == Finding::Failure)
+            .map(|(p, _)| p.as_str())
     }
 
     /// Records a finding that makes the item invalid (the extension point for content checks).
     pub fn fail(&mut self, reason: impl Into<String>) {
         self.problems.push(reason.into());
+        self.findings.push(Finding::Failure);
         self.status = Status::Invalid;
     }
 
@@ -153,12 +182,14 @@ impl ItemReport {
     /// status.
     pub fn pending(&mut self, reason: impl Into<String>) {
         self.problems.push(reason.into());
+        self.findings.push(Finding::Pending);
         self.status = self.status.max(Status::Pending);
     }
 
     /// Records that the signer is not trusted; never lowers an Invalid.
     fn distrust(&mut self, reason: impl Into<String>) {
         self.problems.push(reason.into());
+        self.findings.push(Finding::Untrusted);
         self.status = self.status.max(Status::Untrusted);
     }
 }
@@ -262,71 +293,37 @@ fn judge_signature(
         report.fail(format!("signer certificate unfit for signing: {problem}"));
     }
 
-    // Walk up: signer -> issuer -> ... until a trust anchor (RFC 5280 6.1, simplified: names,
-    // signatures, validity at signing time, CA flag; no revocation, no policies).
-    let mut current = sig.signer_cert_der.clone();
-    let candidates: Vec<&Vec<u8>> = trust.anchors.iter().chain(sig.chain_der.iter()).collect();
-    for _ in 0..MAX_CHAIN {
-        if trust.anchors.contains(&current) {
-            return;
+    // Walk up to a trust anchor by the one chain walk signing uses too (crypto::chain),
+    // judged at the signing time.
+    let check = ChainCheck {
+        anchors: &trust.anchors,
+        at,
+    };
+    match check.issuer_path(&sig.signer_cert_der, &sig.chain_der) {
+        Ok(IssuerPath {
+            end: End::Anchor, ..
+        }) => {}
+        Ok(_) if trust.is_empty() => {
+            report.distrust(format!("{NOT_TRUSTED} (no trust anchors given)"))
         }
-        let Ok(cur) = parse_cert(&current) else {
-            report.fail("chain certificate unreadable");
-            return;
-        };
-        let mut next = None;
-        for cand_der in &candidates {
-            let Ok(cand) = parse_cert(cand_der) else {
-                continue;
-            };
-            if cand.subject().as_raw() != cur.issuer().as_raw()
-                || cand_der.as_slice() == current.as_slice()
-            {
-                continue;
-            }
-            if cur.verify_signature(Some(cand.public_key())).is_err() {
-                continue;
-            }
-            if !cand.is_ca() && !trust.anchors.contains(cand_der) {
-                report.fail(format!(
-                    "issuer \"{}\" is not a CA certificate",
-                    cand.subject()
-                ));
-                return;
-            }
-            if let Err(e) = check_valid_at(&cand, at) {
-                report.fail(format!(
-                    "issuer certificate \"{}\" {} at signing time ({})",
-                    cand.subject(),
-                    e.what(),
-                    e.bound()
-                ));
-            }
-            next = Some((*cand_der).clone());
-            break;
+        Ok(_) => report.distrust(NOT_TRUSTED),
+        Err(ChainError::TooLong { .. }) => {
+            report.distrust(format!("{NOT_TRUSTED} (chain longer than {MAX_CHAIN})"))
         }
-        match next {
-            Some(n) => current = n,
-            None => {
-                // A named issuer present but not verifying is tampering, not mere distrust.
-                if sig.chain_der.iter().any(|d| {
-                    parse_cert(d).is_ok_and(|c| c.subject().as_raw() == cur.issuer().as_raw())
-                }) && cur.issuer().as_raw() != cur.subject().as_raw()
-                {
-                    report.fail(format!(
-                        "certificate \"{}\" is not signed by the included issuer certificate",
-                        cur.subject()
-                    ));
-                } else if trust.is_empty() {
-                    report.distrust(format!("{NOT_TRUSTED} (no trust anchors given)"));
-                } else {
-                    report.distrust(NOT_TRUSTED);
-                }
-                return;
-            }
+        // A named issuer present but not verifying is tampering, not mere distrust.
+        Err(ChainError::WrongKey { child_subject, .. }) => report.fail(format!(
+            "certificate \"{child_subject}\" is not signed by the included issuer certificate"
+        )),
+        Err(ChainError::NotCa { subject, .. }) => {
+            report.fail(format!("issuer \"{subject}\" is not a CA certificate"))
         }
+        Err(ChainError::OutsideValidity { subject, why, .. }) => report.fail(format!(
+            "issuer certificate \"{subject}\" {} at signing time ({})",
+            why.what(),
+            why.bound()
+        )),
+        Err(e) => report.fail(e.to_string()),
     }
-    report.distrust(format!("{NOT_TRUSTED} (chain longer than {MAX_CHAIN})"));
 }
 
 /// The PDF checks; an `Err` is a reason that ends the verification (Invalid).
@@ -801,6 +798,21 @@ mod tests {
     }
 
     #[test]
+    fn failures_leave_out_trust_and_unfinished_runs() {
+        let mut r = ItemReport::new(Path::new("x.pdf"), ItemKind::Pdf);
+        r.distrust(NOT_TRUSTED);
+        r.pending("left by a run that has not finished");
+        assert_eq!(r.failures().count(), 0);
+        r.fail("signature does not match");
+        assert_eq!(
+            r.failures().collect::<Vec<_>>(),
+            ["signature does not match"]
+        );
+        assert_eq!(r.problems.len(), 3);
+        assert_eq!(r.status, Status::Invalid);
+    }
+
+    #[test]
     fn signed_pdf_is_valid_with_trust_and_untrusted_without() {
         let dir = tempfile::tempdir().unwrap();
         let (id, ca) = test_identity();
@@ -814,6 +826,7 @@ mod tests {
         let r = verify_pdf(&path, &TrustStore::empty());
         assert_eq!(r.status, Status::Untrusted);
         assert!(r.problems[0].starts_with(NOT_TRUSTED), "{:?}", r.problems);
+        assert_eq!(r.failures().count(), 0, "{:?}", r.problems);
         let (_, _, other_ca) = ca_and_leaf(
             OffsetDateTime::now_utc(),
             OffsetDateTime::now_utc() + time::Duration::days(1),

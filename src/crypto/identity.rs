@@ -41,8 +41,12 @@ use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 
+pub use super::chain::OutsideValidity;
+use super::chain::{ChainCheck, ChainError, End, MAX_CHAIN, Source};
+pub(crate) use super::chain::{check_valid_at, parse_cert};
 use super::derwalk;
 use super::hash::DigestAlgorithm;
+use crate::atomic_file::AtomicFile;
 
 /// Where a store keeps its generated demo identity.
 const DEMO_DIR: &str = ".resiscan/demo-identity";
@@ -50,8 +54,6 @@ const DEMO_KEY: &str = "key.pk8.pem";
 const DEMO_CERT: &str = "cert.pem";
 /// Demo certificates live two years, like a typical organisation certificate.
 const DEMO_DAYS: i64 = 730;
-/// Longest issuer chain we build; real PKIs have 2–4 levels.
-const MAX_CHAIN: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -60,6 +62,16 @@ pub enum IdentityError {
     Read { path: PathBuf, source: io::Error },
     #[error("certificate {}: {reason}", path.display())]
     Certificate { path: PathBuf, reason: String },
+    #[error(
+        "certificate {}: {why} — hint: ask the PKI for a {} certificate and point \
+         signing.certificate and signing.key at the new pair",
+        path.display(),
+        match why {
+            OutsideValidity::Expired { .. } => "renewed",
+            OutsideValidity::NotYetValid { .. } => "currently valid",
+        }
+    )]
+    OutsideValidity { path: PathBuf, why: OutsideValidity },
     #[error("key {}: {reason}", path.display())]
     Key { path: PathBuf, reason: String },
     #[error(
@@ -181,7 +193,10 @@ impl SigningIdentity {
                 }
                 // An expired demo certificate is replaced; the old pair is kept beside it so
                 // notes signed with it stay explainable. Anything else is a real problem.
-                Err(IdentityError::Certificate { reason, .. }) if reason.contains("expired") => {
+                Err(IdentityError::OutsideValidity {
+                    why: OutsideValidity::Expired { .. },
+                    ..
+                }) => {
                     let stamp = OffsetDateTime::now_utc().unix_timestamp();
                     for p in [&key_path, &cert_path] {
                         let old = p.with_extension(format!("pem.expired-{stamp}"));
@@ -196,10 +211,23 @@ impl SigningIdentity {
         let (key_pem, cert_pem) = generate_demo().map_err(demo_err)?;
         // Key first: a crash between the two writes leaves no certificate, so the next run
         // regenerates both instead of pairing a certificate with a foreign key.
-        write_atomic(&key_path, key_pem.as_bytes(), true)
-            .map_err(|e| demo_err(format!("cannot write {}: {e}", key_path.display())))?;
-        write_atomic(&cert_path, cert_pem.as_bytes(), false)
-            .map_err(|e| demo_err(format!("cannot write {}: {e}", cert_path.display())))?;
+        let write = |path: &Path, bytes: &[u8], file: std::io::Result<AtomicFile>| {
+            file.and_then(|mut f| {
+                f.write_all(bytes)?;
+                f.commit()
+            })
+            .map_err(|e| demo_err(format!("cannot write {}: {e}", path.display())))
+        };
+        write(
+            &key_path,
+            key_pem.as_bytes(),
+            AtomicFile::create_private(&key_path),
+        )?;
+        write(
+            &cert_path,
+            cert_pem.as_bytes(),
+            AtomicFile::create(&cert_path),
+        )?;
         let mut id = Self::load(&cert_path, &key_path, &[])?;
         id.demo = true;
         // The demo certificate is self-signed and used as its own trust anchor; the generic
@@ -249,19 +277,10 @@ impl SigningIdentity {
         );
         let parsed = parse_cert(&cert_der).map_err(|r| cert_err(cert_path, r))?;
 
-        if let Err(e) = check_valid_at(&parsed, now) {
-            return Err(cert_err(
-                cert_path,
-                format!(
-                    "{e} — hint: ask the PKI for a {} certificate and point signing.certificate \
-                     and signing.key at the new pair",
-                    match e {
-                        OutsideValidity::Expired { .. } => "renewed",
-                        OutsideValidity::NotYetValid { .. } => "currently valid",
-                    }
-                ),
-            ));
-        }
+        check_valid_at(&parsed, now).map_err(|why| IdentityError::OutsideValidity {
+            path: cert_path.to_path_buf(),
+            why,
+        })?;
         if let Some(problem) = signing_use_problem(&parsed) {
             return Err(cert_err(
                 cert_path,
@@ -447,66 +466,7 @@ fn cert_err(path: &Path, reason: String) -> IdentityError {
     }
 }
 
-/// Parses one DER certificate completely (no trailing bytes).
-pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, String> {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok(([], cert)) => Ok(cert),
-        Ok(_) => Err("trailing bytes after the certificate".into()),
-        Err(e) => Err(format!("not a valid X.509 certificate ({e})")),
-    }
-}
-
-/// Why a certificate is outside its validity period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutsideValidity {
-    NotYetValid { not_before: OffsetDateTime },
-    Expired { not_after: OffsetDateTime },
-}
-
-impl OutsideValidity {
-    /// "expired" / "not yet valid", to build sentences like "certificate expired at signing
-    /// time (not after …)".
-    pub(crate) fn what(&self) -> &'static str {
-        match self {
-            OutsideValidity::NotYetValid { .. } => "not yet valid",
-            OutsideValidity::Expired { .. } => "expired",
-        }
-    }
-
-    /// "not before …" / "not after …".
-    pub(crate) fn bound(&self) -> String {
-        match self {
-            OutsideValidity::NotYetValid { not_before } => {
-                format!("not before {}", fmt_time(*not_before))
-            }
-            OutsideValidity::Expired { not_after } => format!("not after {}", fmt_time(*not_after)),
-        }
-    }
-}
-
-impl fmt::Display for OutsideValidity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.what(), self.bound())
-    }
-}
-
-/// Whether `cert` is within its validity period at `at` (RFC 5280 4.1.2.5).
-pub(crate) fn check_valid_at(
-    cert: &X509Certificate<'_>,
-    at: OffsetDateTime,
-) -> Result<(), OutsideValidity> {
-    let v = cert.validity();
-    let (not_before, not_after) = (v.not_before.to_datetime(), v.not_after.to_datetime());
-    if at < not_before {
-        Err(OutsideValidity::NotYetValid { not_before })
-    } else if at > not_after {
-        Err(OutsideValidity::Expired { not_after })
-    } else {
-        Ok(())
-    }
-}
-
-/// RFC 3339 for messages (the crate's one time format).
+/// RFC 3339 for messages; falls back to the debug form (never fails).
 pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
     crate::machine::rfc3339(t)
 }
@@ -922,13 +882,13 @@ fn signing_use_hint(cert: &X509Certificate<'_>) -> &'static str {
     }
 }
 
-/// The signer's issuer chain, built from `pool` (any order, duplicates ignored): each link's
-/// subject is the child's issuer and its key verifies the child's signature; it must be a CA
-/// valid `now`. Stops at a self-issued certificate (the root) or when no issuer is given — a
-/// chain that ends at an intermediate is fine if verifiers trust that one. Refused: given
-/// certificates of which none issues the signer, and an issuer-named certificate whose key
-/// does not verify (another CA with the same name). Certificates not on the path are dropped
-/// with a warning.
+/// The signer's issuer chain, built from `pool` (any order, duplicates ignored) by the one
+/// chain walk ([`ChainCheck`]) judged `now`: each link issues the previous one, is a CA with
+/// keyCertSign and is valid now. Stops at a self-issued certificate (the root) or when no
+/// issuer is given — a chain that ends at an intermediate is fine if verifiers trust that one.
+/// Refused: given certificates of which none issues the signer, and an issuer-named
+/// certificate whose key does not verify (another CA with the same name). Certificates not on
+/// the path are dropped with a warning.
 fn issuer_chain(
     signer_der: &[u8],
     signer_path: &Path,
@@ -943,126 +903,113 @@ fn issuer_chain(
         }
     }
     let pool = pool_unique;
-    let mut used = vec![false; pool.len()];
-    let mut chain: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut child_der = signer_der.to_vec();
-    let mut child_path = signer_path.to_path_buf();
-    loop {
-        let child = parse_cert(&child_der).map_err(|r| cert_err(&child_path, r))?;
-        if child.subject().as_raw() == child.issuer().as_raw() {
-            break;
-        }
-        let mut found = None;
-        let mut imposter = None;
-        for (i, (_, der)) in pool.iter().enumerate() {
-            let Ok(cand) = parse_cert(der) else { continue };
-            if used[i] || cand.subject().as_raw() != child.issuer().as_raw() {
-                continue;
-            }
-            match child.verify_signature(Some(cand.public_key())) {
-                Ok(()) => {
-                    found = Some(i);
-                    break;
-                }
-                Err(e) => {
-                    imposter.get_or_insert((i, e));
-                }
-            }
-        }
-        let Some(i) = found else {
-            if let Some((i, e)) = imposter {
-                return Err(IdentityError::Chain {
-                    path: pool[i].0.clone(),
-                    reason: format!(
-                        "its subject \"{}\" is the issuer of {}, but its key does not verify \
-                         that certificate's signature ({e}): another CA with the same name, or \
-                         the CA's old or new key — hint: give the CA certificate that issued \
-                         the signer (compare `openssl x509 -noout -ext authorityKeyIdentifier` \
-                         of the signer with `-ext subjectKeyIdentifier` of the CA)",
-                        child.issuer(),
-                        child_path.display()
-                    ),
-                });
-            }
-            if chain.is_empty() && !pool.is_empty() {
-                let given: Vec<String> = pool
-                    .iter()
-                    .filter_map(|(p, d)| {
-                        parse_cert(d)
-                            .ok()
-                            .map(|c| format!("\"{}\" ({})", c.subject(), p.display()))
-                    })
-                    .collect();
-                return Err(IdentityError::Chain {
-                    path: pool[0].0.clone(),
-                    reason: format!(
-                        "the chain does not link: {} is issued by \"{}\", but the chain gives \
-                         only {} — hint: put the certificate of the CA \"{}\" into \
-                         signing.chain",
-                        signer_path.display(),
-                        child.issuer(),
-                        given.join(", "),
-                        child.issuer()
-                    ),
-                });
-            }
-            if chain.is_empty() {
-                warnings.push(format!(
-                    "certificate {} is issued by \"{}\", but no signing.chain is given: the \
-                     signatures will not carry that CA's certificate, and verifiers that \
-                     trust only the root (openssl cms -CAfile, pyHanko, resiscan verify \
-                     --trust ROOT) cannot build the path — add the CA certificate to \
+    let ders: Vec<&[u8]> = pool.iter().map(|(_, d)| d.as_slice()).collect();
+    // Signing has no trust anchors, so every certificate of the path is from the pool.
+    let path_of = |s: Option<Source>| match s {
+        Some(Source::Pool(i)) => pool[i].0.as_path(),
+        Some(Source::Anchor(_)) | None => signer_path,
+    };
+    let chain_err = |s: Source, reason: String| IdentityError::Chain {
+        path: path_of(Some(s)).to_path_buf(),
+        reason,
+    };
+    let check = ChainCheck {
+        anchors: &[],
+        at: now,
+    };
+    let path = check.issuer_path(signer_der, &ders).map_err(|e| match e {
+        ChainError::Unreadable(reason) => cert_err(signer_path, reason),
+        ChainError::WrongKey {
+            child,
+            issuer_name,
+            candidate,
+            reason,
+            ..
+        } => chain_err(
+            Source::Pool(candidate),
+            format!(
+                "its subject \"{issuer_name}\" is the issuer of {}, but its key does not verify \
+                 that certificate's signature ({reason}): another CA with the same name, or the \
+                 CA's old or new key — hint: give the CA certificate that issued the signer \
+                 (compare `openssl x509 -noout -ext authorityKeyIdentifier` of the signer with \
+                 `-ext subjectKeyIdentifier` of the CA)",
+                path_of(child).display()
+            ),
+        ),
+        ChainError::NotCa {
+            issuer,
+            subject,
+            child,
+        } => chain_err(
+            issuer,
+            format!(
+                "\"{subject}\" issued {} but is not a CA certificate (no basicConstraints \
+                 CA:TRUE, RFC 5280 4.2.1.9)",
+                path_of(child).display()
+            ),
+        ),
+        ChainError::NoCertSign { issuer, subject } => chain_err(
+            issuer,
+            format!(
+                "\"{subject}\" has a KeyUsage without keyCertSign, so it may not issue \
+                 certificates (RFC 5280 4.2.1.3)"
+            ),
+        ),
+        ChainError::OutsideValidity {
+            issuer,
+            subject,
+            why,
+        } => chain_err(
+            issuer,
+            format!("\"{subject}\" is {why} — hint: get the current CA certificate from the PKI"),
+        ),
+        ChainError::TooLong { issuer } => chain_err(
+            issuer,
+            format!("the chain is longer than {MAX_CHAIN} certificates"),
+        ),
+    })?;
+    if path.links.is_empty() && path.end == End::IssuerMissing {
+        let issuer = parse_cert(signer_der)
+            .map(|c| c.issuer().to_string())
+            .map_err(|r| cert_err(signer_path, r))?;
+        if !pool.is_empty() {
+            let given: Vec<String> = pool
+                .iter()
+                .filter_map(|(p, d)| {
+                    parse_cert(d)
+                        .ok()
+                        .map(|c| format!("\"{}\" ({})", c.subject(), p.display()))
+                })
+                .collect();
+            return Err(IdentityError::Chain {
+                path: pool[0].0.clone(),
+                reason: format!(
+                    "the chain does not link: {} is issued by \"{issuer}\", but the chain gives \
+                     only {} — hint: put the certificate of the CA \"{issuer}\" into \
                      signing.chain",
                     signer_path.display(),
-                    child.issuer()
-                ));
-            }
-            break;
-        };
-        let (path, der) = &pool[i];
-        let parent = parse_cert(der).map_err(|r| IdentityError::Chain {
-            path: path.clone(),
-            reason: r,
-        })?;
-        let chain_err = |reason: String| IdentityError::Chain {
-            path: path.clone(),
-            reason,
-        };
-        if !parent.is_ca() {
-            return Err(chain_err(format!(
-                "\"{}\" issued {} but is not a CA certificate (no basicConstraints CA:TRUE, \
-                 RFC 5280 4.2.1.9)",
-                parent.subject(),
-                child_path.display()
-            )));
+                    given.join(", "),
+                ),
+            });
         }
-        if let Ok(Some(ku)) = parent.key_usage()
-            && !ku.value.key_cert_sign()
-        {
-            return Err(chain_err(format!(
-                "\"{}\" has a KeyUsage without keyCertSign, so it may not issue certificates \
-                 (RFC 5280 4.2.1.3)",
-                parent.subject()
-            )));
-        }
-        check_valid_at(&parent, now).map_err(|e| {
-            chain_err(format!(
-                "\"{}\" is {e} — hint: get the current CA certificate from the PKI",
-                parent.subject()
-            ))
-        })?;
-        used[i] = true;
-        chain.push((path.clone(), der.clone()));
-        if chain.len() > MAX_CHAIN {
-            return Err(chain_err(format!(
-                "the chain is longer than {MAX_CHAIN} certificates"
-            )));
-        }
-        child_der = der.clone();
-        child_path = path.clone();
+        warnings.push(format!(
+            "certificate {} is issued by \"{issuer}\", but no signing.chain is given: the \
+             signatures will not carry that CA's certificate, and verifiers that trust only the \
+             root (openssl cms -CAfile, pyHanko, resiscan verify --trust ROOT) cannot build the \
+             path — add the CA certificate to signing.chain",
+            signer_path.display(),
+        ));
     }
+    let on_path: Vec<usize> = path
+        .links
+        .iter()
+        .filter_map(|l| match l {
+            Source::Pool(i) => Some(*i),
+            Source::Anchor(_) => None,
+        })
+        .collect();
     for (i, (path, der)) in pool.iter().enumerate() {
-        if !used[i] {
+        if !on_path.contains(&i) {
             let subject = parse_cert(der).map_or(String::new(), |c| c.subject().to_string());
             warnings.push(format!(
                 "chain certificate \"{subject}\" ({}) is not on the signer's issuer path; it is \
@@ -1071,7 +1018,7 @@ fn issuer_chain(
             ));
         }
     }
-    Ok(chain)
+    Ok(on_path.into_iter().map(|i| pool[i].clone()).collect())
 }
 
 /// A fresh demo key pair and self-signed certificate, both PEM.
@@ -1114,56 +1061,6 @@ pub(crate) fn random_serial() -> Result<rcgen::SerialNumber, String> {
     bytes[0] &= 0x7f;
     bytes[0] |= 0x01;
     Ok(rcgen::SerialNumber::from_slice(&bytes))
-}
-
-/// Writes a file atomically: temporary file in the same folder, fsync, rename, fsync of the
-/// folder — a crash leaves either no file or the whole file. `private` makes the file
-/// owner-only (keys). An existing `path` is replaced; callers that must not overwrite check
-/// first.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
-    write_atomic_with(path, bytes, private, true)
-}
-
-/// Like [`write_atomic`]; with `replace == false` an existing `path` is an `AlreadyExists`
-/// error decided atomically by the file system (hard link instead of rename), so two
-/// processes can never both "create" the same key file.
-pub(crate) fn write_atomic_with(
-    path: &Path,
-    bytes: &[u8],
-    private: bool,
-    replace: bool,
-) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        if replace {
-            fs::rename(&tmp, path)?;
-        } else {
-            fs::hard_link(&tmp, path)?;
-            fs::remove_file(&tmp)?;
-        }
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
@@ -1830,20 +1727,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn atomic_write_without_replace_keeps_the_existing_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("key.pem");
-        write_atomic_with(&p, b"first", true, false).unwrap();
-        let err = write_atomic_with(&p, b"second", true, false).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(fs::read(&p).unwrap(), b"first");
-        write_atomic(&p, b"third", false).unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"third");
-        // No temporary files left behind either way.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
     fn demo_identity_is_created_once_and_reused() {
         let store = tempfile::tempdir().unwrap();
         let a = SigningIdentity::demo(store.path()).unwrap();
@@ -1866,5 +1749,77 @@ pub(crate) mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0, "key readable by others: {mode:o}");
         }
+    }
+
+    /// A demo-like key and self-signed certificate valid from `nb` to `na`, PEM, in the
+    /// store's demo folder.
+    fn plant_demo(store: &Path, nb: OffsetDateTime, na: OffsetDateTime) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = rcgen::CertificateParams::default();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "old demo");
+        params.not_before = nb;
+        params.not_after = na;
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::DigitalSignature,
+            rcgen::KeyUsagePurpose::ContentCommitment,
+        ];
+        let cert = params.self_signed(&key).unwrap();
+        let dir = store.join(DEMO_DIR);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(DEMO_KEY), key.serialize_pem()).unwrap();
+        fs::write(dir.join(DEMO_CERT), cert.pem()).unwrap();
+    }
+
+    #[test]
+    fn an_expired_demo_identity_is_replaced_and_kept_but_a_future_one_is_an_error() {
+        let now = OffsetDateTime::now_utc();
+        let store = tempfile::tempdir().unwrap();
+        plant_demo(
+            store.path(),
+            now - time::Duration::days(800),
+            now - time::Duration::days(70),
+        );
+        let old = fs::read(store.path().join(DEMO_DIR).join(DEMO_CERT)).unwrap();
+        let id = SigningIdentity::demo(store.path()).unwrap();
+        assert!(
+            id.subject().contains("demo signer (untrusted)"),
+            "{}",
+            id.subject()
+        );
+        let mut names: Vec<String> = fs::read_dir(store.path().join(DEMO_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert!(names[1].starts_with("cert.pem.expired-"), "{names:?}");
+        assert!(names[3].starts_with("key.pk8.pem.expired-"), "{names:?}");
+        let kept = fs::read(store.path().join(DEMO_DIR).join(&names[1])).unwrap();
+        assert_eq!(kept, old);
+
+        // Not yet valid (a clock set back?) is not "expired": nothing is moved or replaced.
+        let store = tempfile::tempdir().unwrap();
+        plant_demo(
+            store.path(),
+            now + time::Duration::days(3),
+            now + time::Duration::days(700),
+        );
+        let err = SigningIdentity::demo(store.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IdentityError::OutsideValidity {
+                    why: OutsideValidity::NotYetValid { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            fs::read_dir(store.path().join(DEMO_DIR)).unwrap().count(),
+            2
+        );
     }
 }

@@ -6,13 +6,15 @@
 //! overwritten: a key is the one thing an operator cannot get back.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::identity::{random_serial, write_atomic_with};
+use super::identity::random_serial;
+use crate::atomic_file::AtomicFile;
 
 pub const KEY_FILE: &str = "key.pk8.pem";
 pub const CERT_FILE: &str = "cert.pem";
@@ -130,9 +132,15 @@ fn generate_with(
             },
         }
     };
-    write_atomic_with(&key_path, key.serialize_pem().as_bytes(), true, false)
+    let write_new = |mut file: AtomicFile, bytes: &[u8]| {
+        file.write_all(bytes)?;
+        file.commit_new()
+    };
+    AtomicFile::create_private(&key_path)
+        .and_then(|f| write_new(f, key.serialize_pem().as_bytes()))
         .map_err(io_err(&key_path))?;
-    write_atomic_with(&cert_path, cert.pem().as_bytes(), false, false)
+    AtomicFile::create(&cert_path)
+        .and_then(|f| write_new(f, cert.pem().as_bytes()))
         .map_err(io_err(&cert_path))?;
     Ok(Generated {
         key_path,

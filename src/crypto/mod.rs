@@ -2,6 +2,7 @@
 //! key), CMS SignedData (RFC 5652) with ESS signing-certificate-v2 (RFC 5035), built from the
 //! RustCrypto `cms`/`der` types and signed with `ring`.
 
+pub(crate) mod chain;
 pub mod cms;
 mod derwalk;
 pub mod hash;

@@ -8,106 +8,15 @@
 //! checks it. It is rewritten whole with every decision and signed anew: one file, one
 //! signature, always stating the QA state its entries add up to.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+pub(crate) use crate::addendum::{
+    ADDENDUM_FORMAT, NoteReference, QaAddendum, QaEntry, latest_by_doc, qa_state,
+};
 
 use super::{ADDENDUM_FILE, LoadedBatch, NOTE_FILE, QaError, Selection};
 use crate::crypto::identity::SigningIdentity;
 use crate::note::Signer;
-use crate::verify::{ItemReport, TrustStore, verify_detached_file};
-
-/// Format tag of the addendum.
-pub const ADDENDUM_FORMAT: &str = "resiscan-qa-addendum/1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QaResult {
-    /// Image and content match the original.
-    Ok,
-    /// They do not; the document is marked for rescan.
-    Rejected,
-}
-
-/// One inspection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QaEntry {
-    pub doc: String,
-    pub result: QaResult,
-    /// Why it was rejected.
-    pub reason: Option<String>,
-    /// Pseudonym of the inspecting person.
-    pub inspector: String,
-    /// RFC 3339.
-    pub time: String,
-    /// SHA-256 of the PDF as inspected (checked against the note before recording).
-    pub pdf_sha256: String,
-    /// Whether the document was in the recorded selection; `false` is an "outside sample"
-    /// check, recorded but not counted towards the sample.
-    pub in_sample: bool,
-}
-
-/// The batch note the addendum completes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NoteReference {
-    pub file: String,
-    pub sha256: String,
-}
-
-/// The addendum as written and signed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QaAddendum {
-    pub format: String,
-    pub batch: String,
-    pub batch_note: NoteReference,
-    /// The seed of the recorded selection (`qa-selection.json`), so the draw can be redone.
-    pub selection_seed: u64,
-    /// The documents selected for inspection; with `entries` they determine `qa_state`.
-    pub selected: Vec<String>,
-    /// Every decision in the order recorded; for a document checked twice the later counts.
-    pub entries: Vec<QaEntry>,
-    /// "visual sample: X of Y inspected, Z rejected[: ids]" — what the entries add up to.
-    pub qa_state: String,
-    pub signer: Signer,
-    pub signed_at: String,
-}
-
-/// The latest decision per document.
-pub(crate) fn latest_by_doc(entries: &[QaEntry]) -> BTreeMap<String, QaEntry> {
-    let mut latest = BTreeMap::new();
-    for e in entries {
-        latest.insert(e.doc.clone(), e.clone());
-    }
-    latest
-}
-
-/// The QA state sentence for a selection and the decisions recorded so far.
-pub(crate) fn qa_state(selected: &[String], entries: &[QaEntry]) -> String {
-    let latest = latest_by_doc(entries);
-    let inspected = selected
-        .iter()
-        .filter(|d| latest.contains_key(d.as_str()))
-        .count();
-    let rejected: Vec<&str> = latest
-        .values()
-        .filter(|e| e.result == QaResult::Rejected)
-        .map(|e| e.doc.as_str())
-        .collect();
-    let outside = latest.values().filter(|e| !e.in_sample).count();
-    let mut s = format!(
-        "visual sample: {inspected} of {} inspected, {} rejected",
-        selected.len(),
-        rejected.len()
-    );
-    if !rejected.is_empty() {
-        s.push_str(&format!(": {}", rejected.join(", ")));
-    }
-    if outside > 0 {
-        s.push_str(&format!("; {outside} outside sample"));
-    }
-    s
-}
 
 pub(crate) fn build(
     batch: &LoadedBatch,
@@ -129,22 +38,6 @@ pub(crate) fn build(
         entries,
         signer: Signer::of(identity),
         signed_at: crate::machine::now_rfc3339(),
-    }
-}
-
-impl QaAddendum {
-    /// The exact bytes written and signed.
-    pub fn to_yaml(&self) -> Result<Vec<u8>, String> {
-        let body = serde_saphyr::to_string(self).map_err(|e| e.to_string())?;
-        Ok(
-            format!("# QA-Nachtrag zum Transfervermerk (BSI TR-03138 A.SC.8, A.NB.4 e)\n{body}")
-                .into_bytes(),
-        )
-    }
-
-    pub fn from_yaml(bytes: &[u8]) -> Result<QaAddendum, String> {
-        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
-        serde_saphyr::from_str(text).map_err(|e| e.to_string())
     }
 }
 
@@ -185,89 +78,14 @@ pub(crate) fn write_signed(
     Ok(path)
 }
 
-/// Checks a batch's QA addendum: its signature, that it names the batch's current note by
-/// hash, that its QA state is what its entries add up to, and that every entry's PDF hash is
-/// the one the note records. `None` when the batch has no addendum (QA not started).
-pub fn verify_addendum(batch_dir: &Path, trust: &TrustStore) -> Option<ItemReport> {
-    let path = batch_dir.join(ADDENDUM_FILE);
-    if !path.exists() {
-        return None;
-    }
-    let mut report = verify_detached_file(
-        &path,
-        &crate::crypto::cms::detached_signature_path(&path),
-        trust,
-    );
-    let addendum = match std::fs::read(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|b| QaAddendum::from_yaml(&b))
-    {
-        Ok(a) => a,
-        Err(e) => {
-            report.fail(format!("not a readable QA addendum: {e}"));
-            return Some(report);
-        }
-    };
-    // Always the batch's own note: a path taken from the file could point anywhere.
-    let note_path = batch_dir.join(NOTE_FILE);
-    if addendum.batch_note.file != NOTE_FILE {
-        report.fail(format!(
-            "it names \"{}\" as its batch note instead of {NOTE_FILE}",
-            addendum.batch_note.file
-        ));
-    }
-    let note = std::fs::read(&note_path);
-    match &note {
-        Err(e) => report.fail(format!(
-            "the batch note it completes ({}) is unreadable: {e}",
-            note_path.display()
-        )),
-        Ok(bytes) => {
-            let actual = crate::crypto::sha256_hex(bytes);
-            if actual != addendum.batch_note.sha256 {
-                report.fail(format!(
-                    "it completes batch note SHA-256 {}, but {} now has {actual}",
-                    addendum.batch_note.sha256,
-                    note_path.display()
-                ));
-            }
-        }
-    }
-    let expected = qa_state(&addendum.selected, &addendum.entries);
-    if expected != addendum.qa_state {
-        report.fail(format!(
-            "its QA state \"{}\" does not match its entries (\"{expected}\")",
-            addendum.qa_state
-        ));
-    }
-    if let Ok(parsed) = note
-        .as_deref()
-        .map_err(|e| e.to_string())
-        .and_then(|b| crate::note::TransferNote::from_yaml(b).map_err(|e| e.to_string()))
-    {
-        for e in &addendum.entries {
-            match parsed.documents.iter().find(|d| d.id == e.doc) {
-                None => report.fail(format!("entry for {}: not a document of the batch", e.doc)),
-                Some(d) if d.pdf_sha256.as_deref() != Some(e.pdf_sha256.as_str()) => {
-                    report.fail(format!(
-                        "entry for {}: the inspected PDF's SHA-256 is not the one the note records",
-                        e.doc
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    Some(report)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addendum::QaResult;
     use crate::profile::Level;
     use crate::qa::testutil::FakeStore;
     use crate::qa::{Decision, RecordRequest, record, sample};
-    use crate::verify::Status;
+    use crate::verify::{Status, TrustStore, verify_addendum};
 
     fn entry(doc: &str, result: QaResult, in_sample: bool) -> QaEntry {
         QaEntry {

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use addendum::{QaAddendum, QaEntry, QaResult, verify_addendum};
+pub use crate::addendum::{QaAddendum, QaEntry, QaResult};
+pub use crate::verify::verify_addendum;
 pub use sample::Selection;
 
 use crate::crypto::identity::SigningIdentity;
@@ -34,10 +35,9 @@ use crate::outcome::{Exit, Fate};
 use crate::profile::Level;
 
 /// Files of a batch folder this module reads and writes.
-pub(crate) const NOTE_FILE: &str = "transfer-note.yaml";
+pub(crate) use crate::addendum::{ADDENDUM_FILE, NOTE_FILE};
 pub(crate) const SELECTION_FILE: &str = "qa-selection.json";
 pub(crate) const SHEET_FILE: &str = "qa-sheet.html";
-pub(crate) const ADDENDUM_FILE: &str = "qa-addendum.yaml";
 /// Held (advisory `flock`) while an addendum is rewritten, so two inspectors recording at the
 /// same moment do not lose one another's entries; the OS releases it if the process dies.
 const LOCK_FILE: &str = ".qa.lock";
@@ -485,6 +485,8 @@ fn write_meta(
 
 /// Marks the document for rescan in the store index (`qa status` and `store list` show it).
 /// Opening the store takes its lock, so this waits for no running ingest: it fails clearly.
+/// A notice when the index does not know the document (an index lost and not rebuilt): the
+/// rejection then stands in the addendum and `meta.json` only.
 fn mark_rejected_in_index(
     store: &Path,
     doc: &str,
@@ -495,10 +497,15 @@ fn mark_rejected_in_index(
         reason: e.to_string(),
     };
     let mut index = crate::store::Store::open(store).map_err(|e| index_err(&e))?;
-    index
+    let known = index
         .mark_rejected(doc, reason)
         .map_err(|e| index_err(&e))?;
-    Ok(None)
+    Ok((!known).then(|| {
+        format!(
+            "{doc} is not in the store index, so `store list` does not show it as rejected; \
+             the rejection is recorded in the QA addendum and its meta.json"
+        )
+    }))
 }
 
 /// Holds an exclusive advisory lock on the batch's QA lock file while it lives.
@@ -638,12 +645,7 @@ fn batch_status(store: &Path, id: &str) -> Result<BatchStatus, QaError> {
     // Only the signature's mathematics and the content here; trust is `verify --trust`'s job.
     let addendum_problems = verify_addendum(&batch.dir, &crate::verify::TrustStore::empty())
         .filter(|r| r.status == crate::verify::Status::Invalid)
-        .map(|r| {
-            r.problems
-                .into_iter()
-                .filter(|p| !p.starts_with(crate::verify::NOT_TRUSTED))
-                .collect()
-        })
+        .map(|r| r.failures().map(str::to_string).collect())
         .unwrap_or_default();
     let entries = addendum::read(&batch.dir)?
         .map(|a| a.entries)
@@ -827,6 +829,14 @@ mod tests {
         assert_eq!(
             meta["index_fields"]["az"], "VB-2026-00003",
             "other keys kept"
+        );
+        // The fake store has no index row for it: said, not passed over.
+        assert!(
+            out.notices
+                .iter()
+                .any(|n| n.contains("b1_0003 is not in the store index")),
+            "{:?}",
+            out.notices
         );
 
         let st = status(fs.store(), None).unwrap().remove(0);

@@ -43,7 +43,69 @@ pub struct Selection {
 pub struct SelectedDocument {
     pub id: String,
     /// Why the document is in: "random sample (seed …)", "flagged: …", ….
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a document is to be inspected. `qa-selection.json` records the sentence a person reads
+/// (`Display`), as it always did; reading it back gives the variant again, so code asks
+/// [`Reason::is_random_sample`] instead of looking at the words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+#[non_exhaustive]
+pub enum Reason {
+    /// Drawn at random: `percent` of the `population` of filed documents, with `seed`.
+    RandomSample {
+        percent: f64,
+        population: usize,
+        seed: u64,
+    },
+    /// An automatic check wants a person's eye on it ("flagged: …", "blank page(s) dropped: …").
+    Check(String),
+}
+
+impl Reason {
+    pub fn is_random_sample(&self) -> bool {
+        matches!(self, Reason::RandomSample { .. })
+    }
+}
+
+const RANDOM_SAMPLE: &str = "random sample (";
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::RandomSample {
+                percent,
+                population,
+                seed,
+            } => write!(f, "{RANDOM_SAMPLE}{percent}% of {population}, seed {seed})"),
+            Reason::Check(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<Reason> for String {
+    fn from(r: Reason) -> String {
+        r.to_string()
+    }
+}
+
+/// The recorded sentence back to its variant; a sentence that is not the random draw's exact
+/// form is a check's.
+impl From<String> for Reason {
+    fn from(s: String) -> Reason {
+        let random = (|| {
+            let inner = s.strip_prefix(RANDOM_SAMPLE)?.strip_suffix(')')?;
+            let (percent, rest) = inner.split_once("% of ")?;
+            let (population, seed) = rest.split_once(", seed ")?;
+            Some(Reason::RandomSample {
+                percent: percent.parse().ok()?,
+                population: population.parse().ok()?,
+                seed: seed.parse().ok()?,
+            })
+        })();
+        random.unwrap_or(Reason::Check(s))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,12 +291,13 @@ pub(crate) fn select(
         }
         let mut reasons = Vec::new();
         if drawn.contains(d.id.as_str()) {
-            reasons.push(format!(
-                "random sample ({percent}% of {}, seed {seed})",
-                population.len()
-            ));
+            reasons.push(Reason::RandomSample {
+                percent,
+                population: population.len(),
+                seed,
+            });
         }
-        reasons.extend(flag_reasons(d));
+        reasons.extend(flag_reasons(d).into_iter().map(Reason::Check));
         if !reasons.is_empty() {
             documents.push(SelectedDocument {
                 id: d.id.clone(),
@@ -271,7 +334,7 @@ mod tests {
     fn random_count(s: &Selection) -> usize {
         s.documents
             .iter()
-            .filter(|d| d.reasons.iter().any(|r| r.starts_with("random sample")))
+            .filter(|d| d.reasons.iter().any(Reason::is_random_sample))
             .count()
     }
 
@@ -377,7 +440,10 @@ mod tests {
             s.documents
                 .iter()
                 .find(|d| d.id == id)
-                .map(|d| d.reasons.join(" | "))
+                .map(|d| {
+                    let r: Vec<String> = d.reasons.iter().map(Reason::to_string).collect();
+                    r.join(" | ")
+                })
                 .unwrap_or_default()
         };
         assert!(why("b1_0006").contains("low OCR confidence"));
@@ -386,5 +452,37 @@ mod tests {
         assert!(why("b1_0009").contains("eingerissen"));
         assert!(why("b1_0010").contains("180°"));
         assert!(why("b1_0011").contains("ambiguous"));
+    }
+
+    #[test]
+    fn reasons_are_recorded_as_sentences_and_read_back_as_variants() {
+        let random = Reason::RandomSample {
+            percent: 5.0,
+            population: 40,
+            seed: 1234,
+        };
+        let doc = SelectedDocument {
+            id: "b1_0001".into(),
+            reasons: vec![
+                random.clone(),
+                Reason::Check("flagged: low OCR confidence".into()),
+            ],
+        };
+        let json = serde_json::to_string(&doc).unwrap();
+        // The file format is what it was: plain sentences.
+        assert_eq!(
+            json,
+            r#"{"id":"b1_0001","reasons":["random sample (5% of 40, seed 1234)","flagged: low OCR confidence"]}"#
+        );
+        let back: SelectedDocument = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, doc);
+        assert!(back.reasons[0].is_random_sample());
+        assert!(!back.reasons[1].is_random_sample());
+        // Fractional shares survive; a sentence merely starting like the draw is a check's.
+        let r = Reason::from("random sample (2.5% of 7, seed 9)".to_string());
+        assert_eq!(r.to_string(), "random sample (2.5% of 7, seed 9)");
+        assert!(r.is_random_sample());
+        let r = Reason::from("random sample (by hand)".to_string());
+        assert_eq!(r, Reason::Check("random sample (by hand)".into()));
     }
 }

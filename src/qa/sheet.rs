@@ -258,7 +258,7 @@ fn document(
     store: &Path,
     batch: &LoadedBatch,
     doc: &DocumentRecord,
-    reasons: &[String],
+    reasons: &[super::sample::Reason],
     recorded: Option<&QaEntry>,
 ) {
     let e = html_escape;
@@ -271,7 +271,7 @@ fn document(
         fate = doc.fate
     );
     for r in reasons {
-        let _ = write!(h, "<li>{}</li>", e(r));
+        let _ = write!(h, "<li>{}</li>", e(&r.to_string()));
     }
     h.push_str("</ul></div>\n");
 

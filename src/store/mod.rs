@@ -10,7 +10,6 @@
 //! - re-runs are idempotent: the index knows every filed document by its stable doc id and by
 //!   the digest of its source files ([`Store::lookup`], [`Store::find_by_sources`]).
 
-mod atomic;
 mod index;
 mod meta;
 mod paths;
@@ -21,7 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-pub use atomic::{AtomicFile, atomic_write, sync_dir};
+pub use crate::atomic_file::{AtomicFile, atomic_write, sync_dir};
 pub use index::{DocStatus, Hit, IndexedDoc, NewEntry};
 pub use meta::{
     META_FORMAT, Meta, MetaClassification, MetaEfile, MetaField, MetaHashes, MetaSource,
@@ -192,7 +191,8 @@ impl Store {
             .map_err(StoreError::io(&lock_path))?;
         // Holding the lock, no live writer owns a temp file: every one is a crash leftover,
         // and so is everything in the scratch folder the pipeline builds PDFs in.
-        let mut removed_temps = atomic::remove_stale_temps(dir).map_err(StoreError::io(dir))?;
+        let mut removed_temps =
+            crate::atomic_file::remove_stale_temps(dir).map_err(StoreError::io(dir))?;
         let work = state.join(WORK_DIR);
         if work.is_dir() {
             for entry in walkdir::WalkDir::new(&work)

@@ -277,7 +277,7 @@ fn verify_batch(
     }
     items.push(report);
     // The visual-QA addendum, when QA has recorded anything (TR-03138 A.SC.8).
-    if let Some(addendum) = crate::qa::verify_addendum(batch_dir, trust) {
+    if let Some(addendum) = super::verify_addendum(batch_dir, trust) {
         items.push(addendum);
     }
     for (pdf, doc_note) in docs {

@@ -4,7 +4,7 @@
 //! is processed is quarantined, never half-filed. A store that turns read-only mid-batch ends
 //! the same way as a full one.
 
-mod testenv;
+use crate::testenv;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,5 @@
 //! A temporary folder with helpers to build batches and run the real `resiscan` binary.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -101,7 +99,6 @@ impl TestEnv {
         (
             code,
             BatchReport {
-                summary,
                 report,
                 quarantine,
                 stderr,
@@ -112,7 +109,6 @@ impl TestEnv {
 }
 
 pub struct BatchReport {
-    pub summary: serde_json::Value,
     pub report: serde_json::Value,
     pub quarantine: serde_json::Value,
     pub stderr: String,

@@ -6,7 +6,7 @@
 //! The pixels are checked against ImageMagick's own decoding (`convert FILE gray:-`), an
 //! independent reader of the same file.
 
-mod testenv;
+use crate::testenv;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! same store as an uninterrupted run — no half files, no duplicates, no lost document, and
 //! `verify` accepts it, both right after the kill and after the re-run.
 
-mod testenv;
+use crate::testenv;
 
 use std::path::Path;
 use std::time::Instant;

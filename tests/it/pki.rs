@@ -3,7 +3,7 @@
 //! writes. The real binary ingests and verifies; pdfsig (poppler, with the root in an NSS
 //! database), `openssl cms -verify` and qpdf check the outputs from the outside.
 
-mod testenv;
+use crate::testenv;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,4 +1,6 @@
-//! Atomic file writes (SPEC §4: "a crash leaves no half file in the store").
+//! Atomic file writes (SPEC §4: "a crash leaves no half file in the store"), for the store and
+//! for the key files `keygen` and the demo identity write: one implementation, in a leaf module
+//! that `store` and `crypto` both use.
 //!
 //! A file is written under a temporary name in the destination's own folder (a rename is only
 //! atomic within one file system), flushed to disk, renamed over the destination, and then the
@@ -44,6 +46,17 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Starts writing `path` (created or replaced on commit). The parent folder must exist.
     pub fn create(path: &Path) -> io::Result<AtomicFile> {
+        Self::create_with(path, false)
+    }
+
+    /// Like [`AtomicFile::create`], but the file is readable by its owner only (mode 0600 on
+    /// Unix) from its first byte on: private keys are never visible to others, not even as a
+    /// temporary file.
+    pub fn create_private(path: &Path) -> io::Result<AtomicFile> {
+        Self::create_with(path, true)
+    }
+
+    fn create_with(path: &Path, private: bool) -> io::Result<AtomicFile> {
         let name = path.file_name().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -56,10 +69,16 @@ impl AtomicFile {
         };
         let temp = dir.join(temp_name(name));
         // create_new: never write into a file someone else is writing.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let file = opts.open(&temp)?;
         Ok(AtomicFile {
             file: Some(file),
             temp,
@@ -68,7 +87,18 @@ impl AtomicFile {
     }
 
     /// fsync the data, rename it over the destination, fsync the folder.
-    pub fn commit(mut self) -> io::Result<()> {
+    pub fn commit(self) -> io::Result<()> {
+        self.finish(true)
+    }
+
+    /// Like [`AtomicFile::commit`], but an existing destination is an `AlreadyExists` error
+    /// decided atomically by the file system (a hard link instead of a rename), so two
+    /// processes can never both "create" the same key file.
+    pub fn commit_new(self) -> io::Result<()> {
+        self.finish(false)
+    }
+
+    fn finish(mut self, replace: bool) -> io::Result<()> {
         let file = self
             .file
             .take()
@@ -76,7 +106,12 @@ impl AtomicFile {
         let result = (|| {
             file.sync_all()?;
             drop(file);
-            std::fs::rename(&self.temp, &self.dest)?;
+            if replace {
+                std::fs::rename(&self.temp, &self.dest)?;
+            } else {
+                std::fs::hard_link(&self.temp, &self.dest)?;
+                std::fs::remove_file(&self.temp)?;
+            }
             sync_dir(self.dest.parent().unwrap_or(Path::new(".")))
         })();
         if result.is_err() {
@@ -200,6 +235,47 @@ mod tests {
         f.write_all(b"data").unwrap();
         assert!(f.commit().is_err());
         assert_eq!(names(dir.path()), vec!["x"]);
+    }
+
+    #[test]
+    fn commit_new_keeps_an_existing_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key.pem");
+        let mut f = AtomicFile::create_private(&p).unwrap();
+        f.write_all(b"first").unwrap();
+        f.commit_new().unwrap();
+        let mut f = AtomicFile::create_private(&p).unwrap();
+        f.write_all(b"second").unwrap();
+        let err = f.commit_new().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&p).unwrap(), b"first");
+        assert_eq!(names(dir.path()), vec!["key.pem"]);
+        atomic_write(&p, b"third").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"third");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_owner_only_and_others_keep_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |name: &str, private: bool| {
+            let p = dir.path().join(name);
+            let mut f = if private {
+                AtomicFile::create_private(&p).unwrap()
+            } else {
+                AtomicFile::create(&p).unwrap()
+            };
+            f.write_all(b"x").unwrap();
+            f.commit().unwrap();
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode("key.pem", true), 0o600);
+        // What the umask allows, at least readable by the owner; never 0600 by accident
+        // unless the umask itself is that strict.
+        let public = mode("cert.pem", false);
+        assert_ne!(public & 0o400, 0);
+        assert!(public == 0o600 || public & 0o044 != 0, "{public:o}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The nightly job end to end: real Tesseract, real signatures, real outside checkers.
 
-mod testenv;
+use crate::testenv;
 
 use testenv::{PRIVATE_LETTER, TestEnv, enforcement_letter, render_letter, repo_path};
 

@@ -1,6 +1,6 @@
 //! Integration tests: the real binary on temporary batches and stores.
 
-mod testenv;
+use crate::testenv;
 
 use testenv::{TestEnv, png_header_only};
 
@@ -169,6 +169,43 @@ fn profile_check_of_a_good_profile_shows_rules_paths_and_the_loaded_signer() {
         err.contains("line 5") && err.contains("signing identity unusable"),
         "{err}"
     );
+}
+
+#[test]
+fn keygen_ec_p256_states_the_default_and_is_refused_beside_rsa_3072() {
+    let env = TestEnv::new();
+    env.cmd()
+        .args(["keygen", "--ec-p256", "--subject", "CN=Scanstelle", "--out"])
+        .arg(env.path("ec"))
+        .assert()
+        .code(0);
+    // OpenSSL names the curve of the key written.
+    let out = std::process::Command::new("openssl")
+        .args(["pkey", "-noout", "-text", "-in"])
+        .arg(env.path("ec/key.pk8.pem"))
+        .output()
+        .expect("openssl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("prime256v1"),
+        "{text}"
+    );
+    let out = env
+        .cmd()
+        .args([
+            "keygen",
+            "--ec-p256",
+            "--rsa-3072",
+            "--subject",
+            "CN=x",
+            "--out",
+        ])
+        .arg(env.path("both"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("cannot be used with"), "{err}");
+    assert!(!env.path("both").exists());
 }
 
 #[test]

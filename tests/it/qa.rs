@@ -1,7 +1,7 @@
 //! `resiscan qa sample | record | status` from the outside: a store with a signed batch note and
 //! real (tiny) PDFs, driven through the binary, checked by exit codes, files and openssl.
 
-mod testenv;
+use crate::testenv;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
