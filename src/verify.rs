@@ -797,6 +797,21 @@ mod tests {
         (content, p7s)
     }
 
+    /// Regression (issue 12): with eight issuers above the signer, loading the identity
+    /// accepted the chain, but verify gave up one step short of the trusted root and reported
+    /// "not trusted (chain longer than 8)". One chain walk now serves both.
+    #[test]
+    fn a_chain_signing_accepts_is_one_verify_follows_to_the_root() {
+        let (pki, key) = crate::crypto::chain::tests::pki_and_signer_key(MAX_CHAIN, |_, _| {});
+        let now = OffsetDateTime::now_utc();
+        let id = SigningIdentity::for_tests(pki[0].clone(), pki[1..].to_vec(), &key, now);
+        assert_eq!(id.chain_der().len(), MAX_CHAIN);
+        let dir = tempfile::tempdir().unwrap();
+        let (content, p7s) = note(dir.path(), &id, now);
+        let r = verify_detached_file(&content, &p7s, &trust_of(&pki[MAX_CHAIN]));
+        assert_eq!(r.status, Status::Valid, "{:?}", r.problems);
+    }
+
     #[test]
     fn failures_leave_out_trust_and_unfinished_runs() {
         let mut r = ItemReport::new(Path::new("x.pdf"), ItemKind::Pdf);

@@ -283,7 +283,7 @@ impl ChainCheck<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -295,6 +295,14 @@ mod tests {
     /// `[signer, level 1, …, root]`, "Level N" the subject of level N. `tweak` may change any
     /// level's parameters before it is issued.
     fn pki(issuers: usize, tweak: impl Fn(usize, &mut CertificateParams)) -> Vec<Vec<u8>> {
+        pki_and_signer_key(issuers, tweak).0
+    }
+
+    /// [`pki`] and the signer's key, PKCS#8 DER.
+    pub(crate) fn pki_and_signer_key(
+        issuers: usize,
+        tweak: impl Fn(usize, &mut CertificateParams),
+    ) -> (Vec<Vec<u8>>, Vec<u8>) {
         let keys: Vec<KeyPair> = (0..=issuers)
             .map(|_| KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap())
             .collect();
@@ -324,7 +332,7 @@ mod tests {
             ders[level] = p.signed_by(&keys[level], &issuer).unwrap().der().to_vec();
             issuer = Issuer::new(p, &keys[level]);
         }
-        ders
+        (ders, keys[0].serialize_der())
     }
 
     fn now_with(anchors: &[Vec<u8>]) -> ChainCheck<'_> {
