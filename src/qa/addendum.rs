@@ -292,6 +292,7 @@ mod tests {
                 decision: Decision::Reject("Seite fehlt".into()),
                 inspector: "qa-1",
                 profile: None,
+                seen_decisions: None,
             })
             .unwrap();
         }

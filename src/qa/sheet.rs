@@ -357,7 +357,7 @@ fn document(
 }
 
 /// The quality findings of one page, in one line.
-fn findings(p: &PageRecord) -> String {
+pub(crate) fn findings(p: &PageRecord) -> String {
     let mut parts = vec![format!(
         "{} dpi ({})",
         p.dpi
