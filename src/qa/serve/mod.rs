@@ -277,7 +277,8 @@ impl Station {
                  form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
             ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
+            // Not `no-referrer`: with it the browser sends `Origin: null` on our own forms.
+            ("Referrer-Policy", "same-origin"),
             ("X-Frame-Options", "DENY"),
             ("Cross-Origin-Resource-Policy", "same-origin"),
         ];
