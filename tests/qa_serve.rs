@@ -823,7 +823,10 @@ fn a_clerk_pages_through_rejects_and_accepts_in_chromium() {
     let entries: Vec<&str> = yaml.split("- doc: ").skip(1).collect();
     assert_eq!(entries.len(), 2, "{yaml}");
     assert!(entries[0].starts_with(&doc(1)) && entries[0].contains("result: rejected"));
-    assert!(entries[0].contains("reason: Seite 2 gefaltet, Text verdeckt"), "{yaml}");
+    assert!(
+        entries[0].contains("reason: Seite 2 gefaltet, Text verdeckt"),
+        "{yaml}"
+    );
     assert!(entries[0].contains("inspector: qa-clerk-1"));
     assert!(entries[1].starts_with(&doc(2)) && entries[1].contains("result: ok"));
     let cert = store.join(".resiscan/demo-identity/cert.pem");

@@ -20,6 +20,13 @@ pub(crate) fn cache_dir(store: &Path) -> PathBuf {
     store.join(crate::store::STATE_DIR).join("qa-cache")
 }
 
+/// The cache file's name for page `page` of the PDF whose SHA-256 is `sha256`: built from a
+/// hex digest and numbers only, nothing a request sent.
+pub(crate) fn page_file_name(sha256: &str, page: usize) -> String {
+    debug_assert!(sha256.bytes().all(|b| b.is_ascii_hexdigit()));
+    format!("{sha256}-p{page}-{PAGE_DPI}dpi.png")
+}
+
 /// The PNG of page `page` (1-based) of `pdf`, whose current SHA-256 is `sha256`; rendered on
 /// the first request, read from the cache afterwards. Returns the bytes and whether they
 /// came from the cache.
@@ -29,11 +36,22 @@ pub(crate) fn page_png(
     sha256: &str,
     page: usize,
 ) -> Result<(Vec<u8>, bool), String> {
-    // The name is built from a hex digest and numbers only: nothing a request sent.
-    debug_assert!(sha256.bytes().all(|b| b.is_ascii_hexdigit()));
-    let file = cache.join(format!("{sha256}-p{page}-{PAGE_DPI}dpi.png"));
-    if let Ok(bytes) = std::fs::read(&file) {
-        return Ok((bytes, true));
+    let (file, cached) = rendered_page(cache, pdf, sha256, page)?;
+    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok((bytes, cached))
+}
+
+/// Makes sure page `page` of `pdf` is in the cache; returns its file and whether it was
+/// there already.
+pub(crate) fn rendered_page(
+    cache: &Path,
+    pdf: &Path,
+    sha256: &str,
+    page: usize,
+) -> Result<(PathBuf, bool), String> {
+    let file = cache.join(page_file_name(sha256, page));
+    if file.is_file() {
+        return Ok((file, true));
     }
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     static COUNT: AtomicUsize = AtomicUsize::new(0);
@@ -59,14 +77,13 @@ pub(crate) fn page_png(
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let bytes = std::fs::read(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     // pdftoppm wrote and closed the file; sync it before the rename makes it visible, as the
     // store's atomic writes do, so a crash leaves either no entry or a whole one.
     if let Ok(f) = std::fs::File::open(&tmp) {
         let _ = f.sync_all();
     }
     std::fs::rename(&tmp, &file).map_err(|e| format!("{}: {e}", file.display()))?;
-    Ok((bytes, false))
+    Ok((file, false))
 }
 
 #[cfg(test)]
