@@ -471,6 +471,31 @@ fn off_loopback_every_request_needs_the_token() {
     assert_eq!(first.header("Location"), Some("/"));
     let cookie = first.cookie("resiscan_token").unwrap();
     assert_eq!(get("/", &[("Cookie", &cookie)]).status, 200);
+
+    // This batch has no sample yet: the batch page offers to draw it (as `qa sample`).
+    let page = get(&format!("/b/{BATCH}"), &[("Cookie", &cookie)]);
+    assert!(page.body.contains("No visual-QA sample"), "{}", page.body);
+    let session = page.cookie("resiscan_session").unwrap();
+    let csrf = form_input(&page.body, "csrf");
+    let cookies = format!("{cookie}; {session}");
+    let origin = st.origin();
+    let post = |cookies: &str| {
+        http(
+            st.addr,
+            "POST",
+            &format!("/b/{BATCH}/sample"),
+            &[("Host", &host), ("Cookie", cookies), ("Origin", &origin)],
+            &format!("csrf={csrf}"),
+        )
+    };
+    assert_eq!(post(&session).status, 401, "no token, no sample");
+    let selection = store.join(format!("_batches/{BATCH}/qa-selection.json"));
+    assert!(!selection.exists());
+    let r = post(&cookies);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(selection.is_file());
+    let page = get(&format!("/b/{BATCH}"), &[("Cookie", &cookies)]);
+    assert!(page.body.contains("0 of 1 inspected"), "{}", page.body);
     drop(st);
 
     // With --token-file the token is required on loopback too, and not printed.

@@ -67,7 +67,6 @@ pub enum ServeError {
 
 /// A running station.
 pub struct Running {
-    server: Arc<tiny_http::Server>,
     workers: Vec<std::thread::JoinHandle<()>>,
     /// The address it listens on (with the real port when 0 was asked for).
     pub addr: SocketAddr,
@@ -80,17 +79,6 @@ pub struct Running {
 impl Running {
     /// Serves until the process ends.
     pub fn wait(self) {
-        for w in self.workers {
-            let _ = w.join();
-        }
-    }
-
-    /// Stops taking requests (tests).
-    pub fn stop(self) {
-        self.server.unblock();
-        for _ in &self.workers {
-            self.server.unblock();
-        }
         for w in self.workers {
             let _ = w.join();
         }
@@ -192,7 +180,6 @@ pub fn start(opts: &ServeOptions) -> Result<Running, ServeError> {
         })
         .collect();
     Ok(Running {
-        server,
         workers,
         addr,
         url,
