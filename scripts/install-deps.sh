@@ -4,13 +4,15 @@
 # pdffonts), qpdf, openssl, fonts for the sample generator; python3-pikepdf for the PDF/A check;
 # libnss3-tools (certutil) so the PKI tests can make pdfsig trust their test root;
 # libtiff-tools (tiffcp, tiffset) and libjpeg-turbo-progs (cjpeg) write the outside-made images
-# of tests/it/images.rs.
+# of tests/it/images.rs; chromium and chromium-driver run the QA station's browser test
+# (tests/it/qa_serve.rs, through WebDriver).
 set -euo pipefail
 packages=(
   build-essential pkg-config libclang-dev clang
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf imagemagick liblcms2-utils bc time
   libnss3-tools libtiff-tools libjpeg-turbo-progs
+  chromium chromium-driver
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -126,6 +126,12 @@ pub enum QaCommand {
     },
     /// Record a visual check in the batch's signed QA addendum.
     Record(QaRecordArgs),
+    /// The QA station: a local web page to compare, decide and sign (see README).
+    ///
+    /// Every page large with zoom and keys, the text beside it, findings and e-file; OK or
+    /// Reject with a reason go through the same function as `qa record` into the signed
+    /// addendum. Binds to loopback; another address needs a token on every request.
+    Serve(QaServeArgs),
     /// Per batch: sample size, inspected, open, rejected.
     ///
     /// Exit codes: 0 every selected document inspected and none rejected; 3 a person must act
@@ -163,6 +169,26 @@ pub struct QaRecordArgs {
     /// it; otherwise it is required.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct QaServeArgs {
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// Address and port to listen on. Anything but loopback requires the access token
+    /// (printed once at start, or --token-file) on every request.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8470")]
+    pub listen: std::net::SocketAddr,
+    /// The inspector's pseudonym for every decision made here; without it the page asks.
+    #[arg(long, value_name = "PSEUDONYM")]
+    pub inspector: Option<String>,
+    /// The profile whose signing identity signs the QA addendum, as for `qa record`.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Take the access token from this file (at least 16 characters) instead of generating
+    /// one; with it the token is required on loopback too.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

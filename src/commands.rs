@@ -389,6 +389,7 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
                 decision,
                 inspector: &args.inspector,
                 profile: args.profile.as_deref(),
+                seen_decisions: None,
             })
             .context("qa record")?;
             for n in &out.notices {
@@ -408,6 +409,27 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
                 out.qa_state,
                 out.addendum.display()
             );
+            Ok(Exit::Ok)
+        }
+        QaCommand::Serve(args) => {
+            let running = crate::qa::serve::start(&crate::qa::serve::ServeOptions {
+                store: args.store,
+                listen: args.listen,
+                inspector: args.inspector,
+                profile: args.profile,
+                token_file: args.token_file,
+            })
+            .context("qa serve")?;
+            if running.token_required {
+                eprintln!(
+                    "access token required on every request (kept in a cookie after the first visit)"
+                );
+            }
+            eprintln!("QA station running; stop it with Ctrl+C. Open:");
+            // The URL on stdout alone, so a script (or a test) can read where to connect.
+            println!("{}", running.url);
+            let _ = std::io::stdout().flush();
+            running.wait();
             Ok(Exit::Ok)
         }
         QaCommand::Status { store, batch, json } => {

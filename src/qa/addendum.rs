@@ -110,6 +110,7 @@ mod tests {
                 decision: Decision::Reject("Seite fehlt".into()),
                 inspector: "qa-1",
                 profile: None,
+                seen_decisions: None,
             })
             .unwrap();
         }

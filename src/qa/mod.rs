@@ -18,6 +18,7 @@
 
 pub mod addendum;
 pub mod sample;
+pub mod serve;
 pub mod sheet;
 
 use std::collections::BTreeMap;
@@ -103,6 +104,13 @@ pub enum QaError {
     Locked { path: PathBuf, reason: String },
     #[error("marking {doc} for rescan in the index: {reason}")]
     Index { doc: String, reason: String },
+    #[error(
+        "document '{doc}' was decided meanwhile ({} by {} at {}); this decision was not recorded — look again and decide anew if it still holds",
+        match latest.result { QaResult::Ok => "ok", QaResult::Rejected => "rejected" },
+        latest.inspector,
+        latest.time
+    )]
+    DecidedMeanwhile { doc: String, latest: Box<QaEntry> },
 }
 
 /// A batch as QA sees it: its folder and its signed batch note.
@@ -307,6 +315,10 @@ pub struct RecordRequest<'a> {
     /// The profile whose signing identity signs the addendum; without it, the store's demo
     /// identity when the batch note was signed with one.
     pub profile: Option<&'a Path>,
+    /// How many decisions on this document the inspector saw when deciding (the QA station
+    /// sends it); re-checked under the addendum's lock, so a decision made meanwhile by someone
+    /// else is not silently overridden. `None` (the CLI): no such check.
+    pub seen_decisions: Option<usize>,
 }
 
 /// What `qa record` did.
@@ -402,6 +414,17 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
         Some(a) => a.entries,
         None => Vec::new(),
     };
+    if let Some(seen) = req.seen_decisions {
+        let on_doc: Vec<&QaEntry> = entries.iter().filter(|e| e.doc == doc.id).collect();
+        if on_doc.len() != seen
+            && let Some(latest) = on_doc.last()
+        {
+            return Err(QaError::DecidedMeanwhile {
+                doc: doc.id.clone(),
+                latest: Box::new((*latest).clone()),
+            });
+        }
+    }
     let (result, reason) = match &req.decision {
         Decision::Ok => (QaResult::Ok, None),
         Decision::Reject(r) => (QaResult::Rejected, Some(r.trim().to_string())),
@@ -700,6 +723,7 @@ mod tests {
             decision: d,
             inspector: who,
             profile: None,
+            seen_decisions: None,
         }
     }
 
@@ -863,6 +887,35 @@ mod tests {
         std::fs::write(&p, text).unwrap();
         let st = status(fs.store(), None).unwrap().remove(0);
         assert_eq!(st.exit(), Exit::Failure);
+    }
+
+    #[test]
+    fn a_decision_made_meanwhile_is_not_overridden() {
+        let fs = FakeStore::new(Level::Normal, 3);
+        fs.rewrite_note(|n| n.environment.qa_sample_percent = 100.0);
+        sample(fs.store(), Some("b1")).unwrap();
+        // Two inspectors opened the document when it had no decision (seen 0).
+        let mut first = req(&fs, "b1_0001", Decision::Ok, "qa-1");
+        first.seen_decisions = Some(0);
+        record(&first).unwrap();
+        let mut second = req(&fs, "b1_0001", Decision::Reject("unscharf".into()), "qa-2");
+        second.seen_decisions = Some(0);
+        let e = record(&second).unwrap_err();
+        assert!(matches!(e, QaError::DecidedMeanwhile { .. }), "{e}");
+        assert!(e.to_string().contains("ok by qa-1"), "{e}");
+        let a = addendum::read(&fs.batch_dir()).unwrap().unwrap();
+        assert_eq!(a.entries.len(), 1, "the first decision stays, alone");
+        // Having seen it, the second may decide anew.
+        second.seen_decisions = Some(1);
+        record(&second).unwrap();
+        assert_eq!(
+            addendum::read(&fs.batch_dir())
+                .unwrap()
+                .unwrap()
+                .entries
+                .len(),
+            2
+        );
     }
 
     #[test]

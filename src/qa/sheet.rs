@@ -3,6 +3,10 @@
 //! no external resource — so it opens from a file share in any browser, without a server, and
 //! prints one document per sheet of paper.
 //!
+//! Each thumbnail links to the page at 150 dpi in the store's `.resiscan/qa-cache/` (the QA
+//! station's cache, `serve::render`), by a relative link that works where the store is opened
+//! from; the sheet itself stays whole without them (for print and archive).
+//!
 //! Per selected document: every page's thumbnail (poppler's `pdftoppm -r 40`) beside that page's
 //! text (`pdftotext -f N -l N`), pages dropped as blank as greyed placeholders (they are not in
 //! the PDF), the quality findings, e-file and index fields, hashes, why the document was
@@ -289,6 +293,21 @@ fn document(
         );
     }
     let thumbs = thumbs.unwrap_or_default();
+    // Larger pages (the QA station's, shared through the store's cache) linked from each
+    // thumbnail, relative to this sheet in `_batches/<id>/`: they open from the store's share.
+    let cache = super::serve::render::cache_dir(store);
+    let pdf_sha = pdf
+        .as_deref()
+        .and_then(|p| crate::crypto::sha256_file_hex(p).ok());
+    let large = |n: usize| -> Option<String> {
+        let (p, sha) = (pdf.as_deref()?, pdf_sha.as_deref()?);
+        super::serve::render::rendered_page(&cache, p, sha, n).ok()?;
+        Some(format!(
+            "../../{}/qa-cache/{}",
+            crate::store::STATE_DIR,
+            super::serve::render::page_file_name(sha, n)
+        ))
+    };
     // Scan pages as the note lists them; pages left in the PDF are numbered 1.. in that order.
     let pages: Vec<Option<&PageRecord>> = if doc.pages.is_empty() {
         (0..thumbs.len()).map(|_| None).collect()
@@ -312,11 +331,21 @@ fn document(
         h.push_str("<div class=\"page\"><figure>");
         match thumbs.get(pdf_page - 1) {
             Some(png) => {
-                let _ = write!(
-                    h,
+                let img = format!(
                     "<img alt=\"page {number}\" src=\"data:image/png;base64,{}\">",
                     base64::engine::general_purpose::STANDARD.encode(png)
                 );
+                match large(pdf_page) {
+                    Some(href) => {
+                        let _ = write!(
+                            h,
+                            "<a class=\"large\" href=\"{}\" title=\"page {number} at {} dpi\">{img}</a>",
+                            e(&href),
+                            super::serve::render::PAGE_DPI
+                        );
+                    }
+                    None => h.push_str(&img),
+                }
             }
             None => {
                 let _ = write!(h, "<p class=\"missing\">no image for page {number}</p>");
@@ -357,7 +386,7 @@ fn document(
 }
 
 /// The quality findings of one page, in one line.
-fn findings(p: &PageRecord) -> String {
+pub(crate) fn findings(p: &PageRecord) -> String {
     let mut parts = vec![format!(
         "{} dpi ({})",
         p.dpi
@@ -603,6 +632,24 @@ mod tests {
         let p3 = &doc[doc.find("page 3 (PDF page 2)").unwrap()..];
         assert!(p3.contains("Seite drei"));
         assert_eq!(doc.matches("<img ").count(), 2);
+    }
+
+    #[test]
+    fn thumbnails_link_to_larger_pages_in_the_store_cache() {
+        let fs = FakeStore::new(Level::SehrHoch, 2);
+        let html = sheet_of(&fs);
+        let links: Vec<&str> = html
+            .split("<a class=\"large\" href=\"")
+            .skip(1)
+            .map(|s| &s[..s.find('"').unwrap()])
+            .collect();
+        assert_eq!(links.len(), 2, "one per page");
+        for l in links {
+            assert!(l.starts_with("../../.resiscan/qa-cache/"), "{l}");
+            let file = fs.batch_dir().join(l);
+            let png = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert!(png.starts_with(b"\x89PNG"));
+        }
     }
 
     #[test]

@@ -10,4 +10,5 @@ mod images;
 mod ingest;
 mod pki;
 mod qa;
+mod qa_serve;
 mod testenv;
