@@ -905,17 +905,8 @@ fn process_inner(
             image::probe(&bytes, max_pixels).map_err(|e| Quarantine(format!("{name}: {e}")))?;
         times.decode_ms += ms(t.elapsed());
         record.sources[fi].pages = infos.len();
-        for (index, info) in infos.iter().enumerate() {
+        for index in 0..infos.len() {
             page_number += 1;
-            // PDF/A-2b with an sRGB OutputIntent cannot carry DeviceCMYK (ISO 19005-2 6.2.4.3);
-            // an ICC-based CMYK space is not built yet, so refuse rather than write a PDF that
-            // only claims to be PDF/A. The probe knows the colour: no page is decoded for it.
-            if info.color == crate::image::ColorKind::Cmyk {
-                return Err(Stop::Quarantine(format!(
-                    "{name}, page {}: CMYK scans are not supported yet (PDF/A needs an ICC-based CMYK colour space); rescan in gray or RGB",
-                    index + 1
-                )));
-            }
             let t = Instant::now();
             let page = image::decode_page(&bytes, index, max_pixels)
                 .map_err(|e| Quarantine(format!("{name}, page {}: {e}", index + 1)))?;
@@ -953,7 +944,21 @@ fn process_inner(
                     profile.scan.min_dpi
                 )));
             }
+            // The OCR's cross-check (issue #13): a page the pixel test calls blank is read
+            // anyway (cheap: blank pages are rare and Tesseract is quick on empty paper); if
+            // it yields confidently read words, it has content and is kept.
+            let mut early_text = None;
             if q.blank {
+                let t = Instant::now();
+                let read = recognize(ctx, engine, &page, dpi)
+                    .map_err(|e| Quarantine(format!("{name}, page {}: OCR: {e}", index + 1)))?;
+                times.ocr_ms += ms(t.elapsed());
+                if crate::quality::confident_words(&read) {
+                    pr.blank = false;
+                }
+                early_text = Some(read);
+            }
+            if pr.blank {
                 match profile.scan.blank_pages {
                     BlankPolicy::Drop => {
                         pr.dropped = true;
@@ -968,8 +973,11 @@ fn process_inner(
                 }
             }
             let t = Instant::now();
-            let page_text = recognize(ctx, engine, &page, dpi)
-                .map_err(|e| Quarantine(format!("{name}, page {}: OCR: {e}", index + 1)))?;
+            let page_text = match early_text {
+                Some(read) => read,
+                None => recognize(ctx, engine, &page, dpi)
+                    .map_err(|e| Quarantine(format!("{name}, page {}: OCR: {e}", index + 1)))?,
+            };
             times.ocr_ms += ms(t.elapsed());
             pr.ocr_confidence = Some(page_text.mean_confidence);
             pr.words = Some(page_text.words.len());
