@@ -384,6 +384,23 @@ fn colour_as_scanned_icc_profiles_and_cmyk_reach_the_pdf_unchanged() {
         ]
         .concat(),
     );
+    mk(
+        "cmyk.tif",
+        &[
+            &colour[..],
+            &band,
+            &[
+                "-colorspace",
+                "CMYK",
+                "-type",
+                "ColorSeparation",
+                "-depth",
+                "8",
+            ],
+            &["-compress", "LZW"],
+        ]
+        .concat(),
+    );
     let profile_yaml = env.write("profile.yaml", PROFILE);
     let store = env.path("store");
     let (code, report) = env.ingest(&batch, &profile_yaml, &store);
@@ -394,6 +411,7 @@ fn colour_as_scanned_icc_profiles_and_cmyk_reach_the_pdf_unchanged() {
         ("rgb_adobe.png", "3"),
         ("rgb_adobe.tif", "3"),
         ("cmyk.jpg", "4"),
+        ("cmyk.tif", "4"),
     ] {
         let d = report.document(entry);
         assert_eq!(
