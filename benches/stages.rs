@@ -1,12 +1,18 @@
 //! Per-stage costs of one A4 page at 300 dpi, everything but OCR (which is Tesseract's):
 //! decoding each scanner format, the quality gate, writing a PDF page (no OCR words),
-//! hashing and CMS signing, classifying a letter's text. The whole-batch comparison against
-//! bare Tesseract is `benches/batch.sh`.
+//! hashing and CMS signing, classifying a letter's text. Issue #13 added the blank test on
+//! a blank back side and on a page of dense 7-pt print, and the colour handling: decoding a
+//! CMYK JPEG to the gray raster, and writing a page whose JPEG carries an ICC profile or is
+//! CMYK (the ICCBased colour space, with the default CMYK profile). The whole-batch
+//! comparison against bare Tesseract is `benches/batch.sh`.
 //!
 //! Run: `cargo bench --bench stages`.
 
 #[path = "../tests/common/letters.rs"]
 mod letters;
+
+#[path = "../tests/common/layouts.rs"]
+mod layouts;
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -40,6 +46,65 @@ fn stages(c: &mut Criterion) {
         b.iter(|| resiscan::quality::page_quality(&decoded.info, black_box(&decoded.gray), None))
     });
 
+    let font = letters::load_font().expect("font");
+    let blank = letters::blank_back_side(DPI, 5, 30);
+    let small = layouts::small_print(&font).image;
+    for (name, gray) in [("blank_back_side", &blank), ("small_print", &small)] {
+        c.bench_function(&format!("blank_test_{name}"), |b| {
+            b.iter(|| {
+                resiscan::quality::page_quality(&decoded.info, black_box(gray), Some(DPI)).blank
+            })
+        });
+    }
+
+    // Colour: a CMYK JPEG (decoded to gray for OCR and the blank test) and an RGB JPEG with an
+    // embedded ICC profile; the PDF page gets an ICCBased colour space for both.
+    let cmyk: Vec<u8> = page
+        .pixels
+        .iter()
+        .flat_map(|&g| [0, 0, 0, 255 - g])
+        .collect();
+    let mut cmyk_jpeg = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut cmyk_jpeg, 85);
+    enc.set_density(jpeg_encoder::Density::Inch { x: 300, y: 300 });
+    enc.encode(
+        &cmyk,
+        page.width as u16,
+        page.height as u16,
+        jpeg_encoder::ColorType::Cmyk,
+    )
+    .expect("CMYK JPEG");
+    let cmyk_jpeg: Arc<[u8]> = cmyk_jpeg.into();
+    c.bench_function("decode_cmyk_jpeg", |b| {
+        b.iter(|| decode_page(black_box(&cmyk_jpeg), 0, DEFAULT_MAX_PIXELS).expect("decodes"))
+    });
+    let cmyk_page = decode_page(&cmyk_jpeg, 0, DEFAULT_MAX_PIXELS).expect("decodes");
+    let rgb_with_icc = {
+        let rgb: Vec<u8> = page.pixels.iter().flat_map(|&g| [g, g, g]).collect();
+        let mut jpeg = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 85);
+        enc.set_density(jpeg_encoder::Density::Inch { x: 300, y: 300 });
+        // The sRGB profile of Debian's icc-profiles-free or Ghostscript, when installed.
+        let profile = [
+            "/usr/share/color/icc/sRGB.icc",
+            "/usr/share/color/icc/ghostscript/srgb.icc",
+        ]
+        .iter()
+        .find_map(|p| std::fs::read(p).ok());
+        if let Some(p) = profile {
+            enc.add_icc_profile(&p).expect("ICC profile");
+        }
+        enc.encode(
+            &rgb,
+            page.width as u16,
+            page.height as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .expect("RGB JPEG");
+        Arc::<[u8]>::from(jpeg)
+    };
+    let rgb_page = decode_page(&rgb_with_icc, 0, DEFAULT_MAX_PIXELS).expect("decodes");
+
     let meta = resiscan::pdf::DocumentMeta {
         title: "bench".into(),
         author: "bench".into(),
@@ -64,6 +129,25 @@ fn stages(c: &mut Criterion) {
             w.finish().expect("finish").len
         })
     });
+
+    for (name, p) in [
+        ("cmyk_jpeg_default_profile", &cmyk_page),
+        ("rgb_jpeg_own_icc", &rgb_page),
+    ] {
+        c.bench_function(&format!("pdf_page_{name}"), |b| {
+            b.iter(|| {
+                let mut w = resiscan::pdf::PdfWriter::new(Vec::new(), &meta, None).expect("writer");
+                w.add_page(&resiscan::pdf::PdfPage {
+                    info: &p.info,
+                    embed: &p.embed,
+                    dpi: (300.0, 300.0),
+                    text: &text,
+                })
+                .expect("page");
+                w.finish().expect("finish").len
+            })
+        });
+    }
 
     let home = tempfile::tempdir().expect("tempdir");
     let identity = resiscan::crypto::identity::SigningIdentity::demo(home.path()).expect("demo");

@@ -19,10 +19,17 @@
 //! TIFF and JPEG documents of one to three pages) and `--bench-document PAGES DIR` one long
 //! document of PNG pages.
 //!
+//! For the real-page layouts (SPEC §2, issue #13), `--layouts DIR` writes one gray PNG per
+//! layout (two and three columns, DIN 5008 letter, form with a ruled table, 7-pt small print,
+//! 80 mm receipt, photo page, dark band) and beside each `NAME.txt`, its truth text.
+//!
 //! Font: DejaVu Sans from Debian's `fonts-dejavu-core`.
 
 #[path = "../tests/common/letters.rs"]
 mod letters;
+
+#[path = "../tests/common/layouts.rs"]
+mod layouts;
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +51,13 @@ fn main() -> Result<(), String> {
         } else {
             bench_document(pages, &out)
         };
+    }
+    if mode == Some("--layouts") {
+        let out = args
+            .get(1)
+            .map(PathBuf::from)
+            .ok_or("usage: make_samples --layouts OUTPUT_DIR")?;
+        return layout_pages(&out);
     }
     let root = std::env::args_os()
         .nth(1)
@@ -102,6 +116,23 @@ fn main() -> Result<(), String> {
 
     write(&dir.join("batch.yaml"), BATCH_YAML.as_bytes())?;
     println!("wrote {}", dir.display());
+    Ok(())
+}
+
+fn layout_pages(out: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let font = letters::load_font()?;
+    for page in layouts::all(&font) {
+        write(
+            &out.join(format!("{}.png", page.name)),
+            &letters::png_bytes(&page.image, layouts::DPI),
+        )?;
+        write(
+            &out.join(format!("{}.txt", page.name)),
+            page.truth.as_bytes(),
+        )?;
+    }
+    println!("wrote the layout pages into {}", out.display());
     Ok(())
 }
 

@@ -17,7 +17,7 @@
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
-use tesseract::Tesseract;
+use tesseract::{PageSegMode, Tesseract};
 
 use crate::image::GrayImage;
 
@@ -120,8 +120,10 @@ impl OcrEngine {
         let mut second = self.recognize_upright(&turned, dpi)?;
         second.rotation = rotation;
         // OSD can be wrong on sparse pages; trust the reading that the recogniser itself
-        // is more sure of.
-        if second.mean_confidence > first.mean_confidence {
+        // is more sure of. A first reading of vertical lines lost to one in upright lines
+        // whatever the confidences: its boxes are in the turned frame.
+        let vertical_to_upright = read_vertically(&first) && !read_vertically(&second);
+        if vertical_to_upright || second.mean_confidence > first.mean_confidence {
             Ok(second)
         } else {
             Ok(first)
@@ -200,13 +202,25 @@ fn new_tesseract(options: &OcrOptions) -> Result<Tesseract, OcrError> {
         })?;
     // Diagnostics such as "Empty page!!" go to Tesseract's debug_file, not to our stderr:
     // under cron stderr is for errors only, and every page's findings are in the report.
-    engine
+    let mut engine = engine
         .set_variable("debug_file", "/dev/null")
         .map_err(|e| OcrError::Init {
             languages: options.languages.clone(),
             detail: e.to_string(),
-        })
+        })?;
+    // TessBaseAPI starts in PSM 6, "a single uniform block of text", which reads straight
+    // across columns, the address field and information block of a DIN 5008 letter, and
+    // table cells. The `tesseract` command line uses PSM 3, fully automatic segmentation
+    // without OSD: blocks and columns are found first and read one after the other (SPEC §2,
+    // issue #13). OSD stays our own second pass (see the module doc), so upright pages do
+    // not pay for it as PSM 1 would make them.
+    engine.set_page_seg_mode(PAGE_SEGMENTATION);
+    Ok(engine)
 }
+
+/// The segmentation mode of every engine: the same as `tesseract PAGE OUT` uses by default,
+/// so `benches/batch.sh` compares like with like.
+pub const PAGE_SEGMENTATION: PageSegMode = PageSegMode::PsmAuto;
 
 fn check_raster(page: &GrayImage) -> Result<(), OcrError> {
     let expected = u64::from(page.width) * u64::from(page.height);
@@ -238,7 +252,23 @@ fn raster_dims(page: &GrayImage) -> Result<(i32, i32), OcrError> {
 }
 
 fn looks_turned(text: &PageText) -> bool {
-    text.words.len() < SUSPECT_MIN_WORDS || text.mean_confidence < SUSPECT_MEAN_CONFIDENCE
+    text.words.len() < SUSPECT_MIN_WORDS
+        || text.mean_confidence < SUSPECT_MEAN_CONFIDENCE
+        || read_vertically(text)
+}
+
+/// Whether most words of three or more letters stand taller than wide. Automatic
+/// segmentation (PSM 3) reads a sideways page as vertical text lines with good confidence,
+/// so confidence alone no longer tells a turned page; the shape of the word boxes does (a
+/// horizontal word of three letters is always wider than high).
+fn read_vertically(text: &PageText) -> bool {
+    let long: Vec<&Word> = text
+        .words
+        .iter()
+        .filter(|w| w.text.chars().count() >= 3)
+        .collect();
+    let tall = long.iter().filter(|w| w.height > w.width).count();
+    !long.is_empty() && tall * 2 > long.len()
 }
 
 fn mean_confidence(words: &[Word]) -> f32 {

@@ -3,21 +3,31 @@
 //! (quarantine, drop, flag).
 //!
 //! Blank-page detection has to hold on real scans: the blank back side of a letter carries
-//! paper grain, a gray or yellow cast, JPEG noise and dust, and still is blank; a back side
-//! with nothing but a short handwritten note, a signature or a stamp is not. The test is
+//! paper grain, a gray or yellow cast, JPEG noise, dust and punch-hole shadows, and still is
+//! blank; a back side with nothing but a short handwritten note, a signature or a stamp is
+//! not, and neither is a page of dense small print, a receipt strip, a photo or a dark page.
+//! A page is blank only on positive evidence that it is empty paper; everything the test
+//! cannot judge is content (TR-03138 A.SC.5 completeness: a dropped page with content would
+//! lose part of the document, a kept blank page costs nothing but a page). The test is
 //! physical, so it behaves the same at 200, 300 or 600 dpi:
 //! 1. average the page down to about 75 dpi (noise and JPEG ringing average out, a pen
 //!    stroke still darkens its cell clearly);
-//! 2. ignore a 5 mm band along the edges, where scanners leave shadows and edge lines;
-//! 3. take the paper's own level (the median of what is left) and call "ink" only what is
-//!    clearly darker than the paper and than its noise, so a gray cast is just paper;
-//! 4. drop connected specks under 0.5 mm² (dust);
-//! 5. the page is blank when less than 6 mm² of ink remain. A signature or a two-word note
-//!    has several times that.
+//! 2. ignore a band along the edges where scanners leave shadows and edge lines: 5 mm, but
+//!    never more than a tenth of a side, so a strip smaller than the margins is still looked
+//!    at (issue #13: a 400x50 px strip was "blank" because nothing was left to look at);
+//! 3. the paper's level is a bright percentile (the 80th) of what is left, so a page that is
+//!    mostly print still finds its paper between the lines; the noise comes from differences
+//!    of neighbouring cells, which print does not inflate the way it inflates a spread of
+//!    levels (issue #13: on dense print the old median-based threshold fell to 0);
+//! 4. "ink" is what is clearly darker than paper and noise; connected specks under 0.5 mm²
+//!    (dust) and round blobs of punch-hole size near an edge are not ink;
+//! 5. the page is blank only when all of these hold: the paper is light (not a dark page or a
+//!    dark photo), the levels are flat (no photo, no shading of a picture), and less than
+//!    6 mm² of ink remain (on small rasters less than 0.2 % of the area). A signature or a
+//!    two-word note has several times that.
 //!
-//! Mistakes are meant to fall on the safe side: a fold or a shadow inside the page counts as
-//! content and keeps the page; dropping a page that carried content would lose part of the
-//! document (TR-03138 A.SC.5 completeness).
+//! The pipeline adds a cross-check with the OCR: a page this test calls blank whose
+//! recognition still finds confidently read words is kept ([`confident_words`]).
 
 use crate::image::{GrayImage, PageInfo};
 
@@ -33,8 +43,24 @@ const BLANK_INK_MM2: f64 = 6.0;
 /// noise stay far under it at the working resolution; ballpoint, pencil and faded stamp
 /// ink stay above it.
 const MIN_CONTRAST: u8 = 45;
+/// The darkness counted as ink is at most this much below the paper level: on a page of
+/// dense print the neighbour-difference noise is large, and an uncapped threshold would
+/// let the print itself count as noise.
+const MAX_CONTRAST: u8 = 60;
 /// Resolution assumed for the blank test alone when neither file nor profile gives one.
 const FALLBACK_DPI: f64 = 300.0;
+/// Paper darker than this is no evidence of an empty sheet (a dark page, a photo, a black
+/// scanner lid): such pages are kept.
+const MIN_PAPER_LEVEL: u8 = 110;
+/// Between the 1st and the 99th percentile of the analysed cells a blank sheet spans at most
+/// this many gray levels (grain, cast, uneven lighting); a photo or shaded picture spans more.
+const MAX_FLAT_SPREAD: u8 = 70;
+/// On rasters so small that 6 mm² is a large share of them, the ink limit is this share of
+/// the analysed area instead.
+const BLANK_INK_SHARE: f64 = 0.002;
+/// Punch holes: round blobs of 4-8 mm across whose centre lies within 25 mm of an edge.
+const PUNCH_HOLE_MM: (f64, f64) = (4.0, 8.0);
+const PUNCH_HOLE_EDGE_MM: f64 = 25.0;
 
 /// What the gate found on one page.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -52,6 +78,9 @@ pub struct PageQuality {
     pub ink_area_mm2: f64,
     /// The paper's gray level, 0 (black) .. 255 (white); a low value means a gray cast.
     pub paper_level: u8,
+    /// Gray levels between the 1st and 99th percentile of the analysed area (flat paper
+    /// spans little, a photo much).
+    pub level_spread: u8,
 }
 
 /// The effective resolution of a page for the quality gate and OCR: the lower of the
@@ -74,11 +103,32 @@ pub fn page_quality(info: &PageInfo, gray: &GrayImage, assume_dpi: Option<u32>) 
         dpi,
         dpi_source,
         color: info.color,
-        blank: ink.area_mm2 < BLANK_INK_MM2,
+        blank: ink.is_blank(),
         ink_ratio: ink.ratio,
         ink_area_mm2: ink.area_mm2,
         paper_level: ink.paper,
+        level_spread: ink.spread,
     }
+}
+
+/// Words the OCR read with this confidence or more are evidence of content.
+const CONFIDENT_WORD: f32 = 70.0;
+
+/// The OCR's cross-check of a page the blank test calls blank: true when the recognition
+/// found at least two confidently read words with letters or digits in them (together at
+/// least four such characters). Dust and grain give Tesseract no such words; a faint line
+/// of print the pixel test missed does.
+pub fn confident_words(text: &crate::ocr::PageText) -> bool {
+    let confident: Vec<&crate::ocr::Word> = text
+        .words
+        .iter()
+        .filter(|w| w.confidence >= CONFIDENT_WORD && w.text.chars().any(char::is_alphanumeric))
+        .collect();
+    let chars: usize = confident
+        .iter()
+        .map(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count())
+        .sum();
+    confident.len() >= 2 && chars >= 4
 }
 
 /// Result of the blank test on one page.
@@ -92,6 +142,21 @@ pub(crate) struct Ink {
     pub paper: u8,
     /// Gray level at and below which a cell is ink.
     pub threshold: u8,
+    /// 99th minus 1st percentile of the analysed cells.
+    pub spread: u8,
+    /// Analysed area in mm² (the page minus its margins).
+    pub analysed_mm2: f64,
+}
+
+impl Ink {
+    /// Positive evidence of empty paper (step 5 of the module doc); anything else is content.
+    pub(crate) fn is_blank(&self) -> bool {
+        let limit = BLANK_INK_MM2.min(BLANK_INK_SHARE * self.analysed_mm2);
+        self.analysed_mm2 > 0.0
+            && self.paper >= MIN_PAPER_LEVEL
+            && self.spread <= MAX_FLAT_SPREAD
+            && self.area_mm2 < limit
+    }
 }
 
 /// Runs steps 1-5 of the module doc on a gray raster at `dpi`.
@@ -104,18 +169,23 @@ pub(crate) fn ink_analysis(gray: &GrayImage, dpi: f64) -> Ink {
     let f = ((dpi / WORK_DPI).round() as usize).max(1);
     let cell_mm = 25.4 * f as f64 / dpi;
     let cell_mm2 = cell_mm * cell_mm;
-    let margin = (MARGIN_MM / cell_mm).ceil() as usize;
     let (w, h) = (gray.width as usize, gray.height as usize);
     let (cw, ch) = (w / f, h / f);
-    let empty = Ink {
+    // Nothing to look at is no evidence of empty paper: `analysed_mm2 == 0` is never blank.
+    let unjudged = Ink {
         area_mm2: 0.0,
         ratio: 0.0,
         paper: 255,
         threshold: 0,
+        spread: 0,
+        analysed_mm2: 0.0,
     };
-    if gray.pixels.len() < w * h || cw <= 2 * margin || ch <= 2 * margin {
-        return empty;
+    if gray.pixels.len() < w * h || cw < 3 || ch < 3 {
+        return unjudged;
     }
+    let margin = ((MARGIN_MM / cell_mm).ceil() as usize)
+        .min(cw / 10)
+        .min(ch / 10);
     let (iw, ih) = (cw - 2 * margin, ch - 2 * margin);
     let cells = block_means(gray, f, margin, iw, ih);
 
@@ -124,23 +194,82 @@ pub(crate) fn ink_analysis(gray: &GrayImage, dpi: f64) -> Ink {
         hist[usize::from(c)] += 1;
     }
     let n = cells.len() as u32;
-    let paper = percentile(&hist, n, 0.5);
-    // Robust noise estimate: for a normal distribution the distance from median to the
-    // lower quartile is 0.674 sigma. Text covers well under a quarter of a page.
-    let sigma = f64::from(paper.saturating_sub(percentile(&hist, n, 0.25))) / 0.674;
+    let paper = percentile(&hist, n, 0.8);
+    let spread = percentile(&hist, n, 0.99).saturating_sub(percentile(&hist, n, 0.01));
+    let sigma = neighbour_noise(&cells, iw);
     let contrast = (6.0 * sigma)
-        .max(f64::from(MIN_CONTRAST))
+        .clamp(f64::from(MIN_CONTRAST), f64::from(MAX_CONTRAST))
         .min(f64::from(paper)) as u8;
     let threshold = paper.saturating_sub(contrast);
 
     let mut ink: Vec<bool> = cells.iter().map(|&c| c <= threshold).collect();
     let min_cells = (SPECK_MM2 / cell_mm2).ceil() as usize;
-    let kept = remove_specks(&mut ink, iw, ih, min_cells.max(1));
+    let holes = PunchHoles {
+        cell_mm,
+        margin,
+        page_cells: (cw, ch),
+    };
+    let kept = remove_specks(&mut ink, iw, ih, min_cells.max(1), &holes);
     Ink {
         area_mm2: kept as f64 * cell_mm2,
         ratio: kept as f64 / cells.len() as f64,
         paper,
         threshold,
+        spread,
+        analysed_mm2: cells.len() as f64 * cell_mm2,
+    }
+}
+
+/// Cell noise from the median absolute difference of horizontal neighbours: for Gaussian
+/// noise of deviation sigma that median is 0.954 sigma. Print covers few neighbour pairs'
+/// both cells with different levels, so it barely moves the median.
+fn neighbour_noise(cells: &[u8], w: usize) -> f64 {
+    let mut hist = [0u32; 256];
+    let mut n = 0u32;
+    for row in cells.chunks_exact(w) {
+        for pair in row.windows(2) {
+            hist[usize::from(pair[0].abs_diff(pair[1]))] += 1;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    f64::from(percentile(&hist, n, 0.5)) / 0.954
+}
+
+/// Where a punch hole may be: the geometry of the analysed cells on the page.
+struct PunchHoles {
+    cell_mm: f64,
+    margin: usize,
+    page_cells: (usize, usize),
+}
+
+impl PunchHoles {
+    /// A component of `cells` (indices into the analysed `w`-wide area) that is a round blob
+    /// of punch-hole size near an edge: the holes' shadow on a blank back side.
+    fn is_hole(&self, cells: &[usize], w: usize) -> bool {
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for &i in cells {
+            let (x, y) = (i % w + self.margin, i / w + self.margin);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        let (bw, bh) = ((x1 - x0 + 1) as f64, (y1 - y0 + 1) as f64);
+        let (dw, dh) = (bw * self.cell_mm, bh * self.cell_mm);
+        let (lo, hi) = PUNCH_HOLE_MM;
+        // Round: about as wide as high, and the blob fills roughly pi/4 of its box.
+        let fill = cells.len() as f64 / (bw * bh);
+        let round = (dw / dh - 1.0).abs() < 0.3 && (0.6..=0.95).contains(&fill);
+        let (cx, cy) = (
+            (x0 + x1) as f64 / 2.0 * self.cell_mm,
+            (y0 + y1) as f64 / 2.0 * self.cell_mm,
+        );
+        let (pw, ph) = (
+            self.page_cells.0 as f64 * self.cell_mm,
+            self.page_cells.1 as f64 * self.cell_mm,
+        );
+        let near_edge = cx.min(pw - cx).min(cy).min(ph - cy) <= PUNCH_HOLE_EDGE_MM;
+        round && near_edge && (lo..=hi).contains(&dw) && (lo..=hi).contains(&dh)
     }
 }
 
@@ -183,9 +312,15 @@ fn percentile(hist: &[u32; 256], n: u32, q: f64) -> u8 {
     255
 }
 
-/// Clears 8-connected ink components of fewer than `min_cells` cells; returns the ink cells
-/// that remain.
-fn remove_specks(ink: &mut [bool], w: usize, h: usize, min_cells: usize) -> usize {
+/// Clears 8-connected ink components of fewer than `min_cells` cells and punch-hole blobs;
+/// returns the ink cells that remain.
+fn remove_specks(
+    ink: &mut [bool],
+    w: usize,
+    h: usize,
+    min_cells: usize,
+    holes: &PunchHoles,
+) -> usize {
     let mut seen = vec![false; ink.len()];
     let mut stack = Vec::new();
     let mut component = Vec::new();
@@ -214,7 +349,7 @@ fn remove_specks(ink: &mut [bool], w: usize, h: usize, min_cells: usize) -> usiz
                 }
             }
         }
-        if component.len() < min_cells {
+        if component.len() < min_cells || holes.is_hole(&component, w) {
             for &i in &component {
                 ink[i] = false;
             }
@@ -442,15 +577,16 @@ mod tests {
     }
 
     #[test]
-    fn tiny_or_degenerate_rasters_do_not_panic() {
+    fn tiny_or_degenerate_rasters_do_not_panic_and_are_kept() {
+        // Nothing to judge is no evidence of empty paper: kept (the safe side).
         for (w, h) in [(0u32, 0u32), (1, 1), (10, 3000), (3000, 10)] {
             let g = GrayImage {
                 width: w,
                 height: h,
-                pixels: vec![0; (w * h) as usize],
+                pixels: vec![255; (w * h) as usize],
             };
             let q = page_quality(&info(None), &g, None);
-            assert!(q.blank);
+            assert!(!q.blank, "{w}x{h}: {q:?}");
         }
         // Pixel buffer shorter than the header says.
         let g = GrayImage {
@@ -458,7 +594,173 @@ mod tests {
             height: 100,
             pixels: vec![0; 10],
         };
-        assert!(page_quality(&info(Some((f64::NAN, 0.0))), &g, None).blank);
+        assert!(!page_quality(&info(Some((f64::NAN, 0.0))), &g, None).blank);
+    }
+
+    /// Text-like print: lines of `pitch` px, each an x-height band of vertical 2-3 px strokes
+    /// in words of 4-9 letters, as 7-pt print gives at 300 dpi.
+    fn print_lines(img: &mut GrayImage, x0: usize, y0: usize, x1: usize, y1: usize, pitch: usize) {
+        let w = img.width as usize;
+        let mut n = Noise(77);
+        let mut y = y0;
+        while y + pitch <= y1 {
+            let mut x = x0;
+            while x + 10 < x1 {
+                let letters = 4 + (n.next() % 6) as usize;
+                for _ in 0..letters {
+                    for dx in [0usize, 1, 2, 6, 7] {
+                        for dy in 0..16 {
+                            if x + dx < x1 {
+                                img.pixels[(y + 6 + dy) * w + x + dx] = 15;
+                            }
+                        }
+                    }
+                    for dx in 0..8 {
+                        if x + dx < x1 {
+                            img.pixels[(y + 6) * w + x + dx] = 15;
+                            img.pixels[(y + 21) * w + x + dx] = 15;
+                        }
+                    }
+                    x += 10;
+                }
+                x += 9;
+            }
+            y += pitch;
+        }
+    }
+
+    fn white(w: usize, h: usize) -> GrayImage {
+        GrayImage {
+            width: w as u32,
+            height: h as u32,
+            pixels: vec![250; w * h],
+        }
+    }
+
+    #[test]
+    fn issue_13_dense_small_print_847x1629_at_assumed_300_dpi_is_content() {
+        // No dpi in the file; the profile's assume_dpi gives 300.
+        let mut img = white(847, 1629);
+        print_lines(&mut img, 8, 8, 839, 1621, 24);
+        let mut i = info(None);
+        (i.width, i.height) = (847, 1629);
+        let q = page_quality(&i, &img, Some(300));
+        assert!(!q.blank, "{q:?}");
+        assert!(q.ink_ratio > 0.2, "{q:?}");
+    }
+
+    #[test]
+    fn issue_13_one_line_strip_400x50_is_content() {
+        // "Covfefe is a perfectly cromulent word." as one line of 7-pt print.
+        let mut img = white(400, 50);
+        print_lines(&mut img, 4, 12, 390, 40, 28);
+        let q = page_quality(&info(Some((DPI, DPI))), &img, None);
+        assert!(!q.blank, "{q:?}");
+        // The same strip without print is blank paper, and is judged (not just kept).
+        let q = page_quality(&info(Some((DPI, DPI))), &white(400, 50), None);
+        assert!(q.blank, "{q:?}");
+    }
+
+    #[test]
+    fn pale_photo_without_dark_areas_is_content() {
+        // A light, low-contrast photo (sky and haze) fills the page: little "ink", but the
+        // levels are far from flat paper.
+        let mut img = paper(230, 3.0, 17);
+        for y in 0..H {
+            for x in 0..W {
+                let shade = 130.0 + 100.0 * (y as f64 / H as f64) + 15.0 * (x as f64 / 300.0).sin();
+                img.pixels[y * W + x] = shade.clamp(0.0, 255.0) as u8;
+            }
+        }
+        let q = quality(&img);
+        assert!(!q.blank, "{q:?}");
+    }
+
+    #[test]
+    fn dark_page_is_content() {
+        // A page printed dark all over (or a black sheet): no evidence of empty paper.
+        let q = quality(&paper(40, 4.0, 19));
+        assert!(!q.blank, "{q:?}");
+        let q = quality(&paper(90, 4.0, 23));
+        assert!(!q.blank, "{q:?}");
+    }
+
+    #[test]
+    fn full_page_of_text_is_content_whatever_its_density() {
+        let mut img = paper(245, 3.0, 29);
+        print_lines(&mut img, mm(12.0), mm(12.0), W - mm(12.0), H - mm(12.0), 24);
+        let q = quality(&img);
+        assert!(!q.blank && q.ink_ratio > 0.3, "{q:?}");
+    }
+
+    #[test]
+    fn punch_hole_shadows_on_blank_back_side_are_blank() {
+        let mut img = paper(236, 5.0, 31);
+        // Two 6 mm holes, 12 mm from the left edge, 80 mm apart (ISO 838), shadow gray 70.
+        for cy in [mm(108.5), mm(188.5)] {
+            dot(&mut img, mm(12.0), cy, mm(3.0) as f64, 70);
+        }
+        dusty(&mut img, 41, 20);
+        let q = quality(&img);
+        assert!(q.blank, "{q:?}");
+        // A round stamp-sized blob in the middle of the page is no punch hole.
+        dot(&mut img, W / 2, H / 2, mm(3.0) as f64, 70);
+        assert!(!quality(&img).blank);
+    }
+
+    #[test]
+    fn jpeg_noise_on_blank_paper_is_blank() {
+        // Grainy recycled paper through a real JPEG encoder at low quality, decoded by our
+        // own decoder: blocking and ringing must not count as ink.
+        let img = paper(215, 8.0, 37);
+        let mut jpeg = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 35);
+        enc.set_density(jpeg_encoder::Density::Inch { x: 300, y: 300 });
+        enc.encode(
+            &img.pixels,
+            W as u16,
+            H as u16,
+            jpeg_encoder::ColorType::Luma,
+        )
+        .unwrap();
+        let bytes: std::sync::Arc<[u8]> = std::sync::Arc::from(jpeg);
+        let page = crate::image::decode_page(&bytes, 0, crate::image::DEFAULT_MAX_PIXELS).unwrap();
+        let q = page_quality(&page.info, &page.gray, None);
+        assert!(q.blank, "{q:?}");
+    }
+
+    #[test]
+    fn ocr_cross_check_needs_confident_words() {
+        let word = |text: &str, confidence: f32| crate::ocr::Word {
+            text: text.into(),
+            left: 0,
+            top: 0,
+            width: 10,
+            height: 10,
+            confidence,
+            block: 1,
+            paragraph: 1,
+            line: 1,
+        };
+        let page = |words: Vec<crate::ocr::Word>| crate::ocr::PageText {
+            words,
+            ..Default::default()
+        };
+        assert!(confident_words(&page(vec![
+            word("Bitte", 91.0),
+            word("Rückruf", 88.0)
+        ])));
+        // Dust read as punctuation, or low-confidence guesses, are no evidence.
+        assert!(!confident_words(&page(vec![
+            word(".", 95.0),
+            word("—", 92.0)
+        ])));
+        assert!(!confident_words(&page(vec![
+            word("Bitte", 40.0),
+            word("Rückruf", 30.0)
+        ])));
+        assert!(!confident_words(&page(vec![word("Ja", 95.0)])));
+        assert!(!confident_words(&page(vec![])));
     }
 
     #[test]

@@ -224,6 +224,7 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
         embed: Embed::Dct {
             data: Arc::clone(bytes),
             components: h.components,
+            icc: icc_profile(&bytes[..h.sos]).map(Arc::from),
         },
         gray: GrayImage {
             width: h.width,
@@ -231,6 +232,43 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             pixels: gray,
         },
     })
+}
+
+/// The ICC profile carried in APP2 `ICC_PROFILE` segments (ICC.1 Annex B.4: each segment
+/// holds a sequence number and the count, 1-based; the chunks joined in sequence order are the
+/// profile). `None` when there is none or the chunks are incomplete or inconsistent, which a
+/// reader must treat as no profile. `head` is the file up to the first scan.
+fn icc_profile(head: &[u8]) -> Option<Vec<u8>> {
+    let mut parts: Vec<(u8, u8, &[u8])> = Vec::new();
+    let mut pos = 2usize;
+    while pos + 4 <= head.len() {
+        if head[pos] != 0xFF {
+            return None;
+        }
+        let marker = head[pos + 1];
+        if marker == 0xFF {
+            pos += 1;
+            continue;
+        }
+        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
+            pos += 2;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([head[pos + 2], head[pos + 3]]));
+        let seg = head.get(pos + 4..pos + 2 + len)?;
+        if marker == 0xE2 && seg.len() > 14 && seg.starts_with(b"ICC_PROFILE\0") {
+            parts.push((seg[12], seg[13], &seg[14..]));
+        }
+        pos += 2 + len;
+    }
+    let count = parts.first()?.1;
+    parts.sort_by_key(|p| p.0);
+    let complete = usize::from(count) == parts.len()
+        && parts
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p.1 == count && usize::from(p.0) == i + 1);
+    complete.then(|| parts.iter().flat_map(|p| p.2.iter().copied()).collect())
 }
 
 #[cfg(test)]
@@ -320,6 +358,7 @@ pub(crate) mod tests {
         let Embed::Dct {
             data,
             components: 1,
+            icc: None,
         } = &d.embed
         else {
             panic!()
@@ -488,5 +527,45 @@ pub(crate) mod tests {
         file[sof + 5..sof + 7].copy_from_slice(&60000u16.to_be_bytes());
         file[sof + 7..sof + 9].copy_from_slice(&60000u16.to_be_bytes());
         assert!(matches!(decode(file), Err(ImageError::TooLarge { .. })));
+    }
+
+    /// Inserts APP2 ICC_PROFILE segments (ICC.1 B.4) carrying `profile` in `chunks` parts.
+    pub(crate) fn with_icc(file: &[u8], profile: &[u8], chunks: usize) -> Vec<u8> {
+        let mut out = file[..2].to_vec();
+        let size = profile.len().div_ceil(chunks);
+        let parts: Vec<&[u8]> = profile.chunks(size).collect();
+        for (i, part) in parts.iter().enumerate() {
+            let mut seg = b"ICC_PROFILE\0".to_vec();
+            seg.extend_from_slice(&[(i + 1) as u8, parts.len() as u8]);
+            seg.extend_from_slice(part);
+            out.extend_from_slice(&[0xFF, 0xE2]);
+            out.extend_from_slice(&((seg.len() + 2) as u16).to_be_bytes());
+            out.extend_from_slice(&seg);
+        }
+        out.extend_from_slice(&file[2..]);
+        out
+    }
+
+    #[test]
+    fn icc_profile_in_app2_chunks_is_joined_and_kept_beside_the_unchanged_file() {
+        let profile: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let file = with_icc(&encode_gray(16, 16, &page(16, 16), Some(300)), &profile, 3);
+        let d = decode(file.clone()).unwrap();
+        let Embed::Dct { data, icc, .. } = &d.embed else {
+            panic!()
+        };
+        assert_eq!(&data[..], &file[..], "the file itself is embedded");
+        assert_eq!(icc.as_deref(), Some(&profile[..]));
+        // A missing chunk means no profile, not a wrong one.
+        let mut broken = with_icc(&encode_gray(16, 16, &page(16, 16), Some(300)), &profile, 3);
+        let at = broken
+            .windows(12)
+            .position(|w| w == b"ICC_PROFILE\0")
+            .unwrap();
+        broken[at + 12] = 9; // sequence number out of range
+        let Embed::Dct { icc, .. } = decode(broken).unwrap().embed else {
+            panic!()
+        };
+        assert!(icc.is_none());
     }
 }

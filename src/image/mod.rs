@@ -62,7 +62,12 @@ pub enum ColorKind {
 #[derive(Debug, Clone)]
 pub enum Embed {
     /// The JPEG file itself: `/Filter /DCTDecode`, byte for byte.
-    Dct { data: Arc<[u8]>, components: u8 },
+    Dct {
+        data: Arc<[u8]>,
+        components: u8,
+        /// The ICC profile embedded in the file (APP2 `ICC_PROFILE`), if any.
+        icc: Option<Arc<[u8]>>,
+    },
     /// One CCITT Group 4 strip, FillOrder 1, byte for byte: `/Filter /CCITTFaxDecode`
     /// with `/K -1`. `black_is_1` follows the TIFF's Photometric tag (0 = WhiteIsZero).
     CcittG4 { data: Arc<[u8]>, black_is_1: bool },
@@ -76,6 +81,9 @@ pub enum Embed {
         png_predictor: bool,
         /// Palette for indexed images: RGB triples.
         palette: Option<Arc<[u8]>>,
+        /// The ICC profile embedded in the file (PNG iCCP, TIFF tag 34675), if any; for an
+        /// indexed image it describes the palette's colours.
+        icc: Option<Arc<[u8]>>,
     },
 }
 

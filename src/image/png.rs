@@ -36,6 +36,8 @@ struct Chunks<'a> {
     transparency: bool,
     dpi: Option<(f64, f64)>,
     idat: Vec<&'a [u8]>,
+    /// The iCCP chunk's data (profile name, method, zlib stream), inflated only on decode.
+    iccp: Option<&'a [u8]>,
 }
 
 /// Walks the chunks (ISO 15948 5.3). Only lengths and the header are checked here; the
@@ -79,6 +81,7 @@ fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
                     transparency: matches!(data[9], 4 | 6),
                     dpi: None,
                     idat: Vec::new(),
+                    iccp: None,
                 });
             }
             (_, None) => return Err(corrupt("first chunk is not IHDR")),
@@ -109,6 +112,9 @@ fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
                     h.dpi = Some((f64::from(x) * 0.0254, f64::from(y) * 0.0254));
                 }
             }
+            // A damaged profile must not colour the archive copy: without a good CRC the
+            // chunk is ignored, as libpng does, and the page falls back to the device space.
+            (b"iCCP", Some(h)) if crc_matches(bytes, pos - 12 - len, len) => h.iccp = Some(data),
             (b"IEND", Some(_)) => {
                 seen_iend = true;
                 break;
@@ -250,6 +256,7 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
         }
     }
 
+    let icc = c.iccp.and_then(iccp_profile);
     let embed = if !reencode {
         let idat: Vec<u8> = c.idat.concat();
         // The decoder stops once it has every row; a PDF reader inflates the whole stream,
@@ -266,6 +273,7 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             bits_per_component: c.bit_depth,
             png_predictor: true,
             palette: palette.map(Arc::from),
+            icc: icc.clone(),
         }
     } else if c.transparency {
         Embed::Flate {
@@ -274,6 +282,7 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             bits_per_component: 8,
             png_predictor: false,
             palette: None,
+            icc: icc.clone(),
         }
     } else {
         Embed::Flate {
@@ -282,6 +291,7 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             bits_per_component: c.bit_depth,
             png_predictor: false,
             palette: palette.map(Arc::from),
+            icc: icc.clone(),
         }
     };
     Ok(DecodedPage {
@@ -293,6 +303,26 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             pixels: gray,
         },
     })
+}
+
+/// Largest ICC profile inflated from an iCCP chunk; real profiles are a few hundred bytes to a
+/// few hundred KB, and a zlib bomb must not cost memory.
+const MAX_ICC_BYTES: u64 = 4 << 20;
+
+/// The ICC profile of an iCCP chunk (ISO 15948 11.3.3.3): a name of 1-79 Latin-1 bytes, a
+/// NUL, compression method 0 (zlib), the compressed profile. `None` when it does not inflate.
+fn iccp_profile(data: &[u8]) -> Option<Arc<[u8]>> {
+    use std::io::Read;
+    let nul = data.iter().take(80).position(|&b| b == 0)?;
+    if nul == 0 || data.get(nul + 1) != Some(&0) {
+        return None;
+    }
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(&data[nul + 2..])
+        .take(MAX_ICC_BYTES + 1)
+        .read_to_end(&mut out)
+        .ok()?;
+    (out.len() as u64 <= MAX_ICC_BYTES && !out.is_empty()).then(|| Arc::from(out))
 }
 
 /// Whether `data` is one zlib stream that inflates without error up to its end marker and
@@ -602,6 +632,7 @@ pub(crate) mod tests {
             bits_per_component: 8,
             png_predictor: true,
             palette: None,
+            icc: None,
         } = &d.embed
         else {
             panic!("{:?}", d.embed)
@@ -923,5 +954,32 @@ pub(crate) mod tests {
         let err = decode(file).unwrap_err();
         assert!(err.to_string().contains("zlib stream is cut off"), "{err}");
         assert!(zlib_stream_complete(&zlib(&rows)));
+    }
+
+    #[test]
+    fn iccp_profile_is_inflated_and_travels_with_the_embed() {
+        let profile: Vec<u8> = (0..3000u32).map(|i| (i % 200) as u8).collect();
+        let px = vec![128u8; 8 * 4 * 3];
+        let plain = encode(8, 4, png::ColorType::Rgb, png::BitDepth::Eight, &px, |_| {});
+        // iCCP right after IHDR (8 + 25 bytes): name, NUL, method 0, zlib stream.
+        let mut data = b"test\0\0".to_vec();
+        data.extend_from_slice(&zlib(&profile));
+        let mut file = plain[..33].to_vec();
+        file.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        file.extend_from_slice(b"iCCP");
+        file.extend_from_slice(&data);
+        let mut crc = flate2::Crc::new();
+        crc.update(b"iCCP");
+        crc.update(&data);
+        file.extend_from_slice(&crc.sum().to_be_bytes());
+        file.extend_from_slice(&plain[33..]);
+        let d = decode(file).unwrap();
+        let Embed::Flate { icc, .. } = &d.embed else {
+            panic!()
+        };
+        assert_eq!(icc.as_deref(), Some(&profile[..]));
+        // A name without its method byte or a stream that does not inflate is no profile.
+        assert!(iccp_profile(b"name").is_none());
+        assert!(iccp_profile(b"name\0\0not zlib").is_none());
     }
 }

@@ -101,6 +101,8 @@ struct Ifd {
     dpi: Option<(f64, f64)>,
     /// Orientation (TIFF 6.0 section 8), 1 = as stored.
     orientation: u64,
+    /// The embedded ICC profile (tag 34675, InterColorProfile), if any.
+    icc: Option<Arc<[u8]>>,
 }
 
 /// Sizes of the TIFF field types 1..=13 (TIFF 6.0 section 2, plus IFD type 13 from TN1).
@@ -319,6 +321,14 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         .map(|e| r.uints(e))
         .transpose()?
         .unwrap_or_default();
+    // ICC profile (tag 34675, TIFF/EP and Adobe's TIFF Technote): UNDEFINED or BYTE data.
+    let icc = match find(34675) {
+        Some(e) if matches!(e.typ, 1 | 7) && e.count > 0 => {
+            let (start, _) = r.value_start(e)?;
+            Some(Arc::from(&r.b[start..start + e.count as usize]))
+        }
+        _ => None,
+    };
     let sample_format = match find(339) {
         Some(e) => r.uints(e)?.first().copied().unwrap_or(1) as u16,
         None => 1,
@@ -360,6 +370,7 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         tile,
         dpi,
         orientation: uint_or(274, 1)?,
+        icc,
     })
 }
 
@@ -939,6 +950,7 @@ fn embed_and_gray(
         bits_per_component: l.bits,
         png_predictor: false,
         palette,
+        icc: ifd.icc.clone(),
     };
     Ok((
         embed,
@@ -1044,6 +1056,7 @@ fn g4_page(ifd: &Ifd, chunks: &[Chunk<'_>]) -> Result<(Embed, GrayImage), ImageE
             bits_per_component: 1,
             png_predictor: false,
             palette: None,
+            icc: None,
         }
     };
     Ok((
@@ -1377,6 +1390,7 @@ pub(crate) mod tests {
                 bits_per_component: 8,
                 png_predictor: false,
                 palette: None,
+                icc: None,
             } = &page.embed
             else {
                 panic!("{:?}", page.embed)

@@ -35,6 +35,7 @@ fn flate_embed(img: &GrayImage) -> Embed {
         bits_per_component: 8,
         png_predictor: false,
         palette: None,
+        icc: None,
     }
 }
 
@@ -355,6 +356,7 @@ fn jpeg_goes_in_byte_for_byte() {
     let embed = Embed::Dct {
         data: bytes.clone(),
         components: 3,
+        icc: None,
     };
     let written = write_pdf(&[(info, embed, PageText::default())], None);
     let doc = lopdf::Document::load_mem(&written.out).unwrap();
@@ -474,6 +476,7 @@ fn throughput_pdf_stage_a4_300dpi() {
     let embed = Embed::Dct {
         data: data.clone(),
         components: 3,
+        icc: None,
     };
     let words: Vec<crate::ocr::Word> = (0..350u32)
         .map(|i| crate::ocr::Word {

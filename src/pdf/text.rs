@@ -74,11 +74,18 @@ pub(crate) fn text_layer(
         num(m[4]),
         num(m[5])
     ));
+    let block_sizes = block_line_heights(words);
     for line in lines(words) {
-        // One size and one baseline per line keeps extraction from splitting the line.
+        // One size and one baseline per line keeps extraction from splitting the line; one
+        // size per layout block keeps the block's lines together: pdftotext starts a new
+        // block where the font size jumps, and blocks of one or two lines from neighbouring
+        // columns then get read across the columns (issue #13).
         let bottom = line.iter().map(|w| w.top + w.height).max().unwrap_or(0);
-        let top = line.iter().map(|w| w.top).min().unwrap_or(0);
-        let size = (f64::from(bottom.saturating_sub(top)) * sy).max(1.0);
+        let size_px = block_sizes
+            .iter()
+            .find(|b| b.0 == line[0].block)
+            .map_or(0, |b| b.1);
+        let size = (f64::from(size_px) * sy).max(1.0);
         let baseline = upright_h - f64::from(bottom) * sy;
         out.push_str(&format!("{font} {} Tf\n", num(size)));
         for (i, word) in line.iter().enumerate() {
@@ -119,6 +126,26 @@ pub(crate) fn text_layer(
     }
     out.push_str("ET\nQ\n");
     Ok(out.into_bytes())
+}
+
+/// (block, text size in pixels) for every layout block: the median height of its lines,
+/// where a line runs from its highest top to its lowest bottom. pdftotext starts a new
+/// block where the font size changes from one line to the next; with one size per line, a
+/// column fell apart into blocks of one or two lines that it then read across the columns
+/// (issue #13). One size per block keeps Tesseract's blocks together.
+fn block_line_heights(words: &[Word]) -> Vec<(u32, u32)> {
+    let mut per_line: Vec<(u32, u32)> = lines(words)
+        .map(|line| {
+            let bottom = line.iter().map(|w| w.top + w.height).max().unwrap_or(0);
+            let top = line.iter().map(|w| w.top).min().unwrap_or(0);
+            (line[0].block, bottom.saturating_sub(top))
+        })
+        .collect();
+    per_line.sort_unstable();
+    per_line
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|group| (group[0].0, group[group.len() / 2].1))
+        .collect()
 }
 
 /// Consecutive words sharing block, paragraph and line number.

@@ -77,6 +77,9 @@ pub struct PdfWriter<W: Write> {
     glyphs: GlyphMap,
     signature: Option<SignatureSpec>,
     document_id: [u8; 16],
+    /// ICC streams already written for images, by the profile's SHA-256: the pages of one
+    /// scan usually share one profile, which then goes into the file once.
+    image_profiles: std::collections::HashMap<[u8; 32], u32>,
 }
 
 impl<W: Write> PdfWriter<W> {
@@ -129,6 +132,7 @@ impl<W: Write> PdfWriter<W> {
             glyphs: GlyphMap::default(),
             signature,
             document_id: meta.document_id,
+            image_profiles: std::collections::HashMap::new(),
         };
         // ISO 19005-2 6.1.2: header, then a comment of at least four bytes above 127 so
         // transfer tools treat the file as binary.
@@ -169,7 +173,8 @@ impl<W: Write> PdfWriter<W> {
         // Points = pixels * 72 / dpi (ISO 32000-1 8.3.2.3: default user unit is 1/72 inch).
         let width_pt = f64::from(w_px) * 72.0 / dx;
         let height_pt = f64::from(h_px) * 72.0 / dy;
-        let image_dict = image_dict(page.embed, w_px, h_px).map_err(bad)?;
+        let colour_space = self.image_colour_space(page.embed)?;
+        let image_dict = image_dict(page.embed, w_px, h_px, colour_space).map_err(bad)?;
 
         let page_id = if number == 1 {
             self.ids.first_page
@@ -223,6 +228,47 @@ impl<W: Write> PdfWriter<W> {
         self.write_object(page_id, &dict)?;
         self.page_ids.push(page_id);
         Ok(())
+    }
+
+    /// The ICC-based colour space object for an image, when it has one: the image's own
+    /// profile when it is usable for its channel count, else for four channels (CMYK) the
+    /// default CMYK profile, since DeviceCMYK is not allowed beside an RGB output intent
+    /// (ISO 19005-2 6.2.4.3) and an ICCBased space, being device-independent, is. Gray and RGB
+    /// images without a usable profile stay DeviceGray/DeviceRGB, which the sRGB output
+    /// intent defines (6.2.4.3).
+    fn image_colour_space(&mut self, embed: &Embed) -> Result<Option<u32>, PdfError> {
+        let (channels, own) = match embed {
+            Embed::Dct {
+                components, icc, ..
+            } => (*components, icc.as_deref()),
+            Embed::Flate {
+                colors,
+                palette,
+                icc,
+                ..
+            } => (if palette.is_some() { 3 } else { *colors }, icc.as_deref()),
+            Embed::CcittG4 { .. } => return Ok(None),
+        };
+        let profile = match own.filter(|p| icc::usable_profile(p, channels)) {
+            Some(p) => p,
+            None if channels == 4 => icc::default_cmyk_profile(),
+            None => return Ok(None),
+        };
+        let key: [u8; 32] = {
+            use sha2::Digest;
+            sha2::Sha256::digest(profile).into()
+        };
+        if let Some(&id) = self.image_profiles.get(&key) {
+            return Ok(Some(id));
+        }
+        let id = self.alloc();
+        self.write_stream(
+            id,
+            &format!("/N {channels} /Filter /FlateDecode"),
+            &deflate(profile)?,
+        )?;
+        self.image_profiles.insert(key, id);
+        Ok(Some(id))
     }
 
     /// Writes the font, page tree, signature objects, xref and trailer; hands back the sink.
@@ -417,20 +463,32 @@ impl<W: Write> PdfWriter<W> {
 }
 
 /// The image XObject dictionary (without `/Length`) describing `embed` exactly as stored.
-fn image_dict(embed: &Embed, width: u32, height: u32) -> Result<String, String> {
+/// `icc` is the object number of the ICC profile stream that is the image's colour space
+/// (the palette's base for an indexed image), or `None` for the device space.
+fn image_dict(embed: &Embed, width: u32, height: u32, icc: Option<u32>) -> Result<String, String> {
     let head = format!("/Type /XObject /Subtype /Image /Width {width} /Height {height}");
+    let device = |n: u8| -> Result<String, String> {
+        Ok(match (icc, n) {
+            (Some(id), 1 | 3 | 4) => format!("[/ICCBased {id} 0 R]"),
+            (None, 1) => "/DeviceGray".into(),
+            (None, 3) => "/DeviceRGB".into(),
+            (None, 4) => "/DeviceCMYK".into(),
+            (_, n) => return Err(format!("image with {n} colour channels")),
+        })
+    };
     Ok(match embed {
-        Embed::Dct { data, components } => {
-            let cs = match components {
-                1 => "/DeviceGray",
-                3 => "/DeviceRGB",
-                // Adobe's CMYK JPEGs (APP14 "Adobe" marker) store inverted values; readers
-                // only undo that when told by /Decode. Without the marker the data is plain.
-                4 if adobe_app14(data) => "/DeviceCMYK /Decode [1 0 1 0 1 0 1 0]",
-                4 => "/DeviceCMYK",
-                n => return Err(format!("JPEG with {n} components")),
+        Embed::Dct {
+            data, components, ..
+        } => {
+            let cs = device(*components).map_err(|e| format!("JPEG: {e}"))?;
+            // Adobe's CMYK JPEGs (APP14 "Adobe" marker) store inverted values; readers
+            // only undo that when told by /Decode. Without the marker the data is plain.
+            let decode = if *components == 4 && adobe_app14(data) {
+                " /Decode [1 0 1 0 1 0 1 0]"
+            } else {
+                ""
             };
-            format!("{head} /ColorSpace {cs} /BitsPerComponent 8 /Filter /DCTDecode")
+            format!("{head} /ColorSpace {cs}{decode} /BitsPerComponent 8 /Filter /DCTDecode")
         }
         Embed::CcittG4 { black_is_1, .. } => format!(
             "{head} /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode \
@@ -453,17 +511,13 @@ fn image_dict(embed: &Embed, width: u32, height: u32) -> Result<String, String> 
                         return Err(format!("indexed image with {colors} colours at {bpc} bit"));
                     }
                     format!(
-                        "[/Indexed /DeviceRGB {} <{}>]",
+                        "[/Indexed {} {} <{}>]",
+                        device(3)?,
                         entries - 1,
                         hex::encode_upper(p)
                     )
                 }
-                None => match colors {
-                    1 => "/DeviceGray".into(),
-                    3 => "/DeviceRGB".into(),
-                    4 => "/DeviceCMYK".into(),
-                    n => return Err(format!("Flate image with {n} colour channels")),
-                },
+                None => device(*colors).map_err(|e| format!("Flate {e}"))?,
             };
             if !matches!(bpc, 1 | 2 | 4 | 8 | 16) {
                 return Err(format!("{bpc} bits per component"));
@@ -535,7 +589,7 @@ mod tests {
             data: data.clone(),
             black_is_1: false,
         };
-        let d = image_dict(&g4, 2480, 3508).unwrap();
+        let d = image_dict(&g4, 2480, 3508, None).unwrap();
         assert!(d.contains(
             "/CCITTFaxDecode /DecodeParms << /K -1 /Columns 2480 /Rows 3508 /BlackIs1 false >>"
         ));
@@ -546,8 +600,9 @@ mod tests {
             bits_per_component: 4,
             png_predictor: true,
             palette: Some(std::sync::Arc::from(&[255u8, 0, 0, 0, 0, 255][..])),
+            icc: None,
         };
-        let d = image_dict(&pal, 10, 10).unwrap();
+        let d = image_dict(&pal, 10, 10, None).unwrap();
         assert!(
             d.contains("/ColorSpace [/Indexed /DeviceRGB 1 <FF00000000FF>]"),
             "{d}"
@@ -559,14 +614,16 @@ mod tests {
             bits_per_component: 8,
             png_predictor: false,
             palette: None,
+            icc: None,
         };
-        assert!(image_dict(&bad, 1, 1).is_err());
+        assert!(image_dict(&bad, 1, 1, None).is_err());
         let jpeg = Embed::Dct {
             data,
             components: 3,
+            icc: None,
         };
         assert!(
-            image_dict(&jpeg, 1, 1)
+            image_dict(&jpeg, 1, 1, None)
                 .unwrap()
                 .contains("/DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode")
         );

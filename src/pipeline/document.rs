@@ -466,20 +466,9 @@ impl Run<'_, '_> {
             })?;
             self.times.decode_ms += ms(t.elapsed());
             log.source_pages.push(infos.len());
-            for (index, info) in infos.iter().enumerate() {
+            for index in 0..infos.len() {
                 page_number += 1;
                 let page_in_file = index + 1;
-                // PDF/A-2b with an sRGB OutputIntent cannot carry DeviceCMYK (ISO 19005-2
-                // 6.2.4.3); an ICC-based CMYK space is not built yet, so refuse rather than
-                // write a PDF that only claims to be PDF/A. The probe knows the colour: no
-                // page is decoded for it.
-                if info.color == image::ColorKind::Cmyk {
-                    return Err(DocError::Cmyk {
-                        file: name,
-                        page: page_in_file,
-                    }
-                    .into());
-                }
                 let t = Instant::now();
                 let page = image::decode_page(&bytes, index, max_pixels).map_err(|source| {
                     DocError::Page {
@@ -495,7 +484,27 @@ impl Run<'_, '_> {
                     crate::quality::page_quality(&page.info, &page.gray, profile.scan.assume_dpi);
                 self.times.quality_ms += ms(t.elapsed());
                 let mut pr = page_record(page_number, &name, page_in_file, &page, &q);
-                let dpi = match page_verdict(&profile.scan, q.dpi, q.blank, &name, page_in_file)? {
+                let mut verdict = page_verdict(&profile.scan, q.dpi, q.blank, &name, page_in_file)?;
+                // The OCR's cross-check (issue #13): a page the pixel test calls blank is read
+                // anyway (cheap: blank pages are rare and Tesseract is quick on empty paper);
+                // if it yields confidently read words, it has content and is kept.
+                let mut early_text = None;
+                if let (true, Some(dpi)) = (q.blank, q.dpi) {
+                    let t = Instant::now();
+                    let read =
+                        recognize(ctx, engine, &page, dpi).map_err(|source| DocError::Ocr {
+                            file: name.clone(),
+                            page: page_in_file,
+                            source,
+                        })?;
+                    self.times.ocr_ms += ms(t.elapsed());
+                    if crate::quality::confident_words(&read) {
+                        pr.blank = false;
+                        verdict = PageVerdict::Keep { dpi };
+                    }
+                    early_text = Some(read);
+                }
+                let dpi = match verdict {
                     PageVerdict::Drop => {
                         pr.dropped = true;
                         log.dropped.push(page_number);
@@ -510,12 +519,14 @@ impl Run<'_, '_> {
                     PageVerdict::Keep { dpi } => dpi,
                 };
                 let t = Instant::now();
-                let page_text =
-                    recognize(ctx, engine, &page, dpi).map_err(|source| DocError::Ocr {
+                let page_text = match early_text {
+                    Some(read) => read,
+                    None => recognize(ctx, engine, &page, dpi).map_err(|source| DocError::Ocr {
                         file: name.clone(),
                         page: page_in_file,
                         source,
-                    })?;
+                    })?,
+                };
                 self.times.ocr_ms += ms(t.elapsed());
                 pr.ocr_confidence = Some(page_text.mean_confidence);
                 pr.words = Some(page_text.words.len());
@@ -1354,13 +1365,6 @@ mod tests {
                 "a/1.png: the file changed while it was being read; scan it again or re-run",
             ),
             (
-                DocError::Cmyk {
-                    file: "a.tif".into(),
-                    page: 2,
-                },
-                "a.tif, page 2: CMYK scans are not supported yet (PDF/A needs an ICC-based CMYK colour space); rescan in gray or RGB",
-            ),
-            (
                 DocError::LowResolution {
                     file: "a.png".into(),
                     page: 1,
@@ -1512,7 +1516,7 @@ mod tests {
             dropped: Vec::new(),
             flags: vec!["page 1: OCR confidence 41 below 60".into()],
         };
-        let stop = StageError::Quarantine(DocError::Cmyk {
+        let stop = StageError::Quarantine(DocError::NoResolution {
             file: "brief/2.png".into(),
             page: 1,
         });

@@ -50,10 +50,6 @@ pub(crate) enum DocError {
         source: image::ImageError,
     },
     #[error(
-        "{file}, page {page}: CMYK scans are not supported yet (PDF/A needs an ICC-based CMYK colour space); rescan in gray or RGB"
-    )]
-    Cmyk { file: String, page: usize },
-    #[error(
         "{file}, page {page}: the file carries no resolution and the profile gives no scan.assume_dpi"
     )]
     NoResolution { file: String, page: usize },

@@ -68,7 +68,7 @@ pub fn render_page_sized(font: &FontVec, lines: &[&str], dpi: u32, points: f64) 
 }
 
 /// Splits a line into pieces no wider than `max` pixels, at spaces.
-fn wrap<F: Font>(font: &ab_glyph::PxScaleFont<&F>, line: &str, max: f64) -> Vec<String> {
+pub fn wrap<F: Font>(font: &ab_glyph::PxScaleFont<&F>, line: &str, max: f64) -> Vec<String> {
     let width = |s: &str| -> f64 {
         s.chars()
             .map(|c| f64::from(font.h_advance(font.glyph_id(c))))

@@ -11,4 +11,5 @@ mod ingest;
 mod pki;
 mod qa;
 mod qa_serve;
+mod scans;
 mod testenv;
