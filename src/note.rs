@@ -83,7 +83,27 @@ pub struct Signer {
     pub subject: String,
     pub certificate_sha256: String,
     /// "demo (untrusted)" for a generated trial identity, else "certificate".
-    pub kind: String,
+    pub kind: SignerKind,
+}
+
+/// What kind of identity signed: the YAML spells it out for a person reading the note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignerKind {
+    /// A generated trial identity (`signing.demo: true`), untrusted by construction.
+    #[serde(rename = "demo (untrusted)")]
+    Demo,
+    /// The profile's own certificate and key.
+    #[serde(rename = "certificate")]
+    Certificate,
+}
+
+impl std::fmt::Display for SignerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignerKind::Demo => "demo (untrusted)",
+            SignerKind::Certificate => "certificate",
+        })
+    }
 }
 
 impl Signer {
@@ -93,9 +113,9 @@ impl Signer {
             subject: identity.subject().to_string(),
             certificate_sha256: identity.fingerprint_hex(),
             kind: if identity.is_demo() {
-                "demo (untrusted)".into()
+                SignerKind::Demo
             } else {
-                "certificate".into()
+                SignerKind::Certificate
             },
         }
     }
@@ -315,7 +335,7 @@ mod tests {
             signer: Signer {
                 subject: "CN=x".into(),
                 certificate_sha256: "cd".into(),
-                kind: "demo (untrusted)".into(),
+                kind: SignerKind::Demo,
             },
             completeness: None,
             document_notes: BTreeMap::new(),

@@ -577,7 +577,7 @@ fn signing_identity(
             .map_err(|e| id_err(format!("demo identity: {e}")))
     };
     let Some(profile) = profile else {
-        if batch.note.signer.kind.starts_with("demo") {
+        if batch.note.signer.kind == crate::note::SignerKind::Demo {
             return demo(store);
         }
         return Err(id_err(format!(
@@ -969,7 +969,7 @@ mod tests {
     #[test]
     fn with_a_profile_the_addendum_is_signed_by_its_identity() {
         let fs = FakeStore::new(Level::Normal, 3);
-        fs.rewrite_note(|n| n.signer.kind = "certificate".into());
+        fs.rewrite_note(|n| n.signer.kind = crate::note::SignerKind::Certificate);
         sample(fs.store(), Some("b1")).unwrap();
         let elsewhere = tempfile::tempdir().unwrap();
         let (profile, cert) = profile_with_keys(elsewhere.path(), false);
@@ -982,7 +982,7 @@ mod tests {
             "{}",
             a.signer.subject
         );
-        assert_eq!(a.signer.kind, "certificate");
+        assert_eq!(a.signer.kind, crate::note::SignerKind::Certificate);
         let trust = crate::verify::TrustStore::from_pem_files(&[cert]).unwrap();
         let report = verify_addendum(&fs.batch_dir(), &trust).unwrap();
         assert_eq!(
@@ -1012,7 +1012,7 @@ mod tests {
     #[test]
     fn without_profile_a_real_signer_needs_one() {
         let fs = FakeStore::new(Level::Normal, 3);
-        fs.rewrite_note(|n| n.signer.kind = "certificate".into());
+        fs.rewrite_note(|n| n.signer.kind = crate::note::SignerKind::Certificate);
         sample(fs.store(), Some("b1")).unwrap();
         let e = record(&req(&fs, "b1_0001", Decision::Ok, "qa-1")).unwrap_err();
         assert!(e.to_string().contains("give --profile"), "{e}");

@@ -105,7 +105,7 @@ pub(crate) fn batch_note(level: Level, documents: Vec<DocumentRecord>) -> Transf
         signer: Signer {
             subject: "CN=demo".into(),
             certificate_sha256: "cd".into(),
-            kind: "demo (untrusted)".into(),
+            kind: crate::note::SignerKind::Demo,
         },
         completeness: None,
         document_notes: BTreeMap::new(),

@@ -174,7 +174,7 @@ fn store_with(env: &TestEnv, level: Level, n: usize) -> PathBuf {
         signer: Signer {
             subject: identity.subject().to_string(),
             certificate_sha256: identity.fingerprint_hex(),
-            kind: "demo (untrusted)".into(),
+            kind: resiscan::note::SignerKind::Demo,
         },
         completeness: None,
         document_notes: BTreeMap::new(),
