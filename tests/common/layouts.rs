@@ -98,35 +98,11 @@ impl Canvas {
 /// Draws a text line with its baseline at `y` px, blending glyph coverage towards `ink` over
 /// whatever is below (so white text on a dark band works as well as black on paper).
 fn draw(font: &FontVec, scale: PxScale, page: &mut GrayImage, x: f64, y: f64, text: &str, ink: u8) {
-    let scaled = font.as_scaled(scale);
-    let mut caret = x as f32;
-    let mut prev = None;
-    let (w, h) = (i64::from(page.width), i64::from(page.height));
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(p) = prev {
-            caret += scaled.kern(p, id);
-        }
-        let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, y as f32));
-        caret += scaled.h_advance(id);
-        prev = Some(id);
-        let Some(outline) = font.outline_glyph(glyph) else {
-            continue;
-        };
-        let b = outline.px_bounds();
-        outline.draw(|gx, gy, coverage| {
-            let (px, py) = (
-                b.min.x as i64 + i64::from(gx),
-                b.min.y as i64 + i64::from(gy),
-            );
-            if px >= 0 && py >= 0 && px < w && py < h {
-                let i = (py * w + px) as usize;
-                let c = f64::from(coverage.clamp(0.0, 1.0));
-                let old = f64::from(page.pixels[i]);
-                page.pixels[i] = (old * (1.0 - c) + f64::from(ink) * c).round() as u8;
-            }
-        });
-    }
+    super::letters::for_each_glyph_pixel(font, scale, page, x, y, text, |pixel, coverage| {
+        let c = f64::from(coverage.clamp(0.0, 1.0));
+        let old = f64::from(*pixel);
+        *pixel = (old * (1.0 - c) + f64::from(ink) * c).round() as u8;
+    });
 }
 
 /// German running text for column and small-print pages: paragraphs of plain prose.

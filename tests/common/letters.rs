@@ -96,6 +96,24 @@ pub fn wrap<F: Font>(font: &ab_glyph::PxScaleFont<&F>, line: &str, max: f64) -> 
 
 /// Draws one line of text with its baseline at `y`, darkening by glyph coverage.
 fn draw_text(font: &FontVec, scale: PxScale, page: &mut GrayImage, x: f64, y: f64, text: &str) {
+    for_each_glyph_pixel(font, scale, page, x, y, text, |pixel, coverage| {
+        let ink = (255.0 * (1.0 - coverage.clamp(0.0, 1.0))) as u8;
+        *pixel = (*pixel).min(ink);
+    });
+}
+
+/// Lays out one line of text with its baseline at `y` (kerning included) and hands every
+/// page pixel a glyph covers, with its coverage, to `plot`: the one glyph walker of the
+/// generators, whatever they paint with.
+pub fn for_each_glyph_pixel(
+    font: &FontVec,
+    scale: PxScale,
+    page: &mut GrayImage,
+    x: f64,
+    y: f64,
+    text: &str,
+    mut plot: impl FnMut(&mut u8, f32),
+) {
     let scaled = font.as_scaled(scale);
     let mut caret = x as f32;
     let mut prev = None;
@@ -116,9 +134,7 @@ fn draw_text(font: &FontVec, scale: PxScale, page: &mut GrayImage, x: f64, y: f6
             let px = bounds.min.x as i64 + i64::from(gx);
             let py = bounds.min.y as i64 + i64::from(gy);
             if px >= 0 && py >= 0 && px < w && py < h {
-                let i = (py * w + px) as usize;
-                let ink = (255.0 * (1.0 - coverage.clamp(0.0, 1.0))) as u8;
-                page.pixels[i] = page.pixels[i].min(ink);
+                plot(&mut page.pixels[(py * w + px) as usize], coverage);
             }
         });
     }
