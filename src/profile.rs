@@ -385,10 +385,10 @@ impl fmt::Display for Problems {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProfileError {
-    #[error("cannot read profile {}: {source}", path.display())]
+    #[error("cannot read profile {}: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "profile {} has {}:\n{}{}",
@@ -447,7 +447,7 @@ impl Draft {
     pub fn read(path: &Path) -> Result<Draft, ProfileError> {
         let bytes = std::fs::read(path).map_err(|source| ProfileError::Read {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         let text = std::str::from_utf8(&bytes).map_err(|e| ProfileError::Invalid {
             path: path.to_path_buf(),

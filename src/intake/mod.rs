@@ -58,10 +58,10 @@ pub struct Batch {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntakeError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{} is not a folder (a batch is a folder of documents)", path.display())]
     NotAFolder { path: PathBuf },
@@ -170,7 +170,7 @@ struct Entry {
 pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
     let io = |source| IntakeError::Io {
         path: root.to_path_buf(),
-        source,
+        cause: source,
     };
     let meta = std::fs::metadata(root).map_err(io)?;
     if !meta.is_dir() {
@@ -211,7 +211,7 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
         Err(source) => {
             return Err(IntakeError::Io {
                 path: manifest_path,
-                source,
+                cause: source,
             });
         }
     };

@@ -210,7 +210,7 @@ pub(super) fn finish_batch(
 fn create_dir(dir: &Path) -> Result<(), IngestError> {
     std::fs::create_dir_all(dir).map_err(|source| IngestError::Write {
         path: dir.to_path_buf(),
-        source,
+        cause: source,
     })
 }
 
@@ -218,7 +218,7 @@ fn create_dir(dir: &Path) -> Result<(), IngestError> {
 fn write_json(path: &Path, value: &impl Serialize) -> Result<(), IngestError> {
     let write_err = |source| IngestError::Write {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut out = std::io::BufWriter::new(store::AtomicFile::create(path).map_err(write_err)?);
     serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
@@ -227,7 +227,7 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), IngestError> {
         } else {
             IngestError::Json {
                 path: path.to_path_buf(),
-                source: e,
+                cause: e,
             }
         }
     })?;
@@ -248,15 +248,18 @@ fn copy_reports(dir: &Path, target: &Path) -> Result<(), IngestError> {
         let to = target.join(name);
         let mut file = store::AtomicFile::create(&to).map_err(|source| IngestError::Write {
             path: to.clone(),
-            source,
+            cause: source,
         })?;
         let mut src = std::fs::File::open(&from).map_err(|source| IngestError::Write {
             path: from.clone(),
-            source,
+            cause: source,
         })?;
         std::io::copy(&mut src, &mut file)
             .and_then(|_| file.commit())
-            .map_err(|source| IngestError::Write { path: to, source })?;
+            .map_err(|source| IngestError::Write {
+                path: to,
+                cause: source,
+            })?;
     }
     Ok(())
 }

@@ -337,7 +337,13 @@ impl Run<'_, '_> {
                 Ok(hashed) => hashed,
                 Err(source) => {
                     let file = self.relative(file);
-                    return Err((DocError::Unreadable { file, source }, files));
+                    return Err((
+                        DocError::Unreadable {
+                            file,
+                            cause: source,
+                        },
+                        files,
+                    ));
                 }
             };
             files.push(SourceFile {
@@ -449,7 +455,7 @@ impl Run<'_, '_> {
                     }
                     _ => DocError::Unreadable {
                         file: name.clone(),
-                        source,
+                        cause: source,
                     },
                 })?
                 .into();
@@ -462,7 +468,7 @@ impl Run<'_, '_> {
             let t = Instant::now();
             let infos = image::probe(&bytes, max_pixels).map_err(|source| DocError::Image {
                 file: name.clone(),
-                source,
+                cause: source,
             })?;
             self.times.decode_ms += ms(t.elapsed());
             log.source_pages.push(infos.len());
@@ -474,7 +480,7 @@ impl Run<'_, '_> {
                     DocError::Page {
                         file: name.clone(),
                         page: page_in_file,
-                        source,
+                        cause: source,
                     }
                 })?;
                 self.times.decode_ms += ms(t.elapsed());
@@ -495,7 +501,7 @@ impl Run<'_, '_> {
                         recognize(ctx, engine, &page, dpi).map_err(|source| DocError::Ocr {
                             file: name.clone(),
                             page: page_in_file,
-                            source,
+                            cause: source,
                         })?;
                     self.times.ocr_ms += ms(t.elapsed());
                     if crate::quality::confident_words(&read) {
@@ -524,7 +530,7 @@ impl Run<'_, '_> {
                     None => recognize(ctx, engine, &page, dpi).map_err(|source| DocError::Ocr {
                         file: name.clone(),
                         page: page_in_file,
-                        source,
+                        cause: source,
                     })?,
                 };
                 self.times.ocr_ms += ms(t.elapsed());
@@ -571,7 +577,7 @@ impl Run<'_, '_> {
         written.out.into_inner().map_err(|e| StoreFault::Io {
             what: "writing",
             path: tmp_pdf.clone(),
-            source: e.into_error(),
+            cause: e.into_error(),
         })?;
         self.times.pdf_ms += ms(t.elapsed());
         Ok(Rendered {
@@ -614,7 +620,7 @@ impl Run<'_, '_> {
                     crate::pdf::sign::SignError::Io(source) => StoreFault::Io {
                         what: "signing",
                         path: tmp.0.clone(),
-                        source,
+                        cause: source,
                     }
                     .into(),
                     other => DocError::SignPdf(other).into(),
@@ -637,7 +643,7 @@ impl Run<'_, '_> {
             let sha = crate::crypto::hash::sha256_file_hex(file).map_err(|source| {
                 DocError::VanishedWhileProcessing {
                     file: self.relative(file),
-                    source,
+                    cause: source,
                 }
             })?;
             if sha != hashed.sha256 {
@@ -672,7 +678,7 @@ impl Run<'_, '_> {
         let SealedPdf { file, tmp, sha256 } = sealed;
         file.sync_all().map_err(|source| StoreFault::Sync {
             path: tmp.0.clone(),
-            source,
+            cause: source,
         })?;
         drop(file);
         let pdf_path = root.join(&paths.pdf);
@@ -683,12 +689,12 @@ impl Run<'_, '_> {
         placed.push(pdf_path.clone());
         std::fs::rename(&tmp.0, &pdf_path).map_err(|source| StoreFault::Move {
             dir: dir.clone(),
-            source,
+            cause: source,
         })?;
         tmp.disarm();
         store::sync_dir(&dir).map_err(|source| StoreFault::Sync {
             path: dir.clone(),
-            source,
+            cause: source,
         })?;
 
         let note = document_note(ctx, self.batch, record.clone());
@@ -708,7 +714,7 @@ impl Run<'_, '_> {
         store::atomic_write(&root.join(&paths.meta), &meta_json).map_err(|source| {
             StoreFault::Meta {
                 file: paths.meta.clone(),
-                source,
+                cause: source,
             }
         })?;
         lock(store).record(&store::NewEntry {
@@ -913,7 +919,7 @@ fn classified(
     fields.insert("efile".into(), rule.id.value.clone());
     let filing_path = |source| DocError::FilingPath {
         efile: rule.id.value.clone(),
-        source,
+        cause: source,
     };
     // The config phase parsed every entry's template; a missing one is refused like a bad one.
     let folder = match templates.get(&rule.id.value) {
@@ -1412,7 +1418,7 @@ mod tests {
         let fault = StoreFault::Io {
             what: "cannot create",
             path: PathBuf::from("/s/.resiscan/work/x.pdf.tmp"),
-            source: std::io::Error::other("disk full"),
+            cause: std::io::Error::other("disk full"),
         };
         assert_eq!(
             fault.to_string(),
@@ -1535,7 +1541,7 @@ mod tests {
         let store = StageError::Store(StoreFault::Io {
             what: "writing",
             path: PathBuf::from("/s/x"),
-            source: std::io::Error::other("disk full"),
+            cause: std::io::Error::other("disk full"),
         });
         let r = quarantined_record(&batch(), &doc(), &store, &sources, None, None, None);
         assert_eq!(

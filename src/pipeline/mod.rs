@@ -64,16 +64,16 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("OCR engine: {0}")]
-    Ocr(#[from] crate::ocr::OcrError),
-    #[error("writing {}: {source}", path.display())]
+    Ocr(crate::ocr::OcrError),
+    #[error("writing {}: {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Json {
         path: PathBuf,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error(transparent)]
     Intake(#[from] intake::IntakeError),
@@ -87,6 +87,14 @@ pub enum IngestError {
 impl From<DemoRefused> for IngestError {
     fn from(e: DemoRefused) -> IngestError {
         IngestError::Identity(IdentityLoad::DemoRefused(e))
+    }
+}
+
+// By hand, not `#[from]`: that would also make the OCR error the `source()` of an error that
+// already prints it (STYLE §3: a cause is printed or sourced, never both).
+impl From<crate::ocr::OcrError> for IngestError {
+    fn from(e: crate::ocr::OcrError) -> IngestError {
+        IngestError::Ocr(e)
     }
 }
 
@@ -218,7 +226,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     if let Some(out) = &config.out_dir {
         std::fs::create_dir_all(out).map_err(|source| IngestError::Write {
             path: out.clone(),
-            source,
+            cause: source,
         })?;
     }
 
@@ -272,7 +280,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     };
     std::fs::create_dir_all(&work_dir).map_err(|source| IngestError::Write {
         path: work_dir.clone(),
-        source,
+        cause: source,
     })?;
 
     let signer = note::Signer::of(identity);
@@ -317,7 +325,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     let total = queue.len();
     let spool = Spool::create(&work_dir).map_err(|source| IngestError::Write {
         path: work_dir.clone(),
-        source,
+        cause: source,
     })?;
     let results = run_queue(&ctx, &batches, queue, &spool);
     if let Some((_, failed)) = results.iter().find(|(_, o)| o.store_failure.is_some()) {
@@ -646,20 +654,20 @@ fn new_note(ctx: &Context<'_>, batch: &Batch, kind: NoteKind) -> TransferNote {
 #[non_exhaustive]
 pub enum NoteError {
     /// The disk refused: the store's failure.
-    #[error("writing {}: {source}", path.display())]
+    #[error("writing {}: {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Serialise {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("signing {}: {source}", path.display())]
+    #[error("signing {}: {cause}", path.display())]
     Sign {
         path: PathBuf,
-        source: crate::crypto::CryptoError,
+        cause: crate::crypto::CryptoError,
     },
 }
 
@@ -674,7 +682,7 @@ fn write_signed_note<D: Serialize>(
 ) -> Result<String, NoteError> {
     let write_err = |source| NoteError::Write {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let file = store::AtomicFile::create(path).map_err(write_err)?;
     let mut out = crate::crypto::HashingWriter::for_signing(
@@ -686,7 +694,7 @@ fn write_signed_note<D: Serialize>(
             Some(io) => write_err(io),
             None => NoteError::Serialise {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             },
         });
     }
@@ -699,14 +707,14 @@ fn write_signed_note<D: Serialize>(
     let p7s = crate::crypto::cms::sign_digest_now(ctx.identity, &digest).map_err(|source| {
         NoteError::Sign {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }
     })?;
     file.commit().map_err(write_err)?;
     let p7s_path = crate::crypto::cms::detached_signature_path(path);
     store::atomic_write(&p7s_path, &p7s).map_err(|source| NoteError::Write {
         path: p7s_path,
-        source,
+        cause: source,
     })?;
     Ok(hex::encode(hashed.sha256))
 }

@@ -47,7 +47,12 @@ pub(crate) fn read(batch_dir: &Path) -> Result<Option<QaAddendum>, QaError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(QaError::Read { path, source }),
+        Err(source) => {
+            return Err(QaError::Read {
+                path,
+                cause: source,
+            });
+        }
     };
     QaAddendum::from_yaml(&bytes)
         .map(Some)

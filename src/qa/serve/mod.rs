@@ -56,10 +56,10 @@ pub enum ServeError {
     Qa(#[from] QaError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
-    #[error("reading the token file {}: {source}", path.display())]
+    #[error("reading the token file {}: {cause}", path.display())]
     TokenFile {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the token file {} is empty or shorter than 16 characters", path.display())]
     WeakToken { path: PathBuf },
@@ -114,7 +114,7 @@ pub fn start(opts: &ServeOptions) -> Result<Running, ServeError> {
         Some(path) => {
             let t = std::fs::read_to_string(path).map_err(|source| ServeError::TokenFile {
                 path: path.clone(),
-                source,
+                cause: source,
             })?;
             let t = t.trim().to_string();
             if t.len() < 16 {
