@@ -979,9 +979,9 @@ pub fn explain(result: &Classification) -> String {
 /// The text of a document for `resiscan explain`: a text file as is, or a PDF's text layer
 /// through poppler's `pdftotext -enc UTF-8 PATH -`.
 pub fn document_text(path: &Path) -> Result<String, ClassifyError> {
-    let bytes = std::fs::read(path).map_err(|source| ClassifyError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| ClassifyError::Read {
         path: path.to_path_buf(),
-        cause: source,
+        cause,
     })?;
     if bytes.starts_with(b"%PDF-") {
         let output = std::process::Command::new("pdftotext")

@@ -565,9 +565,9 @@ fn read_private_key(path: &Path) -> Result<Vec<u8>, IdentityError> {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = fs::read(path).map_err(|source| IdentityError::Read {
+    let bytes = fs::read(path).map_err(|cause| IdentityError::Read {
         path: path.to_path_buf(),
-        cause: source,
+        cause,
     })?;
     let encrypted = || {
         key_err(

@@ -117,9 +117,9 @@ fn generate_with(
     ];
     let cert = params.self_signed(&key).map_err(gen_err)?;
 
-    fs::create_dir_all(out_dir).map_err(|source| KeygenError::Io {
+    fs::create_dir_all(out_dir).map_err(|cause| KeygenError::Io {
         path: out_dir.to_path_buf(),
-        cause: source,
+        cause,
     })?;
     // No-replace writes: a file that appeared since the check above is still not overwritten.
     let io_err = |path: &PathBuf| {

@@ -168,9 +168,9 @@ struct Entry {
 
 /// Lists the batch at `root`.
 pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
-    let io = |source| IntakeError::Io {
+    let io = |cause| IntakeError::Io {
         path: root.to_path_buf(),
-        cause: source,
+        cause,
     };
     let meta = std::fs::metadata(root).map_err(io)?;
     if !meta.is_dir() {
@@ -208,10 +208,10 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             (BatchManifest::default(), None, Vec::new())
         }
-        Err(source) => {
+        Err(cause) => {
             return Err(IntakeError::Io {
                 path: manifest_path,
-                cause: source,
+                cause,
             });
         }
     };

@@ -119,11 +119,7 @@ pub(crate) enum StoreFault {
 impl StoreFault {
     pub(super) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreFault {
         let path = path.to_path_buf();
-        move |source| StoreFault::Io {
-            what,
-            path,
-            cause: source,
-        }
+        move |cause| StoreFault::Io { what, path, cause }
     }
 }
 

@@ -47,11 +47,8 @@ pub(crate) fn read(batch_dir: &Path) -> Result<Option<QaAddendum>, QaError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(QaError::Read {
-                path,
-                cause: source,
-            });
+        Err(cause) => {
+            return Err(QaError::Read { path, cause });
         }
     };
     QaAddendum::from_yaml(&bytes)

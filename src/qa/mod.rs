@@ -146,9 +146,9 @@ pub(crate) fn load_batch(store: &Path, id: &str) -> Result<LoadedBatch, QaError>
             path,
         });
     }
-    let bytes = std::fs::read(&path).map_err(|source| QaError::Read {
+    let bytes = std::fs::read(&path).map_err(|cause| QaError::Read {
         path: path.clone(),
-        cause: source,
+        cause,
     })?;
     let note = TransferNote::from_yaml(&bytes).map_err(|e| QaError::Unreadable {
         path: path.clone(),
@@ -186,9 +186,9 @@ fn batch_ids(store: &Path, only: Option<&str>) -> Result<Vec<String>, QaError> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), QaError> {
-    crate::store::atomic_write(path, bytes).map_err(|source| QaError::Write {
+    crate::store::atomic_write(path, bytes).map_err(|cause| QaError::Write {
         path: path.to_path_buf(),
-        cause: source,
+        cause,
     })
 }
 
@@ -197,11 +197,8 @@ fn read_selection(dir: &Path) -> Result<Option<Selection>, QaError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(QaError::Read {
-                path,
-                cause: source,
-            });
+        Err(cause) => {
+            return Err(QaError::Read { path, cause });
         }
     };
     serde_json::from_slice(&bytes)
@@ -390,9 +387,9 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
         });
     }
     let pdf = req.store.join(pdf_rel);
-    let actual = crate::crypto::sha256_file_hex(&pdf).map_err(|source| QaError::Read {
+    let actual = crate::crypto::sha256_file_hex(&pdf).map_err(|cause| QaError::Read {
         path: pdf.clone(),
-        cause: source,
+        cause,
     })?;
     if &actual != recorded_sha {
         return Err(QaError::PdfChanged {
@@ -470,9 +467,9 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
 }
 
 fn read_meta(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, QaError> {
-    let bytes = std::fs::read(path).map_err(|source| QaError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| QaError::Read {
         path: path.to_path_buf(),
-        cause: source,
+        cause,
     })?;
     let meta: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| QaError::Unreadable {
@@ -544,9 +541,9 @@ fn lock_batch(dir: &Path) -> Result<std::fs::File, QaError> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| QaError::Write {
+        .map_err(|cause| QaError::Write {
             path: path.clone(),
-            cause: source,
+            cause,
         })?;
     file.lock().map_err(|e| QaError::Locked {
         path,

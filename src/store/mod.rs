@@ -92,9 +92,9 @@ impl StoreError {
     }
 
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-        move |source| StoreError::Io {
+        move |cause| StoreError::Io {
             path: path.to_path_buf(),
-            cause: source,
+            cause,
         }
     }
 }

@@ -112,9 +112,9 @@ pub fn start(opts: &ServeOptions) -> Result<Running, ServeError> {
     let token_required = !opts.listen.ip().is_loopback() || opts.token_file.is_some();
     let token = match &opts.token_file {
         Some(path) => {
-            let t = std::fs::read_to_string(path).map_err(|source| ServeError::TokenFile {
+            let t = std::fs::read_to_string(path).map_err(|cause| ServeError::TokenFile {
                 path: path.clone(),
-                cause: source,
+                cause,
             })?;
             let t = t.trim().to_string();
             if t.len() < 16 {
