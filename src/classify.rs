@@ -76,20 +76,20 @@ pub fn compile_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClassifyError {
-    #[error("e-file '{efile}': {what}: bad regex: {source}")]
+    #[error("e-file '{efile}': {what}: bad regex: {cause}")]
     BadRegex {
         efile: String,
         what: String,
-        source: Box<regex::Error>,
+        cause: Box<regex::Error>,
     },
     #[error("e-file '{efile}': field '{field}': the regex has no capture group")]
     NoCaptureGroup { efile: String, field: String },
     #[error("e-file '{efile}': require names field '{field}' that no regex defines")]
     UnknownRequiredField { efile: String, field: String },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is neither UTF-8 text nor a PDF")]
     NotText { path: PathBuf },
@@ -297,7 +297,7 @@ impl Entry {
             move |e: regex::Error| ClassifyError::BadRegex {
                 efile,
                 what,
-                source: Box::new(e),
+                cause: Box::new(e),
             }
         };
         let terms = |list: &[String], kind: &str| -> Result<Vec<Term>, ClassifyError> {
@@ -979,9 +979,9 @@ pub fn explain(result: &Classification) -> String {
 /// The text of a document for `resiscan explain`: a text file as is, or a PDF's text layer
 /// through poppler's `pdftotext -enc UTF-8 PATH -`.
 pub fn document_text(path: &Path) -> Result<String, ClassifyError> {
-    let bytes = std::fs::read(path).map_err(|source| ClassifyError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| ClassifyError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     if bytes.starts_with(b"%PDF-") {
         let output = std::process::Command::new("pdftotext")

@@ -60,21 +60,11 @@ fn wants_json(command: &Command) -> bool {
     }
 }
 
-/// An error with its causes, each said once: many of our errors already quote their cause in
-/// their own message, and `{:#}` would repeat it ("cannot read x: No such file: No such file").
+/// An error with its causes, each said once, joined by ": " (anyhow's `{:#}`). Each cause is
+/// said once by construction: an error of ours either quotes its cause in its own message or
+/// returns it from `source()`, never both (STYLE §3), so nothing here compares message text.
 fn error_text(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let msg = cause.to_string();
-        if msg.is_empty() || text.contains(&msg) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&msg);
-    }
-    text
+    format!("{e:#}")
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -504,4 +494,170 @@ fn store(cmd: StoreCommand) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as StdError;
+    use std::path::PathBuf;
+
+    use anyhow::Context as _;
+
+    use super::error_text;
+
+    fn io(msg: &str) -> std::io::Error {
+        std::io::Error::other(msg.to_string())
+    }
+
+    /// Fails if any error in `e`'s chain both prints its cause and returns it from `source()`.
+    fn assert_cause_said_once(e: &(dyn StdError + 'static)) {
+        let mut link: Option<&(dyn StdError + 'static)> = Some(e);
+        while let Some(err) = link {
+            if let Some(cause) = err.source() {
+                let (outer, inner) = (err.to_string(), cause.to_string());
+                assert!(
+                    !outer.contains(&inner),
+                    "{err:?} prints its cause \"{inner}\" and also returns it from source()"
+                );
+            }
+            link = err.source();
+        }
+    }
+
+    fn count(haystack: &str, needle: &str) -> usize {
+        haystack.matches(needle).count()
+    }
+
+    #[test]
+    fn a_store_error_under_context_says_each_cause_once() {
+        let store = crate::pipeline::IngestError::Store(crate::store::StoreError::Io {
+            path: PathBuf::from("/srv/store/_lock"),
+            cause: io("disk full"),
+        });
+        let e = Err::<(), _>(store).context("ingest stopped").unwrap_err();
+        let text = error_text(&e);
+        assert_eq!(text, "ingest stopped: /srv/store/_lock: disk full");
+        assert_eq!(count(&text, "disk full"), 1, "{text}");
+        assert_eq!(count(&text, "/srv/store/_lock"), 1, "{text}");
+    }
+
+    #[test]
+    fn a_real_io_error_under_context_says_each_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-profile.yaml");
+        let Err(err) = crate::config::configure(&missing, crate::config::Needs::All) else {
+            panic!("a missing profile must be an error");
+        };
+        let os_text = std::fs::read(&missing).unwrap_err().to_string();
+        let e = anyhow::Error::from(err).context("qa sample");
+        let text = error_text(&e);
+        assert!(
+            text.starts_with("qa sample: cannot read profile "),
+            "{text}"
+        );
+        assert_eq!(count(&text, &os_text), 1, "{text}");
+        assert_eq!(count(&text, &missing.display().to_string()), 1, "{text}");
+    }
+
+    #[test]
+    fn no_error_of_ours_both_prints_and_sources_its_cause() {
+        use crate::crypto::{CryptoError, IdentityError};
+        let p = || PathBuf::from("/x/file");
+        let json_err = || serde_json::from_str::<u8>("nope").unwrap_err();
+        let unclosed = String::from("(");
+        let regex_err = || Box::new(regex::Regex::new(&unclosed).unwrap_err());
+        let store_io = || crate::store::StoreError::Io {
+            path: p(),
+            cause: io("store io cause"),
+        };
+        let identity_read = || IdentityError::Read {
+            path: p(),
+            cause: io("identity read cause"),
+        };
+        let qa_read = || crate::qa::QaError::Read {
+            path: p(),
+            cause: io("qa read cause"),
+        };
+        let profile_read = || crate::profile::ProfileError::Read {
+            path: p(),
+            cause: io("profile read cause"),
+        };
+        let errors: Vec<Box<dyn StdError + 'static>> = vec![
+            Box::new(profile_read()),
+            Box::new(crate::config::ConfigError::Profile(profile_read())),
+            Box::new(store_io()),
+            Box::new(crate::store::StoreError::Index {
+                path: p(),
+                cause: Box::new(rusqlite::Error::QueryReturnedNoRows),
+            }),
+            Box::new(crate::intake::IntakeError::Io {
+                path: p(),
+                cause: io("intake cause"),
+            }),
+            Box::new(crate::classify::ClassifyError::Read {
+                path: p(),
+                cause: io("classify read cause"),
+            }),
+            Box::new(crate::classify::ClassifyError::BadRegex {
+                efile: "E".into(),
+                what: "field 'az'".into(),
+                cause: regex_err(),
+            }),
+            Box::new(identity_read()),
+            Box::new(CryptoError::from(identity_read())),
+            Box::new(CryptoError::from(der::Error::from(
+                der::ErrorKind::Overflow,
+            ))),
+            Box::new(crate::pdf::PdfError::from(io("pdf io cause"))),
+            Box::new(crate::pdf::sign::SignError::from(io("sign io cause"))),
+            Box::new(crate::pdf::sign::SignError::from(CryptoError::from(
+                identity_read(),
+            ))),
+            Box::new(crate::crypto::keygen::KeygenError::Io {
+                path: p(),
+                cause: io("keygen cause"),
+            }),
+            Box::new(qa_read()),
+            Box::new(crate::qa::QaError::Write {
+                path: p(),
+                cause: io("qa write cause"),
+            }),
+            Box::new(crate::qa::serve::ServeError::Qa(qa_read())),
+            Box::new(crate::qa::serve::ServeError::TokenFile {
+                path: p(),
+                cause: io("token cause"),
+            }),
+            Box::new(crate::pipeline::IngestError::Store(store_io())),
+            Box::new(crate::pipeline::IngestError::from(
+                crate::ocr::OcrError::Recognize("ocr cause".into()),
+            )),
+            Box::new(crate::pipeline::IngestError::Write {
+                path: p(),
+                cause: io("ingest write cause"),
+            }),
+            Box::new(crate::pipeline::IngestError::Json {
+                path: p(),
+                cause: json_err(),
+            }),
+            Box::new(crate::pipeline::IngestError::Note(
+                crate::pipeline::NoteError::Write {
+                    path: p(),
+                    cause: io("note write cause"),
+                },
+            )),
+            Box::new(crate::pipeline::NoteError::Serialise {
+                path: p(),
+                cause: io("note serialise cause"),
+            }),
+            Box::new(crate::pipeline::NoteError::Sign {
+                path: p(),
+                cause: CryptoError::from(identity_read()),
+            }),
+        ];
+        for e in &errors {
+            assert_cause_said_once(e.as_ref());
+            // Every one of these quotes its cause, so none may also expose it.
+            assert!(e.source().is_none(), "{e:?} still has a source()");
+        }
+    }
 }

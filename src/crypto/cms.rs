@@ -44,7 +44,7 @@ use super::identity::{IdentityError, SigningIdentity, parse_cert};
 #[non_exhaustive]
 pub enum CryptoError {
     #[error("encoding the CMS structure failed: {0}")]
-    Encode(#[from] der::Error),
+    Encode(der::Error),
     #[error(transparent)]
     Sign(#[from] IdentityError),
     #[error("signing time {0} cannot be encoded (before 1970?)")]
@@ -57,6 +57,14 @@ pub enum CryptoError {
         got: usize,
         want: usize,
     },
+}
+
+// By hand, not `#[from]`: that would also make the DER error the `source()` of an error that
+// already prints it (STYLE §3: a cause is printed or sourced, never both).
+impl From<der::Error> for CryptoError {
+    fn from(e: der::Error) -> CryptoError {
+        CryptoError::Encode(e)
+    }
 }
 
 /// Options for [`sign_detached`].

@@ -58,8 +58,8 @@ const DEMO_DAYS: i64 = 730;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdentityError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
+    #[error("cannot read {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: io::Error },
     #[error("certificate {}: {reason}", path.display())]
     Certificate { path: PathBuf, reason: String },
     #[error(
@@ -565,9 +565,9 @@ fn read_private_key(path: &Path) -> Result<Vec<u8>, IdentityError> {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = fs::read(path).map_err(|source| IdentityError::Read {
+    let bytes = fs::read(path).map_err(|cause| IdentityError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let encrypted = || {
         key_err(

@@ -41,10 +41,10 @@ pub enum KeygenError {
     Openssl(String),
     #[error("generating the key or certificate failed: {0}")]
     Generate(String),
-    #[error("writing {}: {source}", path.display())]
+    #[error("writing {}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -117,9 +117,9 @@ fn generate_with(
     ];
     let cert = params.self_signed(&key).map_err(gen_err)?;
 
-    fs::create_dir_all(out_dir).map_err(|source| KeygenError::Io {
+    fs::create_dir_all(out_dir).map_err(|cause| KeygenError::Io {
         path: out_dir.to_path_buf(),
-        source,
+        cause,
     })?;
     // No-replace writes: a file that appeared since the check above is still not overwritten.
     let io_err = |path: &PathBuf| {
@@ -128,7 +128,7 @@ fn generate_with(
             std::io::ErrorKind::AlreadyExists => KeygenError::Exists(path.clone()),
             _ => KeygenError::Io {
                 path: path.clone(),
-                source,
+                cause: source,
             },
         }
     };

@@ -58,10 +58,10 @@ pub struct Batch {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntakeError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{} is not a folder (a batch is a folder of documents)", path.display())]
     NotAFolder { path: PathBuf },
@@ -168,9 +168,9 @@ struct Entry {
 
 /// Lists the batch at `root`.
 pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
-    let io = |source| IntakeError::Io {
+    let io = |cause| IntakeError::Io {
         path: root.to_path_buf(),
-        source,
+        cause,
     };
     let meta = std::fs::metadata(root).map_err(io)?;
     if !meta.is_dir() {
@@ -208,10 +208,10 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             (BatchManifest::default(), None, Vec::new())
         }
-        Err(source) => {
+        Err(cause) => {
             return Err(IntakeError::Io {
                 path: manifest_path,
-                source,
+                cause,
             });
         }
     };

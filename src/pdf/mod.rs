@@ -54,7 +54,7 @@ pub struct PdfPage<'a> {
 #[non_exhaustive]
 pub enum PdfError {
     #[error("writing the PDF failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("a PDF needs at least one page")]
     NoPages,
     #[error("page {page}: {reason}")]
@@ -63,6 +63,14 @@ pub enum PdfError {
     BadSignatureSpec(String),
     #[error("the text layer needs more than 65534 distinct characters, more than one font holds")]
     TooManyGlyphs,
+}
+
+// By hand, not `#[from]`: that would also make the I/O error the `source()` of an error that
+// already prints it (STYLE §3: a cause is printed or sourced, never both).
+impl From<std::io::Error> for PdfError {
+    fn from(e: std::io::Error) -> PdfError {
+        PdfError::Io(e)
+    }
 }
 
 impl From<font::TooManyGlyphs> for PdfError {

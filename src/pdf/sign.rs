@@ -32,7 +32,7 @@ pub struct SignaturePlaceholder {
 #[non_exhaustive]
 pub enum SignError {
     #[error("reading or writing the PDF failed: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     #[error("signature placeholder is not usable: {0}")]
     Placeholder(String),
     #[error(
@@ -42,6 +42,14 @@ pub enum SignError {
     TooLarge { needed: usize, available: usize },
     #[error(transparent)]
     Cms(#[from] CryptoError),
+}
+
+// By hand, not `#[from]`: that would also make the I/O error the `source()` of an error that
+// already prints it (STYLE §3: a cause is printed or sourced, never both).
+impl From<io::Error> for SignError {
+    fn from(e: io::Error) -> SignError {
+        SignError::Io(e)
+    }
 }
 
 /// Fills the placeholder of a finished PDF with a PAdES B-B signature by `identity`, then

@@ -208,17 +208,17 @@ pub(super) fn finish_batch(
 }
 
 fn create_dir(dir: &Path) -> Result<(), IngestError> {
-    std::fs::create_dir_all(dir).map_err(|source| IngestError::Write {
+    std::fs::create_dir_all(dir).map_err(|cause| IngestError::Write {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })
 }
 
 /// Writes `value` as pretty JSON to `path` atomically, streamed (report.json can be large).
 fn write_json(path: &Path, value: &impl Serialize) -> Result<(), IngestError> {
-    let write_err = |source| IngestError::Write {
+    let write_err = |cause| IngestError::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut out = std::io::BufWriter::new(store::AtomicFile::create(path).map_err(write_err)?);
     serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
@@ -227,7 +227,7 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), IngestError> {
         } else {
             IngestError::Json {
                 path: path.to_path_buf(),
-                source: e,
+                cause: e,
             }
         }
     })?;
@@ -246,17 +246,17 @@ fn copy_reports(dir: &Path, target: &Path) -> Result<(), IngestError> {
     ] {
         let from = dir.join(name);
         let to = target.join(name);
-        let mut file = store::AtomicFile::create(&to).map_err(|source| IngestError::Write {
+        let mut file = store::AtomicFile::create(&to).map_err(|cause| IngestError::Write {
             path: to.clone(),
-            source,
+            cause,
         })?;
-        let mut src = std::fs::File::open(&from).map_err(|source| IngestError::Write {
+        let mut src = std::fs::File::open(&from).map_err(|cause| IngestError::Write {
             path: from.clone(),
-            source,
+            cause,
         })?;
         std::io::copy(&mut src, &mut file)
             .and_then(|_| file.commit())
-            .map_err(|source| IngestError::Write { path: to, source })?;
+            .map_err(|cause| IngestError::Write { path: to, cause })?;
     }
     Ok(())
 }

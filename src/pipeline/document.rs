@@ -335,9 +335,9 @@ impl Run<'_, '_> {
         for file in &self.doc.files {
             let (sha256, bytes) = match crate::crypto::hash::sha256_file_hex_len(file) {
                 Ok(hashed) => hashed,
-                Err(source) => {
+                Err(cause) => {
                     let file = self.relative(file);
-                    return Err((DocError::Unreadable { file, source }, files));
+                    return Err((DocError::Unreadable { file, cause }, files));
                 }
             };
             files.push(SourceFile {
@@ -443,13 +443,13 @@ impl Run<'_, '_> {
             let name = self.relative(file);
             let t = Instant::now();
             let bytes: Arc<[u8]> = std::fs::read(file)
-                .map_err(|source| match source.kind() {
+                .map_err(|cause| match cause.kind() {
                     std::io::ErrorKind::NotFound => {
                         DocError::VanishedWhileRead { file: name.clone() }
                     }
                     _ => DocError::Unreadable {
                         file: name.clone(),
-                        source,
+                        cause,
                     },
                 })?
                 .into();
@@ -460,9 +460,9 @@ impl Run<'_, '_> {
             }
             self.times.hash_ms += ms(t.elapsed());
             let t = Instant::now();
-            let infos = image::probe(&bytes, max_pixels).map_err(|source| DocError::Image {
+            let infos = image::probe(&bytes, max_pixels).map_err(|cause| DocError::Image {
                 file: name.clone(),
-                source,
+                cause,
             })?;
             self.times.decode_ms += ms(t.elapsed());
             log.source_pages.push(infos.len());
@@ -470,11 +470,11 @@ impl Run<'_, '_> {
                 page_number += 1;
                 let page_in_file = index + 1;
                 let t = Instant::now();
-                let page = image::decode_page(&bytes, index, max_pixels).map_err(|source| {
+                let page = image::decode_page(&bytes, index, max_pixels).map_err(|cause| {
                     DocError::Page {
                         file: name.clone(),
                         page: page_in_file,
-                        source,
+                        cause,
                     }
                 })?;
                 self.times.decode_ms += ms(t.elapsed());
@@ -492,10 +492,10 @@ impl Run<'_, '_> {
                 if let (true, Some(dpi)) = (q.blank, q.dpi) {
                     let t = Instant::now();
                     let read =
-                        recognize(ctx, engine, &page, dpi).map_err(|source| DocError::Ocr {
+                        recognize(ctx, engine, &page, dpi).map_err(|cause| DocError::Ocr {
                             file: name.clone(),
                             page: page_in_file,
-                            source,
+                            cause,
                         })?;
                     self.times.ocr_ms += ms(t.elapsed());
                     if crate::quality::confident_words(&read) {
@@ -521,10 +521,10 @@ impl Run<'_, '_> {
                 let t = Instant::now();
                 let page_text = match early_text {
                     Some(read) => read,
-                    None => recognize(ctx, engine, &page, dpi).map_err(|source| DocError::Ocr {
+                    None => recognize(ctx, engine, &page, dpi).map_err(|cause| DocError::Ocr {
                         file: name.clone(),
                         page: page_in_file,
-                        source,
+                        cause,
                     })?,
                 };
                 self.times.ocr_ms += ms(t.elapsed());
@@ -571,7 +571,7 @@ impl Run<'_, '_> {
         written.out.into_inner().map_err(|e| StoreFault::Io {
             what: "writing",
             path: tmp_pdf.clone(),
-            source: e.into_error(),
+            cause: e.into_error(),
         })?;
         self.times.pdf_ms += ms(t.elapsed());
         Ok(Rendered {
@@ -614,7 +614,7 @@ impl Run<'_, '_> {
                     crate::pdf::sign::SignError::Io(source) => StoreFault::Io {
                         what: "signing",
                         path: tmp.0.clone(),
-                        source,
+                        cause: source,
                     }
                     .into(),
                     other => DocError::SignPdf(other).into(),
@@ -634,10 +634,10 @@ impl Run<'_, '_> {
     /// Stage 6: The sources must still be what was hashed before the PDF may be filed.
     fn recheck_sources(&self, sources: &Sources) -> Result<(), StageError> {
         for (file, hashed) in self.doc.files.iter().zip(&sources.files) {
-            let sha = crate::crypto::hash::sha256_file_hex(file).map_err(|source| {
+            let sha = crate::crypto::hash::sha256_file_hex(file).map_err(|cause| {
                 DocError::VanishedWhileProcessing {
                     file: self.relative(file),
-                    source,
+                    cause,
                 }
             })?;
             if sha != hashed.sha256 {
@@ -670,9 +670,9 @@ impl Run<'_, '_> {
         let dir = root.join(&classified.folder);
         std::fs::create_dir_all(&dir).map_err(StoreFault::io("cannot create", &dir))?;
         let SealedPdf { file, tmp, sha256 } = sealed;
-        file.sync_all().map_err(|source| StoreFault::Sync {
+        file.sync_all().map_err(|cause| StoreFault::Sync {
             path: tmp.0.clone(),
-            source,
+            cause,
         })?;
         drop(file);
         let pdf_path = root.join(&paths.pdf);
@@ -681,14 +681,14 @@ impl Run<'_, '_> {
         // only committed documents, and `verify` accepts it even before the re-run.
         let mut placed = Uncommitted::default();
         placed.push(pdf_path.clone());
-        std::fs::rename(&tmp.0, &pdf_path).map_err(|source| StoreFault::Move {
+        std::fs::rename(&tmp.0, &pdf_path).map_err(|cause| StoreFault::Move {
             dir: dir.clone(),
-            source,
+            cause,
         })?;
         tmp.disarm();
-        store::sync_dir(&dir).map_err(|source| StoreFault::Sync {
+        store::sync_dir(&dir).map_err(|cause| StoreFault::Sync {
             path: dir.clone(),
-            source,
+            cause,
         })?;
 
         let note = document_note(ctx, self.batch, record.clone());
@@ -705,10 +705,10 @@ impl Run<'_, '_> {
         );
         placed.push(root.join(&paths.meta));
         let meta_json = serde_json::to_vec_pretty(&meta).map_err(DocError::Meta)?;
-        store::atomic_write(&root.join(&paths.meta), &meta_json).map_err(|source| {
+        store::atomic_write(&root.join(&paths.meta), &meta_json).map_err(|cause| {
             StoreFault::Meta {
                 file: paths.meta.clone(),
-                source,
+                cause,
             }
         })?;
         lock(store).record(&store::NewEntry {
@@ -911,9 +911,9 @@ fn classified(
     fields.insert("month".into(), format!("{:02}", u8::from(filed_at.month())));
     fields.insert("batch".into(), batch_id.to_string());
     fields.insert("efile".into(), rule.id.value.clone());
-    let filing_path = |source| DocError::FilingPath {
+    let filing_path = |cause| DocError::FilingPath {
         efile: rule.id.value.clone(),
-        source,
+        cause,
     };
     // The config phase parsed every entry's template; a missing one is refused like a bad one.
     let folder = match templates.get(&rule.id.value) {
@@ -1412,7 +1412,7 @@ mod tests {
         let fault = StoreFault::Io {
             what: "cannot create",
             path: PathBuf::from("/s/.resiscan/work/x.pdf.tmp"),
-            source: std::io::Error::other("disk full"),
+            cause: std::io::Error::other("disk full"),
         };
         assert_eq!(
             fault.to_string(),
@@ -1535,7 +1535,7 @@ mod tests {
         let store = StageError::Store(StoreFault::Io {
             what: "writing",
             path: PathBuf::from("/s/x"),
-            source: std::io::Error::other("disk full"),
+            cause: std::io::Error::other("disk full"),
         });
         let r = quarantined_record(&batch(), &doc(), &store, &sources, None, None, None);
         assert_eq!(

@@ -64,16 +64,16 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("OCR engine: {0}")]
-    Ocr(#[from] crate::ocr::OcrError),
-    #[error("writing {}: {source}", path.display())]
+    Ocr(crate::ocr::OcrError),
+    #[error("writing {}: {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Json {
         path: PathBuf,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error(transparent)]
     Intake(#[from] intake::IntakeError),
@@ -87,6 +87,14 @@ pub enum IngestError {
 impl From<DemoRefused> for IngestError {
     fn from(e: DemoRefused) -> IngestError {
         IngestError::Identity(IdentityLoad::DemoRefused(e))
+    }
+}
+
+// By hand, not `#[from]`: that would also make the OCR error the `source()` of an error that
+// already prints it (STYLE §3: a cause is printed or sourced, never both).
+impl From<crate::ocr::OcrError> for IngestError {
+    fn from(e: crate::ocr::OcrError) -> IngestError {
+        IngestError::Ocr(e)
     }
 }
 
@@ -216,9 +224,9 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     // --out must be writable before any work: a night's batches filed without their copies
     // is a failure found too late.
     if let Some(out) = &config.out_dir {
-        std::fs::create_dir_all(out).map_err(|source| IngestError::Write {
+        std::fs::create_dir_all(out).map_err(|cause| IngestError::Write {
             path: out.clone(),
-            source,
+            cause,
         })?;
     }
 
@@ -270,9 +278,9 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         Some(_) => config.store_dir.join(".resiscan").join("work"),
         None => std::env::temp_dir().join(format!("resiscan-dry-run-{}", std::process::id())),
     };
-    std::fs::create_dir_all(&work_dir).map_err(|source| IngestError::Write {
+    std::fs::create_dir_all(&work_dir).map_err(|cause| IngestError::Write {
         path: work_dir.clone(),
-        source,
+        cause,
     })?;
 
     let signer = note::Signer::of(identity);
@@ -315,9 +323,9 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         })
         .collect();
     let total = queue.len();
-    let spool = Spool::create(&work_dir).map_err(|source| IngestError::Write {
+    let spool = Spool::create(&work_dir).map_err(|cause| IngestError::Write {
         path: work_dir.clone(),
-        source,
+        cause,
     })?;
     let results = run_queue(&ctx, &batches, queue, &spool);
     if let Some((_, failed)) = results.iter().find(|(_, o)| o.store_failure.is_some()) {
@@ -646,20 +654,20 @@ fn new_note(ctx: &Context<'_>, batch: &Batch, kind: NoteKind) -> TransferNote {
 #[non_exhaustive]
 pub enum NoteError {
     /// The disk refused: the store's failure.
-    #[error("writing {}: {source}", path.display())]
+    #[error("writing {}: {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Serialise {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("signing {}: {source}", path.display())]
+    #[error("signing {}: {cause}", path.display())]
     Sign {
         path: PathBuf,
-        source: crate::crypto::CryptoError,
+        cause: crate::crypto::CryptoError,
     },
 }
 
@@ -672,21 +680,21 @@ fn write_signed_note<D: Serialize>(
     path: &Path,
     note: &TransferNote<D>,
 ) -> Result<String, NoteError> {
-    let write_err = |source| NoteError::Write {
+    let write_err = |cause| NoteError::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let file = store::AtomicFile::create(path).map_err(write_err)?;
     let mut out = crate::crypto::HashingWriter::for_signing(
         std::io::BufWriter::new(file),
         ctx.identity.digest(),
     );
-    if let Err(source) = note.write_yaml(&mut out) {
+    if let Err(cause) = note.write_yaml(&mut out) {
         return Err(match out.io_error() {
             Some(io) => write_err(io),
             None => NoteError::Serialise {
                 path: path.to_path_buf(),
-                source,
+                cause,
             },
         });
     }
@@ -696,17 +704,17 @@ fn write_signed_note<D: Serialize>(
         .into_inner()
         .map_err(|e| write_err(e.into_error()))?;
     let digest = hashed.signing_digest.unwrap_or_default();
-    let p7s = crate::crypto::cms::sign_digest_now(ctx.identity, &digest).map_err(|source| {
+    let p7s = crate::crypto::cms::sign_digest_now(ctx.identity, &digest).map_err(|cause| {
         NoteError::Sign {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     })?;
     file.commit().map_err(write_err)?;
     let p7s_path = crate::crypto::cms::detached_signature_path(path);
-    store::atomic_write(&p7s_path, &p7s).map_err(|source| NoteError::Write {
+    store::atomic_write(&p7s_path, &p7s).map_err(|cause| NoteError::Write {
         path: p7s_path,
-        source,
+        cause,
     })?;
     Ok(hex::encode(hashed.sha256))
 }

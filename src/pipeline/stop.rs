@@ -16,11 +16,8 @@ pub(crate) enum DocError {
     /// Refused by intake (a link out of the batch, a sub-folder, a PDF at the batch root, …).
     #[error("{0}")]
     Refused(String),
-    #[error("{file}: cannot read: {source}")]
-    Unreadable {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: cannot read: {cause}")]
+    Unreadable { file: String, cause: std::io::Error },
     #[error(
         "another scan is already filed under this document id ({pdf}, batch {batch}, filed \
          {filed_at}): this entry's files differ from it. Not filed: if the batch id was used \
@@ -38,16 +35,16 @@ pub(crate) enum DocError {
     VanishedWhileRead { file: String },
     #[error("{file}: the file changed while it was being read; scan it again or re-run")]
     ChangedWhileRead { file: String },
-    #[error("{file}: {source}")]
+    #[error("{file}: {cause}")]
     Image {
         file: String,
-        source: image::ImageError,
+        cause: image::ImageError,
     },
-    #[error("{file}, page {page}: {source}")]
+    #[error("{file}, page {page}: {cause}")]
     Page {
         file: String,
         page: usize,
-        source: image::ImageError,
+        cause: image::ImageError,
     },
     #[error(
         "{file}, page {page}: the file carries no resolution and the profile gives no scan.assume_dpi"
@@ -60,11 +57,11 @@ pub(crate) enum DocError {
         dpi: f64,
         min: u32,
     },
-    #[error("{file}, page {page}: OCR: {source}")]
+    #[error("{file}, page {page}: OCR: {cause}")]
     Ocr {
         file: String,
         page: usize,
-        source: crate::ocr::OcrError,
+        cause: crate::ocr::OcrError,
     },
     #[error("every page is blank: nothing to file; check the scan")]
     AllBlank,
@@ -74,16 +71,13 @@ pub(crate) enum DocError {
     NoPlaceholder,
     #[error("signing the PDF: {0}")]
     SignPdf(crate::pdf::sign::SignError),
-    #[error("e-file path for '{efile}': {source}")]
+    #[error("e-file path for '{efile}': {cause}")]
     FilingPath {
         efile: String,
-        source: store::StoreError,
+        cause: store::StoreError,
     },
-    #[error("{file}: vanished while processing: {source}")]
-    VanishedWhileProcessing {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: vanished while processing: {cause}")]
+    VanishedWhileProcessing { file: String, cause: std::io::Error },
     #[error("{file}: changed while processing; not filed")]
     ChangedWhileProcessing { file: String },
     /// The note could not be serialised or signed (a write failure is the store's).
@@ -103,27 +97,21 @@ pub(crate) enum StoreFault {
     #[error(transparent)]
     Store(#[from] store::StoreError),
     /// `what` says what was being done to `path` ("cannot create", "writing", …).
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}: {cause}", path.display())]
     Io {
         what: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Sync {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot move the PDF into {}: {source}", dir.display())]
-    Move {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}: {source}")]
-    Meta {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("cannot move the PDF into {}: {cause}", dir.display())]
+    Move { dir: PathBuf, cause: std::io::Error },
+    #[error("{file}: {cause}")]
+    Meta { file: String, cause: std::io::Error },
     #[error(transparent)]
     Note(NoteError),
 }
@@ -131,7 +119,7 @@ pub(crate) enum StoreFault {
 impl StoreFault {
     pub(super) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreFault {
         let path = path.to_path_buf();
-        move |source| StoreFault::Io { what, path, source }
+        move |cause| StoreFault::Io { what, path, cause }
     }
 }
 
@@ -169,7 +157,7 @@ impl From<(&Path, crate::pdf::PdfError)> for StageError {
             crate::pdf::PdfError::Io(source) => StoreFault::Io {
                 what: "writing",
                 path: file.to_path_buf(),
-                source,
+                cause: source,
             }
             .into(),
             other => DocError::Pdf(other).into(),
@@ -185,5 +173,81 @@ impl From<NoteError> for StageError {
             NoteError::Write { .. } => StageError::Store(StoreFault::Note(e)),
             other => StageError::Quarantine(DocError::Note(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// These quote their cause in their message (and so in `failed_batches[].reason` and the
+    /// report), so they must not return it from `source()` too, or `{:#}` says it twice.
+    #[test]
+    fn document_and_store_faults_print_their_cause_once() {
+        let io = |m: &str| std::io::Error::other(m.to_string());
+        let file = || "a.tif".to_string();
+        let path = || PathBuf::from("/s/work/a.pdf");
+        let doc_errors = [
+            DocError::Unreadable {
+                file: file(),
+                cause: io("read cause"),
+            },
+            DocError::Image {
+                file: file(),
+                cause: image::ImageError::Empty,
+            },
+            DocError::Page {
+                file: file(),
+                page: 2,
+                cause: image::ImageError::Empty,
+            },
+            DocError::Ocr {
+                file: file(),
+                page: 2,
+                cause: crate::ocr::OcrError::Recognize("ocr cause".into()),
+            },
+            DocError::FilingPath {
+                efile: "E".into(),
+                cause: store::StoreError::ReadOnly,
+            },
+            DocError::VanishedWhileProcessing {
+                file: file(),
+                cause: io("vanished cause"),
+            },
+        ];
+        for e in &doc_errors {
+            assert!(e.source().is_none(), "{e:?} still has a source()");
+        }
+        let doc = DocError::Unreadable {
+            file: file(),
+            cause: io("read cause"),
+        };
+        assert_eq!(doc.to_string(), "a.tif: cannot read: read cause");
+        let store_faults = [
+            StoreFault::io("writing", &path())(io("io cause")),
+            StoreFault::Sync {
+                path: path(),
+                cause: io("sync cause"),
+            },
+            StoreFault::Move {
+                dir: path(),
+                cause: io("move cause"),
+            },
+            StoreFault::Meta {
+                file: file(),
+                cause: io("meta cause"),
+            },
+            StoreFault::Store(store::StoreError::Io {
+                path: path(),
+                cause: io("store cause"),
+            }),
+        ];
+        for e in &store_faults {
+            assert!(e.source().is_none(), "{e:?} still has a source()");
+        }
+        let full = anyhow::Error::from(StoreFault::io("writing", &path())(io("disk full")));
+        assert_eq!(format!("{full:#}"), "writing /s/work/a.pdf: disk full");
     }
 }

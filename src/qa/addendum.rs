@@ -47,7 +47,9 @@ pub(crate) fn read(batch_dir: &Path) -> Result<Option<QaAddendum>, QaError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(QaError::Read { path, source }),
+        Err(cause) => {
+            return Err(QaError::Read { path, cause });
+        }
     };
     QaAddendum::from_yaml(&bytes)
         .map(Some)

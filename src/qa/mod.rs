@@ -52,15 +52,15 @@ pub enum QaError {
     NoBatch { batch: String, path: PathBuf },
     #[error("'{0}' is not a batch id (it must be a plain folder name)")]
     BadBatchId(String),
-    #[error("reading {}: {source}", path.display())]
+    #[error("reading {}: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("writing {}: {source}", path.display())]
+    #[error("writing {}: {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}: {reason}", path.display())]
     Unreadable { path: PathBuf, reason: String },
@@ -146,9 +146,9 @@ pub(crate) fn load_batch(store: &Path, id: &str) -> Result<LoadedBatch, QaError>
             path,
         });
     }
-    let bytes = std::fs::read(&path).map_err(|source| QaError::Read {
+    let bytes = std::fs::read(&path).map_err(|cause| QaError::Read {
         path: path.clone(),
-        source,
+        cause,
     })?;
     let note = TransferNote::from_yaml(&bytes).map_err(|e| QaError::Unreadable {
         path: path.clone(),
@@ -186,9 +186,9 @@ fn batch_ids(store: &Path, only: Option<&str>) -> Result<Vec<String>, QaError> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), QaError> {
-    crate::store::atomic_write(path, bytes).map_err(|source| QaError::Write {
+    crate::store::atomic_write(path, bytes).map_err(|cause| QaError::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -197,7 +197,9 @@ fn read_selection(dir: &Path) -> Result<Option<Selection>, QaError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(QaError::Read { path, source }),
+        Err(cause) => {
+            return Err(QaError::Read { path, cause });
+        }
     };
     serde_json::from_slice(&bytes)
         .map(Some)
@@ -385,9 +387,9 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
         });
     }
     let pdf = req.store.join(pdf_rel);
-    let actual = crate::crypto::sha256_file_hex(&pdf).map_err(|source| QaError::Read {
+    let actual = crate::crypto::sha256_file_hex(&pdf).map_err(|cause| QaError::Read {
         path: pdf.clone(),
-        source,
+        cause,
     })?;
     if &actual != recorded_sha {
         return Err(QaError::PdfChanged {
@@ -465,9 +467,9 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
 }
 
 fn read_meta(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, QaError> {
-    let bytes = std::fs::read(path).map_err(|source| QaError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| QaError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let meta: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| QaError::Unreadable {
@@ -539,9 +541,9 @@ fn lock_batch(dir: &Path) -> Result<std::fs::File, QaError> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| QaError::Write {
+        .map_err(|cause| QaError::Write {
             path: path.clone(),
-            source,
+            cause,
         })?;
     file.lock().map_err(|e| QaError::Locked {
         path,

@@ -52,15 +52,15 @@ pub enum StoreError {
         path: PathBuf,
         holder: Option<String>,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("index {path}: {source}{}", index_hint(source))]
+    #[error("index {path}: {cause}{}", index_hint(cause))]
     Index {
         path: PathBuf,
-        source: Box<rusqlite::Error>,
+        cause: Box<rusqlite::Error>,
     },
     #[error("{path} is not a resiscan store (no index file)")]
     NoIndex { path: PathBuf },
@@ -87,14 +87,14 @@ impl StoreError {
     fn index(path: &Path, e: rusqlite::Error) -> StoreError {
         StoreError::Index {
             path: path.to_path_buf(),
-            source: Box::new(e),
+            cause: Box::new(e),
         }
     }
 
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-        move |source| StoreError::Io {
+        move |cause| StoreError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }

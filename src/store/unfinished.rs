@@ -73,7 +73,7 @@ impl Store {
         let rel = marker_in_store(&marker.batch);
         let json = serde_json::to_vec_pretty(marker).map_err(|e| StoreError::Io {
             path: rel.clone(),
-            source: std::io::Error::other(e),
+            cause: std::io::Error::other(e),
         })?;
         self.write_file(&rel, &json)
     }

@@ -56,10 +56,10 @@ pub enum ServeError {
     Qa(#[from] QaError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
-    #[error("reading the token file {}: {source}", path.display())]
+    #[error("reading the token file {}: {cause}", path.display())]
     TokenFile {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the token file {} is empty or shorter than 16 characters", path.display())]
     WeakToken { path: PathBuf },
@@ -112,9 +112,9 @@ pub fn start(opts: &ServeOptions) -> Result<Running, ServeError> {
     let token_required = !opts.listen.ip().is_loopback() || opts.token_file.is_some();
     let token = match &opts.token_file {
         Some(path) => {
-            let t = std::fs::read_to_string(path).map_err(|source| ServeError::TokenFile {
+            let t = std::fs::read_to_string(path).map_err(|cause| ServeError::TokenFile {
                 path: path.clone(),
-                source,
+                cause,
             })?;
             let t = t.trim().to_string();
             if t.len() < 16 {
