@@ -464,8 +464,8 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
 
 fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
     let configured = crate::config::configure(&args.profile, crate::config::Needs::FilePlan)?;
-    let text = crate::classify::document_text(&args.doc)
-        .with_context(|| format!("reading {}", args.doc.display()))?;
+    // Every error of document_text names the file already.
+    let text = crate::classify::document_text(&args.doc)?;
     let result = configured.plan.classifier.classify(&text);
     if args.json {
         print_json(&result)?;
