@@ -269,7 +269,7 @@ fn judge_signature(
         report.fail(format!(
             "the claimed signing time {} lies in the future: the signer's clock was wrong or \
              the time is forged",
-            crate::crypto::identity::fmt_time(at)
+            crate::machine::rfc3339(at)
         ));
     }
     if let Err(e) = check_valid_at(&signer, at) {
@@ -286,7 +286,7 @@ fn judge_signature(
              claimed signing time {} (no timestamp proves that time)",
             e.what(),
             e.bound(),
-            crate::crypto::identity::fmt_time(at)
+            crate::machine::rfc3339(at)
         ));
     }
     if let Some(problem) = signing_use_problem(&signer) {

@@ -54,10 +54,10 @@ impl OutsideValidity {
     pub(crate) fn bound(&self) -> String {
         match self {
             OutsideValidity::NotYetValid { not_before } => {
-                format!("not before {}", super::identity::fmt_time(*not_before))
+                format!("not before {}", crate::machine::rfc3339(*not_before))
             }
             OutsideValidity::Expired { not_after } => {
-                format!("not after {}", super::identity::fmt_time(*not_after))
+                format!("not after {}", crate::machine::rfc3339(*not_after))
             }
         }
     }

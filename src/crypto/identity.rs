@@ -466,11 +466,6 @@ fn cert_err(path: &Path, reason: String) -> IdentityError {
     }
 }
 
-/// RFC 3339 for messages; falls back to the debug form (never fails).
-pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
-    crate::machine::rfc3339(t)
-}
-
 /// Whether `bytes` is one DER SEQUENCE spanning the whole file (a DER certificate or key).
 fn is_der_sequence(bytes: &[u8]) -> bool {
     matches!(derwalk::read_tlv(bytes), Ok((t, rest)) if t.tag == 0x30 && rest.is_empty())
