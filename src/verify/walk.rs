@@ -400,7 +400,7 @@ fn verify_store(store: &Path, trust: &TrustStore, head: Option<&str>, items: &mu
             verify_unfinished_document(pdf, &batch, committed, trust, items);
         }
     });
-    completeness::reconcile_index(store, &seen, items);
+    completeness::reconcile_index(store, &view, &seen, items);
 }
 
 /// The unfinished batch an unlisted PDF belongs to, and whether the index committed it.
