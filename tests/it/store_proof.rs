@@ -125,6 +125,33 @@ fn a_clean_store_verifies_and_ingest_prints_its_signed_head() {
         line_of(&out, "_chain").contains("signed links, head"),
         "{out}"
     );
+
+    // A re-run prints the new head in its JSON summary and on stderr: the newest link's hash.
+    let batch = copied_batch(&env, "n1");
+    let run = env
+        .cmd()
+        .arg("ingest")
+        .arg(&batch)
+        .arg("--profile")
+        .arg(repo_path("profiles/demo.yaml"))
+        .arg("--store")
+        .arg(&store)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let head = summary["store_head"].as_str().unwrap().to_string();
+    let mut links: Vec<PathBuf> = std::fs::read_dir(store.join("_chain"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    links.sort();
+    assert_eq!(head, sha256(links.last().unwrap()));
+    assert!(String::from_utf8_lossy(&run.stderr).contains(&format!("store head: {head}")));
+    let (code, out) = verify(&env, &store, &["--head", &head]);
+    assert_eq!(code, Some(0), "{out}");
 }
 
 #[test]
