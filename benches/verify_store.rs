@@ -10,6 +10,7 @@
 //! is not part of a store walk.
 //!
 //! Run: `cargo bench --bench verify_store -- TEMPLATE [DOCUMENTS (10000)] [ROUNDS (3)]`
+//! (`VERIFY_STORE_OUT=DIR` keeps the store; ROUNDS 0 only builds it)
 //! (e.g. after `resiscan ingest samples/poststelle-2026-11-24 --profile profiles/demo.yaml
 //! --store /tmp/template`).
 
@@ -42,8 +43,11 @@ fn main() -> Result<(), String> {
     );
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let rounds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    // VERIFY_STORE_OUT keeps the grown store (to time the release binary's `verify` on it).
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let store_dir = work.path().join("store");
+    let store_dir = std::env::var_os("VERIFY_STORE_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| work.path().join("store"));
     let started = Instant::now();
     grow(&template, &store_dir, n)?;
     eprintln!(
@@ -77,6 +81,9 @@ fn main() -> Result<(), String> {
             n as f64 / secs
         );
         times.push(secs);
+    }
+    if times.is_empty() {
+        return Ok(());
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
