@@ -165,6 +165,16 @@ fn verify_path(path: &Path, trust: &TrustStore, head: Option<&str>, items: &mut 
 
 /// A note's signature, and — for a document note — the PDF beside it against its recorded hash.
 fn verify_note(note_path: &Path, trust: &TrustStore) -> ItemReport {
+    verify_note_hashed(note_path, trust, &std::collections::BTreeMap::new())
+}
+
+/// As [`verify_note`], with the PDFs already hashed in this walk (`hashed`), so a store's
+/// PDFs are read for their SHA-256 once, not once per note that names them.
+fn verify_note_hashed(
+    note_path: &Path,
+    trust: &TrustStore,
+    hashed: &std::collections::BTreeMap<PathBuf, String>,
+) -> ItemReport {
     let mut report = verify_detached_file(
         note_path,
         &crate::crypto::cms::detached_signature_path(note_path),
@@ -178,11 +188,17 @@ fn verify_note(note_path: &Path, trust: &TrustStore) -> ItemReport {
         Ok(note) if note.kind == NoteKind::Document => {
             let folder = note_path.parent().unwrap_or(Path::new("."));
             for d in &note.documents {
-                check_pdf_hash(
-                    &mut report,
-                    &folder.join(format!("{}.pdf", d.id)),
-                    d.pdf_sha256.as_deref(),
-                );
+                let pdf = folder.join(format!("{}.pdf", d.id));
+                match (hashed.get(&pdf), d.pdf_sha256.as_deref()) {
+                    (Some(actual), Some(recorded)) if actual != recorded => report.fail(format!(
+                        "{}: SHA-256 {actual} differs from the note's {recorded}",
+                        pdf.display()
+                    )),
+                    (Some(_), _) => {}
+                    (None, recorded) => {
+                        check_pdf_hash(&mut report, &pdf, recorded);
+                    }
+                }
             }
         }
         Ok(_) => {}
@@ -365,7 +381,7 @@ fn verify_batch(
     }
     for (pdf, doc_note) in docs {
         items.push(verify_pdf(&pdf, trust));
-        items.push(verify_note(&doc_note, trust));
+        items.push(verify_note_hashed(&doc_note, trust, &seen.hashes));
     }
 }
 
