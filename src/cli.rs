@@ -80,6 +80,10 @@ pub struct VerifyArgs {
     /// Print a machine-readable result on stdout.
     #[arg(long)]
     pub json: bool,
+    /// A store head recorded earlier (`store_head` of `ingest --json`, or its log): the store's
+    /// signed chain must still hold it, else the store was rolled back past it.
+    #[arg(long, value_name = "HASH")]
+    pub head: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,6 +226,14 @@ pub enum StoreCommand {
         efile: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Rebuild the index from the signed notes alone (a lost or damaged index.sqlite).
+    Reindex {
+        #[arg(long = "store", value_name = "DIR", conflicts_with = "dir")]
+        store: Option<PathBuf>,
+        /// The store, as `store reindex DIR` (SPEC §8); the same as --store.
+        #[arg(value_name = "DIR", required_unless_present = "store")]
+        dir: Option<PathBuf>,
     },
 }
 

@@ -136,6 +136,11 @@ fn ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<Exit> {
             }
         }
     }
+    if let Some(h) = summary.store_head.as_deref().filter(|_| !quiet) {
+        eprintln!(
+            "store head: {h} (record it; `resiscan verify STORE --head {h}` detects a rollback past it)"
+        );
+    }
     for f in &summary.failed_batches {
         eprintln!(
             "resiscan: error: batch {} not processed: {}",
@@ -316,7 +321,8 @@ fn keygen(args: &KeygenArgs) -> anyhow::Result<Exit> {
 }
 
 fn verify(args: &crate::cli::VerifyArgs) -> anyhow::Result<Exit> {
-    let outcome = crate::verify::run(&args.paths, &args.trust).context("verify")?;
+    let outcome = crate::verify::run_with_head(&args.paths, &args.trust, args.head.as_deref())
+        .context("verify")?;
     if args.json {
         print_json(&outcome)?;
     } else {
@@ -491,6 +497,24 @@ fn store(cmd: StoreCommand) -> anyhow::Result<Exit> {
                 "{}",
                 crate::store::store_list(&store, efile.as_deref(), json)?
             )
+        }
+        StoreCommand::Reindex { store, dir } => {
+            let Some(store) = store.or(dir) else {
+                anyhow::bail!("store reindex: give the store (--store DIR)");
+            };
+            let r = crate::store::Store::reindex(&store)?;
+            for n in &r.notices {
+                eprintln!("resiscan: {n}");
+            }
+            println!(
+                "{}: index rebuilt from the signed notes of {} batches: {} documents",
+                store.join(crate::store::INDEX_FILE).display(),
+                r.batches,
+                r.documents
+            );
+            if !r.notices.is_empty() {
+                return Ok(Exit::Failure);
+            }
         }
     }
     Ok(Exit::Ok)

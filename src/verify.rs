@@ -13,9 +13,10 @@
 //! should run at hundreds of documents per second.
 
 mod addendum;
+mod completeness;
 mod walk;
 pub use addendum::verify_addendum;
-pub use walk::{VerifyOutcome, run};
+pub use walk::{VerifyOutcome, run, run_with_head};
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

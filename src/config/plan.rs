@@ -165,6 +165,7 @@ pub const BUILTIN_PATH_FIELDS: &[&str] = &["year", "month", "batch", "efile"];
 /// Top-level names in the store that belong to resiscan itself (SPEC §4).
 const RESERVED_STORE_NAMES: &[&str] = &[
     "_batches",
+    "_chain",
     ".resiscan",
     "index.sqlite",
     "index.sqlite-wal",

@@ -254,7 +254,7 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
     let stems = unique_stems(&entries);
     for (i, (entry, stem)) in entries.iter().zip(stems).enumerate() {
         let name = &entry.name;
-        let doc_id = format!("{id}_{}", entry_id(&stem, entry));
+        let doc_id = document_id(&id, &entry_id(&stem, entry));
         let mut doc = DocumentSource {
             id: doc_id,
             name: name.clone(),
@@ -544,6 +544,27 @@ fn entry_id(stem: &str, entry: &Entry) -> String {
     }
 }
 
+/// The document id of entry id `entry` in batch `batch` (both sanitised, so made of ASCII
+/// letters, digits, `.`, `-`, `_`): `<batch>_<entry>`, as ids have always been, when the batch
+/// id holds no `_`; `<batch>~<entry>` when it does. Ids stay unique across batches (issue #15
+/// D8: batch `c` + entry `1_x` and batch `c_1` + entry `x` were both `c_1_x`): an id without
+/// `~` splits at its first `_`, one with `~` at the `~`, and neither part can hold a `~`.
+pub fn document_id(batch: &str, entry: &str) -> String {
+    if batch.contains('_') {
+        format!("{batch}~{entry}")
+    } else {
+        format!("{batch}_{entry}")
+    }
+}
+
+/// The batch id a document id (see [`document_id`]) was made from.
+pub fn batch_of_document_id(doc_id: &str) -> Option<&str> {
+    match doc_id.split_once('~') {
+        Some((batch, _)) => Some(batch),
+        None => doc_id.split_once('_').map(|(batch, _)| batch),
+    }
+}
+
 /// An id safe in file names and paths: ASCII letters, digits, '.', '-', '_'; anything else
 /// becomes '_'; never empty, never starting with '.'.
 pub fn sanitised_id(s: &str) -> String {
@@ -618,7 +639,7 @@ mod tests {
         let batch = read_batch(t.path()).unwrap();
         let ids: Vec<_> = batch.documents.iter().map(|d| d.id.clone()).collect();
         assert!(
-            ids[0].ends_with("_a.jpg") && ids[1].ends_with("_a.tif"),
+            ids[0] == document_id(&batch.id, "a.jpg") && ids[1] == document_id(&batch.id, "a.tif"),
             "{ids:?}"
         );
     }
@@ -871,6 +892,17 @@ mod tests {
         assert_ne!(id("a b"), id("a_b"));
         assert!(id("a b").starts_with("a_b-"));
         assert_eq!(id("0007"), "0007");
+    }
+
+    /// Issue #15 D8: ids of different batches never meet, and an id names its batch.
+    #[test]
+    fn document_ids_are_unique_across_batches_and_name_their_batch() {
+        assert_eq!(document_id("c", "1_x"), "c_1_x");
+        assert_eq!(document_id("c_1", "x"), "c_1~x");
+        assert_ne!(document_id("c", "1_x"), document_id("c_1", "x"));
+        assert_eq!(batch_of_document_id("c_1_x"), Some("c"));
+        assert_eq!(batch_of_document_id("c_1~x_y"), Some("c_1"));
+        assert_eq!(document_id("2026-11-24", "0001"), "2026-11-24_0001");
     }
 
     proptest::proptest! {

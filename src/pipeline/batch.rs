@@ -203,6 +203,53 @@ pub(super) fn finish_batch(
         ));
         summary.exit = summary.exit.merge(Exit::Failure);
     }
+    // The batch's link in the store's signed chain: it vouches for the batch's own files and
+    // for every file of the documents this run filed, and retires the marker (SPEC §8).
+    // Documents filed by an earlier run are vouched for by that run's link already, unless
+    // that run stopped before its batch link (then this one vouches for them).
+    let root = &ctx.config.store_dir;
+    let chained = store::chain::read_chain(root)
+        .map(|c| store::chain::expected(&c).files)
+        .unwrap_or_default();
+    let batch_rel = format!("{}/{}", store::BATCHES_DIR, batch.id);
+    let mut rels: Vec<String> = [
+        "transfer-note.yaml",
+        "transfer-note.yaml.p7s",
+        "report.json",
+        "quarantine.json",
+    ]
+    .iter()
+    .map(|n| format!("{batch_rel}/{n}"))
+    .collect();
+    for o in outcomes.iter().filter(|o| {
+        matches!(
+            o.fate,
+            Fate::Filed | Fate::Unclassified | Fate::AlreadyFiled
+        )
+    }) {
+        if let Some(e) = lock(store).lookup(&o.id)?
+            && e.batch_id == batch.id
+            && (o.fate != Fate::AlreadyFiled || !chained.contains_key(&e.pdf_path))
+        {
+            let p7s = crate::crypto::cms::detached_signature_path(Path::new(&e.note_path));
+            rels.extend([
+                e.pdf_path,
+                e.note_path,
+                p7s.to_string_lossy().into_owned(),
+                e.meta_path,
+            ]);
+        }
+    }
+    let files = store::chain::hashed_files(root, rels.iter().map(String::as_str))?;
+    store::chain::append(
+        root,
+        ctx.identity,
+        store::chain::Event::Batch,
+        &batch.id,
+        Vec::new(),
+        files,
+        vec![store::run_marker_rel(&batch.id)],
+    )?;
     lock(store).end_batch(&batch.id)?;
     Ok(summary)
 }

@@ -245,6 +245,11 @@ impl Run<'_, '_> {
             Ok(s) => s,
             Err((e, hashed)) => return quarantined(e.into(), &hashed),
         };
+        // A document whose files could never be named is quarantined before any page work
+        // (its PDF is built as `<id>.pdf.tmp`, which would fail as if the store had).
+        if let Some(reason) = store::doc_name_problem(&self.doc.id) {
+            return quarantined(DocError::Unfileable(reason).into(), &sources.files);
+        }
         match self.dedupe(&sources) {
             Ok(Fresh::New) => {}
             Ok(Fresh::Earlier { entry, note_record }) => {
@@ -296,6 +301,19 @@ impl Run<'_, '_> {
             Ok(s) => s,
             Err(stop) => return stopped(stop, Some(classified), sources, log),
         };
+        if let Some(reason) = store::filing_problem(
+            &self.ctx.config.store_dir,
+            &classified.folder,
+            &self.doc.id,
+            &self.ctx.config.profile.profile.unclassified.value,
+        ) {
+            return stopped(
+                DocError::Unfileable(reason).into(),
+                Some(classified),
+                sources,
+                log,
+            );
+        }
         let paths = Store::doc_paths(&classified.folder, &self.doc.id);
         let filed = Filed {
             pdf: (paths.pdf.clone(), sealed.sha256.clone()),
@@ -310,6 +328,14 @@ impl Run<'_, '_> {
             let result = self.file(store, sealed, &paths, &record, &filed, text);
             self.times.file_ms += ms(t.elapsed());
             if let Err(stop) = result {
+                // A name the file system refused is this document's, not the store's.
+                let stop = match stop {
+                    StageError::Store(fault) => match fault.document_name_fault() {
+                        Some(reason) => DocError::Unfileable(reason).into(),
+                        None => StageError::Store(fault),
+                    },
+                    doc => doc,
+                };
                 return stopped(stop, Some(filed.classified), filed.sources, filed.log);
             }
         }
@@ -365,6 +391,22 @@ impl Run<'_, '_> {
                         pdf: entry.pdf_path,
                         batch: entry.batch_id,
                         filed_at: entry.filed_at,
+                    }
+                    .into());
+                }
+                // "Already filed" only when it still is: a re-run must not sign a batch note
+                // that names files the store lost (issue #15 D9).
+                let root = &self.ctx.config.store_dir;
+                let paths = [&entry.pdf_path, &entry.note_path, &entry.meta_path];
+                let missing: Vec<&str> = paths
+                    .iter()
+                    .filter(|p| !root.join(p.as_str()).is_file())
+                    .map(|p| p.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(DocError::FiledFilesMissing {
+                        batch: entry.batch_id.clone(),
+                        missing: missing.join(", "),
                     }
                     .into());
                 }

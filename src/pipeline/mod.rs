@@ -154,6 +154,9 @@ pub struct IngestSummary {
     /// Batches that could not be read at all, with the reason.
     pub failed_batches: Vec<FailedBatch>,
     pub signer: String,
+    /// The hash of the store's newest signed chain link after this run (SPEC §8): record it
+    /// elsewhere and `verify --head` detects a rollback past it. `None` on a dry run.
+    pub store_head: Option<String>,
     pub exit: Exit,
 }
 
@@ -217,6 +220,7 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
                 Some(id) => format!("{} (certificate)", id.subject()),
                 None => "demo identity (untrusted)".into(),
             },
+            store_head: None,
             exit: Exit::Failure,
         });
     }
@@ -236,7 +240,23 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     let store = if config.dry_run {
         None
     } else {
-        Some(Mutex::new(Store::open(&config.store_dir)?))
+        let store = Store::open(&config.store_dir)?;
+        if let Some(r) = store.rebuilt_index() {
+            tracing::warn!(
+                "{} was missing: rebuilt from the signed notes ({} documents of {} batches) \
+                 before filing; documents already filed are recognised and never filed or \
+                 written again{}",
+                config.store_dir.join(store::INDEX_FILE).display(),
+                r.documents,
+                r.batches,
+                if r.notices.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.notices.join("; "))
+                }
+            );
+        }
+        Some(Mutex::new(store))
     };
     // A batch id used again for other paper (a station that names batches without the date)
     // would have its documents skipped as "already filed" and its signed batch note replaced:
@@ -302,14 +322,28 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     if let Some(store) = &store {
         let store = lock(store);
         for b in &batches {
-            store.begin_batch(&store::RunMarker {
+            let marker = store::RunMarker {
                 batch: b.id.clone(),
                 folder: b.root.display().to_string(),
                 started: ctx.started.clone(),
                 host: ctx.environment.host.clone(),
                 pid: std::process::id(),
                 documents: b.documents.len(),
-            })?;
+            };
+            // The signed record of what is under way, before the marker: only it excuses the
+            // marker (SPEC §8), and a run stopped between the two has filed nothing yet.
+            let rel = store::run_marker_rel(&b.id);
+            let sha = crate::crypto::sha256_hex(&store::marker_bytes(&marker));
+            store::chain::append(
+                &config.store_dir,
+                identity,
+                store::chain::Event::RunStart,
+                &b.id,
+                b.documents.iter().map(|d| d.id.clone()).collect(),
+                BTreeMap::from([(rel, sha)]),
+                Vec::new(),
+            )?;
+            store.begin_batch(&marker)?;
         }
     }
     let queue: Vec<(usize, usize, u64)> = batches
@@ -374,10 +408,18 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
         let _ = std::fs::remove_dir_all(&work_dir);
         let _ = std::fs::remove_dir_all(dry_run_identity_home());
     }
+    let store_head = store
+        .is_some()
+        .then(|| store::chain::head(&config.store_dir))
+        .flatten();
+    if let Some(h) = &store_head {
+        tracing::info!("store head (signed chain, `verify --head`): {h}");
+    }
     Ok(IngestSummary {
         batches: summaries,
         failed_batches,
         signer: format!("{} ({})", signer.subject, signer.kind),
+        store_head,
         exit,
     })
 }

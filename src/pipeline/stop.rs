@@ -87,6 +87,17 @@ pub(crate) enum DocError {
     Meta(serde_json::Error),
     #[error("internal error while processing (please report): {0}")]
     Panic(String),
+    /// The document's own data cannot be written (a name too long for the file system, a
+    /// field-made folder that collides with the store's own names): quarantined, the run goes
+    /// on (SPEC §8).
+    #[error("not filed: {0}")]
+    Unfileable(String),
+    #[error(
+        "filed before (batch {batch}), but the store no longer holds its files: {missing} is \
+         missing. Not filed again and not counted as filed: restore the files from backup \
+         (`resiscan verify STORE` lists what is missing)"
+    )]
+    FiledFilesMissing { batch: String, missing: String },
 }
 
 /// The store could not be read or written (disk full, read-only, I/O error): not the
@@ -117,6 +128,30 @@ pub(crate) enum StoreFault {
 }
 
 impl StoreFault {
+    /// A write that failed because of the name it was given (too long, a folder where a file
+    /// is, or the other way round), not because of the store: this document's problem. Disk
+    /// full, read-only and I/O errors stay the store's.
+    pub(super) fn document_name_fault(&self) -> Option<String> {
+        let cause = match self {
+            StoreFault::Io { cause, .. }
+            | StoreFault::Sync { cause, .. }
+            | StoreFault::Move { cause, .. }
+            | StoreFault::Meta { cause, .. } => cause,
+            StoreFault::Store(store::StoreError::Io { cause, .. }) => cause,
+            StoreFault::Note(NoteError::Write { cause, .. }) => cause,
+            _ => return None,
+        };
+        let code = cause.raw_os_error()?;
+        [
+            libc::ENAMETOOLONG,
+            libc::EEXIST,
+            libc::ENOTDIR,
+            libc::EISDIR,
+        ]
+        .contains(&code)
+        .then(|| format!("its files cannot be written under that name: {self}"))
+    }
+
     pub(super) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreFault {
         let path = path.to_path_buf();
         move |cause| StoreFault::Io { what, path, cause }

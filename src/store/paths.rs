@@ -10,7 +10,7 @@
 //! [`MAX_SEGMENT_BYTES`] bytes per folder name, never empty.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -206,6 +206,101 @@ pub fn sanitised_path_segment(value: &str) -> String {
     s
 }
 
+/// Names at the top of the store that belong to resiscan itself (SPEC §4). A folder a field
+/// value renders to one of them, at any depth, is refused ([`filing_problem`]): at the top it
+/// would collide with the store's own files, deeper it would read as one to a person or a
+/// script walking the store. Compared case-insensitively (Windows file shares fold case).
+pub const STORE_OWN_NAMES: &[&str] = &[
+    "_batches",
+    "_chain",
+    ".resiscan",
+    "index.sqlite",
+    "index.sqlite-wal",
+    "index.sqlite-shm",
+    "index.sqlite-journal",
+];
+
+/// Longest file or folder name the file systems a store lives on take (ext4, XFS, NTFS: 255
+/// bytes of UTF-8 on Linux).
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Longest absolute path Linux takes (`PATH_MAX` 4096 with its terminating NUL).
+pub const MAX_PATH_BYTES: usize = 4095;
+
+/// The longest suffix a document's files get ([`super::DocPaths`]); the PDF is built as
+/// `<doc id>.pdf.tmp` first, which is shorter.
+const LONGEST_DOC_SUFFIX: &str = ".transfer.yaml.p7s";
+
+/// Why document `doc_id` cannot be filed in store folder `folder` (store-relative) of the
+/// store at `root`, or `None`: a folder that names one of the store's own files
+/// ([`STORE_OWN_NAMES`], or the unclassified folder `unclassified` below the top of an
+/// e-file's path), or a file name or path longer than the file system takes. The document is
+/// quarantined with this reason; the run goes on (it is not the store's fault).
+pub fn filing_problem(
+    root: &Path,
+    folder: &str,
+    doc_id: &str,
+    unclassified: &str,
+) -> Option<String> {
+    let in_unclassified = folder.split('/').next() == Some(unclassified);
+    for (depth, name) in folder.split('/').filter(|n| !n.is_empty()).enumerate() {
+        let own = STORE_OWN_NAMES
+            .iter()
+            .any(|own| own.eq_ignore_ascii_case(name));
+        let unclassified_here =
+            name.eq_ignore_ascii_case(unclassified.trim()) && !(depth == 0 && in_unclassified);
+        if own || unclassified_here {
+            return Some(format!(
+                "its e-file path '{folder}' has a folder '{name}', a name the store keeps for \
+                 its own files{}; a field value made it: correct the value and file the \
+                 document again",
+                if unclassified_here {
+                    " (the unclassified folder)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if name.len() > MAX_NAME_BYTES {
+            return Some(format!(
+                "its e-file path has a folder name of {} bytes; the file system takes at most \
+                 {MAX_NAME_BYTES}",
+                name.len()
+            ));
+        }
+    }
+    if let Some(reason) = doc_name_problem(doc_id) {
+        return Some(reason);
+    }
+    let longest = root
+        .join(folder)
+        .join(format!("{doc_id}{LONGEST_DOC_SUFFIX}"));
+    let bytes = longest.as_os_str().len();
+    if bytes > MAX_PATH_BYTES {
+        return Some(format!(
+            "its files' path would be {bytes} bytes long ({}); the file system takes at most \
+             {MAX_PATH_BYTES}",
+            longest.display()
+        ));
+    }
+    None
+}
+
+/// Why the files of document `doc_id` cannot be named (`<id>.transfer.yaml.p7s` longer than
+/// a file name may be), or `None`. Checked before any page is processed.
+pub fn doc_name_problem(doc_id: &str) -> Option<String> {
+    let bytes = doc_id.len() + LONGEST_DOC_SUFFIX.len();
+    (bytes > MAX_NAME_BYTES).then(|| {
+        format!(
+            "its document id '{doc_id}' ({} bytes: batch id and entry name) is too long for a \
+             file name: '{doc_id}{LONGEST_DOC_SUFFIX}' would be {bytes} bytes, the file system \
+             takes at most {MAX_NAME_BYTES}; give the batch a shorter id or the entry a shorter \
+             name",
+            doc_id.len()
+        )
+    })
+}
+
 /// CON, PRN, AUX, NUL, COM1–9, LPT1–9 (any case, with or without an extension) name devices on
 /// Windows and cannot be folder names there.
 fn is_windows_device_name(s: &str) -> bool {
@@ -349,6 +444,37 @@ mod tests {
         // `{..}` is a field, not a typed `..`: its value is sanitised like any other.
         assert!(PathTemplate::parse("{..}").is_ok());
         assert!(PathTemplate::parse(" .. ").is_err());
+    }
+
+    #[test]
+    fn a_folder_named_like_the_stores_own_files_is_refused_at_any_depth() {
+        let root = Path::new("/s");
+        for folder in [
+            "index.sqlite",
+            "20/INDEX.sqlite",
+            "20/_batches/x",
+            "a/_chain",
+            "20/Unclassified",
+        ] {
+            let why = filing_problem(root, folder, "b1_0001", "Unclassified").unwrap();
+            assert!(why.contains("the store keeps for its own files"), "{why}");
+            assert!(!why.contains("ree space"), "{why}");
+        }
+        assert!(filing_problem(root, "Unclassified/b1", "b1_0001", "Unclassified").is_none());
+        assert!(filing_problem(root, "20/Akte.pdf", "b1_0001", "Unclassified").is_none());
+    }
+
+    #[test]
+    fn a_name_or_path_too_long_for_the_file_system_is_refused() {
+        let root = Path::new("/s");
+        let id = format!("{}_{}", "b".repeat(120), "e".repeat(120));
+        let why = filing_problem(root, "20", &id, "U").unwrap();
+        assert!(why.contains("too long for a file name"), "{why}");
+        assert!(doc_name_problem(&"x".repeat(237)).is_none());
+        assert!(doc_name_problem(&"x".repeat(238)).is_some());
+        let deep = vec!["f".repeat(100); 41].join("/");
+        let why = filing_problem(root, &deep, "b1_0001", "U").unwrap();
+        assert!(why.contains("the file system takes at most 4095"), "{why}");
     }
 
     proptest::proptest! {

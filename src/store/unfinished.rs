@@ -44,9 +44,21 @@ impl RunMarker {
     }
 }
 
+/// The marker's file content (the chain's run-start link records its hash before it is
+/// written).
+pub fn marker_bytes(marker: &RunMarker) -> Vec<u8> {
+    // Plain strings and numbers: serialising cannot fail.
+    serde_json::to_vec_pretty(marker).unwrap_or_default()
+}
+
 /// `_batches/<id>/in-progress.json` of `store`.
 pub fn run_marker_path(store: &Path, batch_id: &str) -> PathBuf {
     store.join(marker_in_store(batch_id))
+}
+
+/// `_batches/<id>/in-progress.json`, relative to the store, as the chain names it.
+pub fn run_marker_rel(batch_id: &str) -> String {
+    format!("{BATCHES_DIR}/{batch_id}/{RUN_MARKER}")
 }
 
 /// `_batches/<id>/in-progress.json`, relative to the store.
@@ -71,11 +83,7 @@ impl Store {
     /// Marks `marker.batch` as being filed: call before the first document of the batch.
     pub fn begin_batch(&self, marker: &RunMarker) -> Result<PathBuf, StoreError> {
         let rel = marker_in_store(&marker.batch);
-        let json = serde_json::to_vec_pretty(marker).map_err(|e| StoreError::Io {
-            path: rel.clone(),
-            cause: std::io::Error::other(e),
-        })?;
-        self.write_file(&rel, &json)
+        self.write_file(&rel, &marker_bytes(marker))
     }
 
     /// Marks `batch_id` finished: call after its batch note, report and quarantine list are

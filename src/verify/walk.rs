@@ -4,11 +4,11 @@
 //! batch note lists has its own note with the recorded hash, and no PDF in the store is
 //! unaccounted for by a batch note (TR-03138 A.NB.3 completeness, A.NB.4 integrity).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::completeness::{self, ChainView, NotedDoc, Seen};
 use super::{
     ItemKind, ItemReport, Status, TrustStore, VerifyError, verify_detached_file, verify_pdf,
 };
@@ -89,6 +89,16 @@ impl VerifyOutcome {
 /// Verifies every path: a PDF, a note (`*.yaml` with a `.p7s` beside it), a batch folder
 /// (`_batches/<id>` of a store) or a store.
 pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, VerifyError> {
+    run_with_head(paths, trust_files, None)
+}
+
+/// As [`run`]; a store must also still hold `head` (a `store_head` recorded earlier) in its
+/// signed chain, else it was rolled back past it (SPEC §8).
+pub fn run_with_head(
+    paths: &[PathBuf],
+    trust_files: &[PathBuf],
+    head: Option<&str>,
+) -> Result<VerifyOutcome, VerifyError> {
     let trust = if trust_files.is_empty() {
         TrustStore::empty()
     } else {
@@ -96,7 +106,7 @@ pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, 
     };
     let mut items = Vec::new();
     for path in paths {
-        verify_path(path, &trust, &mut items);
+        verify_path(path, &trust, head, &mut items);
     }
     let count = |s: Status| items.iter().filter(|i: &&ItemReport| i.status == s).count();
     Ok(VerifyOutcome {
@@ -109,7 +119,7 @@ pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, 
     })
 }
 
-fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
+fn verify_path(path: &Path, trust: &TrustStore, head: Option<&str>, items: &mut Vec<ItemReport>) {
     if std::fs::symlink_metadata(path).is_err() {
         let mut r = ItemReport::new(path, ItemKind::Unknown);
         r.fail("does not exist");
@@ -118,12 +128,13 @@ fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
     }
     if path.is_dir() {
         if path.join("index.sqlite").exists() || path.join(crate::store::BATCHES_DIR).is_dir() {
-            verify_store(path, trust, items);
+            verify_store(path, trust, head, items);
         } else if path.join("transfer-note.yaml").exists()
             || path.join(crate::store::RUN_MARKER).exists()
         {
             let store = path.parent().and_then(Path::parent).unwrap_or(path);
-            verify_batch(store, path, trust, items, &mut BTreeSet::new());
+            let view = ChainView::load(store);
+            verify_batch(store, path, trust, items, &mut Seen::default(), &view);
         } else {
             let mut r = ItemReport::new(path, ItemKind::Unknown);
             let empty = std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none());
@@ -141,7 +152,9 @@ fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     if name.ends_with(".pdf") {
-        items.push(verify_pdf(path, trust));
+        let mut r = verify_pdf(path, trust);
+        check_pdf_identity(path, &mut r);
+        items.push(r);
     } else if name.ends_with(".p7s") {
         let content = path.with_extension("");
         items.push(verify_note(&content, trust));
@@ -152,6 +165,16 @@ fn verify_path(path: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
 
 /// A note's signature, and — for a document note — the PDF beside it against its recorded hash.
 fn verify_note(note_path: &Path, trust: &TrustStore) -> ItemReport {
+    verify_note_hashed(note_path, trust, &std::collections::BTreeMap::new())
+}
+
+/// As [`verify_note`], with the PDFs already hashed in this walk (`hashed`), so a store's
+/// PDFs are read for their SHA-256 once, not once per note that names them.
+fn verify_note_hashed(
+    note_path: &Path,
+    trust: &TrustStore,
+    hashed: &std::collections::BTreeMap<PathBuf, String>,
+) -> ItemReport {
     let mut report = verify_detached_file(
         note_path,
         &crate::crypto::cms::detached_signature_path(note_path),
@@ -165,11 +188,17 @@ fn verify_note(note_path: &Path, trust: &TrustStore) -> ItemReport {
         Ok(note) if note.kind == NoteKind::Document => {
             let folder = note_path.parent().unwrap_or(Path::new("."));
             for d in &note.documents {
-                check_pdf_hash(
-                    &mut report,
-                    &folder.join(format!("{}.pdf", d.id)),
-                    d.pdf_sha256.as_deref(),
-                );
+                let pdf = folder.join(format!("{}.pdf", d.id));
+                match (hashed.get(&pdf), d.pdf_sha256.as_deref()) {
+                    (Some(actual), Some(recorded)) if actual != recorded => report.fail(format!(
+                        "{}: SHA-256 {actual} differs from the note's {recorded}",
+                        pdf.display()
+                    )),
+                    (Some(_), _) => {}
+                    (None, recorded) => {
+                        check_pdf_hash(&mut report, &pdf, recorded);
+                    }
+                }
             }
         }
         Ok(_) => {}
@@ -177,18 +206,72 @@ fn verify_note(note_path: &Path, trust: &TrustStore) -> ItemReport {
     report
 }
 
-fn check_pdf_hash(report: &mut ItemReport, pdf: &Path, recorded: Option<&str>) {
-    let Some(recorded) = recorded else {
+/// Holds `pdf` against the hash a note records; returns the hash read.
+fn check_pdf_hash(report: &mut ItemReport, pdf: &Path, recorded: Option<&str>) -> Option<String> {
+    let recorded = recorded?;
+    match crate::crypto::hash::sha256_file_hex(pdf) {
+        Err(e) => {
+            report.fail(format!("{} is missing or unreadable: {e}", pdf.display()));
+            None
+        }
+        Ok(actual) => {
+            if actual != recorded {
+                report.fail(format!(
+                    "{}: SHA-256 {actual} differs from the note's {recorded}",
+                    pdf.display()
+                ));
+            }
+            Some(actual)
+        }
+    }
+}
+
+/// `verify FILE.pdf`: the PDF must be the document its file name says (its XMP title carries
+/// its document id) and, when its note sits beside it, the one the note names with the hash
+/// the note records (issue #15 D7: a copy of another document under this name).
+fn check_pdf_identity(pdf: &Path, report: &mut ItemReport) {
+    let Some(stem) = pdf.file_stem().and_then(|s| s.to_str()) else {
         return;
     };
-    match crate::crypto::hash::sha256_file_hex(pdf) {
-        Err(e) => report.fail(format!("{} is missing or unreadable: {e}", pdf.display())),
-        Ok(actual) if actual != recorded => report.fail(format!(
-            "{}: SHA-256 {actual} differs from the note's {recorded}",
-            pdf.display()
+    match pdf_document_id(pdf) {
+        Some(id) if id != stem => report.fail(format!(
+            "the PDF is document {id}, not {stem} as its file name says (a copy of another \
+             document under this name)"
         )),
-        Ok(_) => {}
+        Some(_) => {}
+        None => report.fail(
+            "the PDF carries no resiscan document id (XMP dc:title), so nothing shows it is the \
+             document its file name says",
+        ),
     }
+    let note = document_note_path(pdf);
+    if let Ok(bytes) = std::fs::read(&note) {
+        match TransferNote::from_yaml(&bytes) {
+            Err(e) => report.fail(format!("its note {} is unreadable: {e}", note.display())),
+            Ok(n) => match n.documents.iter().find(|d| d.id == stem) {
+                None => report.fail(format!(
+                    "its note {} names no document {stem}",
+                    note.display()
+                )),
+                Some(d) => {
+                    check_pdf_hash(report, pdf, d.pdf_sha256.as_deref());
+                }
+            },
+        }
+    }
+}
+
+/// The document id a resiscan PDF carries: its XMP `dc:title` is `<doc id> — <profile>`.
+fn pdf_document_id(pdf: &Path) -> Option<String> {
+    const TITLE: &[u8] = b"<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">";
+    let bytes = std::fs::read(pdf).ok()?;
+    let at = bytes.windows(TITLE.len()).position(|w| w == TITLE)? + TITLE.len();
+    let rest = &bytes[at..];
+    let end = rest
+        .windows(b"</rdf:li>".len())
+        .position(|w| w == b"</rdf:li>")?;
+    let title = std::str::from_utf8(&rest[..end]).ok()?;
+    Some(title.split(" \u{2014} ").next()?.trim().to_string())
 }
 
 /// A batch folder `_batches/<id>`: its note, and every document it lists.
@@ -197,17 +280,21 @@ fn verify_batch(
     batch_dir: &Path,
     trust: &TrustStore,
     items: &mut Vec<ItemReport>,
-    listed: &mut BTreeSet<PathBuf>,
+    seen: &mut Seen,
+    view: &ChainView,
 ) {
     let note_path = batch_dir.join("transfer-note.yaml");
     if let Some(marker) = crate::store::read_run_marker(batch_dir) {
         let mut r = ItemReport::new(batch_dir, ItemKind::Batch);
-        match marker {
-            Ok(m) => r.pending(m.explanation()),
-            Err(e) => r.pending(format!(
-                "unfinished: a run of this batch did not finish (its marker is unreadable: \
-                 {e}); run the same `resiscan ingest` again"
-            )),
+        let batch_id = batch_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // Only the signed link that wrote the marker excuses it (SPEC §8).
+        match (view.marker_not_excused(store, &batch_id), marker) {
+            (Some(reason), _) => r.fail(reason),
+            (None, Ok(m)) => r.pending(m.explanation()),
+            (None, Err(e)) => r.fail(format!("the in-progress marker is unreadable: {e}")),
         }
         if note_path.exists() {
             r.notes
@@ -255,8 +342,20 @@ fn verify_batch(
             continue;
         };
         let pdf = store.join(pdf_rel);
-        listed.insert(pdf.clone());
-        check_pdf_hash(&mut report, &pdf, d.pdf_sha256.as_deref());
+        seen.listed.insert(pdf.clone());
+        if let Some(sha) = check_pdf_hash(&mut report, &pdf, d.pdf_sha256.as_deref()) {
+            seen.hashes.insert(pdf.clone(), sha);
+        }
+        seen.docs.insert(
+            d.id.clone(),
+            NotedDoc {
+                batch: note.batch.clone(),
+                pdf: d.pdf.clone(),
+                pdf_sha256: d.pdf_sha256.clone(),
+                efile: d.filing.as_ref().and_then(|f| f.efile.clone()),
+                retention_until: d.filing.as_ref().and_then(|f| f.retention_until.clone()),
+            },
+        );
         let doc_note = pdf.with_file_name(format!("{}.transfer.yaml", d.id));
         match (
             note.document_notes.get(&d.id),
@@ -282,13 +381,16 @@ fn verify_batch(
     }
     for (pdf, doc_note) in docs {
         items.push(verify_pdf(&pdf, trust));
-        items.push(verify_note(&doc_note, trust));
+        items.push(verify_note_hashed(&doc_note, trust, &seen.hashes));
     }
 }
 
-/// A whole store: every batch, then every PDF that no batch note lists.
-fn verify_store(store: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
-    let mut listed = BTreeSet::new();
+/// A whole store: its signed chain, every batch, every file against the chain, and the index
+/// against the signed notes (SPEC §8).
+fn verify_store(store: &Path, trust: &TrustStore, head: Option<&str>, items: &mut Vec<ItemReport>) {
+    let view = ChainView::load(store);
+    completeness::verify_chain(store, &view, head, trust, items);
+    let mut seen = Seen::default();
     let batches = store.join(crate::store::BATCHES_DIR);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&batches)
         .map(|rd| {
@@ -300,39 +402,21 @@ fn verify_store(store: &Path, trust: &TrustStore, items: &mut Vec<ItemReport>) {
         .unwrap_or_default();
     dirs.sort();
     for dir in &dirs {
-        verify_batch(store, dir, trust, items, &mut listed);
+        verify_batch(store, dir, trust, items, &mut seen, &view);
     }
-    let unfinished: Vec<String> = dirs
-        .iter()
-        .filter(|d| crate::store::read_run_marker(d).is_some())
-        .filter_map(|d| d.file_name().and_then(|n| n.to_str()).map(str::to_string))
-        .collect();
     // The index is the commit point of every document; without one (a copied store) the
     // files themselves are the evidence.
     let index = crate::store::Store::open_read_only(store).ok();
-    for entry in walkdir::WalkDir::new(store)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| {
-            let n = e.file_name().to_string_lossy();
-            !(e.depth() == 1 && (n == crate::store::BATCHES_DIR || n == crate::store::STATE_DIR))
-        })
-        .filter_map(|e| e.ok())
-    {
-        let p = entry.path();
-        if p.extension().is_some_and(|x| x == "pdf") && !listed.contains(p) {
-            match unfinished_batch_of(p, index.as_ref(), &unfinished) {
-                Some((batch, committed)) => {
-                    verify_unfinished_document(p, &batch, committed, trust, items)
-                }
-                None => {
-                    let mut r = verify_pdf(p, trust);
-                    r.fail("not listed in any batch transfer note");
-                    items.push(r);
-                }
-            }
+    let unfinished: Vec<String> = view.expected.under_way.keys().cloned().collect();
+    completeness::verify_files(store, &view, &seen, items, |pdf, _batch, items| {
+        if seen.listed.contains(pdf) {
+            return;
         }
-    }
+        if let Some((batch, committed)) = unfinished_batch_of(pdf, index.as_ref(), &unfinished) {
+            verify_unfinished_document(pdf, &batch, committed, trust, items);
+        }
+    });
+    completeness::reconcile_index(store, &view, &seen, items);
 }
 
 /// The unfinished batch an unlisted PDF belongs to, and whether the index committed it.
@@ -357,11 +441,9 @@ fn unfinished_batch_of(
         .map(|n| n.batch);
     let batch = match from_note {
         Some(b) => unfinished.contains(&b).then_some(b),
-        None => unfinished
-            .iter()
-            .filter(|b| doc_id.starts_with(&format!("{b}_")))
-            .max_by_key(|b| b.len())
-            .cloned(),
+        None => crate::intake::batch_of_document_id(doc_id)
+            .filter(|b| unfinished.iter().any(|u| u == b))
+            .map(str::to_string),
     }?;
     Some((batch, committed))
 }
