@@ -13,3 +13,5 @@ mod qa;
 mod qa_serve;
 mod scans;
 mod testenv;
+mod tsa;
+mod tsa_server;
