@@ -316,7 +316,8 @@ fn keygen(args: &KeygenArgs) -> anyhow::Result<Exit> {
 }
 
 fn verify(args: &crate::cli::VerifyArgs) -> anyhow::Result<Exit> {
-    let outcome = crate::verify::run(&args.paths, &args.trust).context("verify")?;
+    let outcome =
+        crate::verify::run_with_crls(&args.paths, &args.trust, &args.crl).context("verify")?;
     if args.json {
         print_json(&outcome)?;
     } else {

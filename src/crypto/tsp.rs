@@ -67,6 +67,8 @@ pub struct TokenInfo {
     pub tsa_subject: String,
     /// The TSA certificate, DER.
     pub tsa_cert_der: Vec<u8>,
+    /// Whether the TSA certificate chains to one of the anchors.
+    pub trusted: bool,
 }
 
 /// A configured TSA client, shared by every signature of a run.
@@ -186,8 +188,16 @@ impl Tsa {
                 other => format!("reading the reply failed: {other}"),
             })?;
         let token = token_of_reply(&body)?;
-        check_token(&token, imprint, Some(&nonce), &self.config.trust)
+        let info = check_token(&token, imprint, Some(&nonce), &self.config.trust)
             .map_err(|reason| format!("token refused: {reason}"))?;
+        if !info.trusted {
+            return Err(format!(
+                "token refused: the TSA certificate \"{}\" does not chain to a trusted TSA \
+                 root ({})",
+                info.tsa_subject,
+                self.config.trust_path.display()
+            ));
+        }
         Ok(token)
     }
 }
@@ -266,8 +276,8 @@ pub fn token_of_reply(body: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Checks a timestamp token against the imprint it must cover (SHA-256) and, when given, the
 /// nonce of our request: the CMS signature of the TSA over the TSTInfo, the TSA certificate's
-/// extended key usage timeStamping and validity at genTime, and its chain to one of `anchors`
-/// at genTime. The error is one sentence.
+/// extended key usage timeStamping and validity at genTime, and its chain at genTime (whether
+/// it reaches one of `anchors` is [`TokenInfo::trusted`]). The error is one sentence.
 pub fn check_token(
     token: &[u8],
     imprint: &[u8],
@@ -332,15 +342,11 @@ pub fn check_token(
     let path = check
         .issuer_path(cert_der, &signed.report.chain_der)
         .map_err(|e| format!("TSA certificate chain: {e}"))?;
-    if path.end != End::Anchor {
-        return Err(format!(
-            "the TSA certificate \"{subject}\" does not chain to a trusted TSA root"
-        ));
-    }
     Ok(TokenInfo {
         gen_time,
         tsa_subject: subject,
         tsa_cert_der: cert_der.clone(),
+        trusted: path.end == End::Anchor,
     })
 }
 

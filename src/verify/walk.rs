@@ -44,6 +44,13 @@ impl VerifyOutcome {
             if let Some(s) = &i.signer {
                 line.push_str(&format!("  signer: {s}"));
             }
+            if let Some(t) = i.timestamp {
+                line.push_str(&format!(
+                    "  timestamp: {} by {}",
+                    crate::machine::rfc3339(t),
+                    i.timestamp_by.as_deref().unwrap_or("?")
+                ));
+            }
             if !i.problems.is_empty() {
                 line.push_str(&format!("  — {}", i.problems.join("; ")));
             }
@@ -89,11 +96,21 @@ impl VerifyOutcome {
 /// Verifies every path: a PDF, a note (`*.yaml` with a `.p7s` beside it), a batch folder
 /// (`_batches/<id>` of a store) or a store.
 pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, VerifyError> {
+    run_with_crls(paths, trust_files, &[])
+}
+
+/// [`run`], with revocation judged against the CRLs in `crl_files` (`verify --crl`).
+pub fn run_with_crls(
+    paths: &[PathBuf],
+    trust_files: &[PathBuf],
+    crl_files: &[PathBuf],
+) -> Result<VerifyOutcome, VerifyError> {
     let trust = if trust_files.is_empty() {
         TrustStore::empty()
     } else {
         TrustStore::from_pem_files(trust_files)?
-    };
+    }
+    .with_crls(crl_files)?;
     let mut items = Vec::new();
     for path in paths {
         verify_path(path, &trust, &mut items);

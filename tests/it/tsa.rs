@@ -293,3 +293,227 @@ fn profile_check_names_the_line_of_a_bad_timestamp_section() {
     assert!(text.contains("signing.timestamp.trust"), "{text}");
     assert!(text.contains("line 21"), "{text}");
 }
+
+/// A signer issued by the TSA's root CA in `dir` (valid from 10 days ago), as a
+/// `signing:` section with `extra` appended.
+fn signer_section(dir: &Path, extra: &str) -> String {
+    crate::tsa_server::openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=Scanstelle Test",
+            "-keyout",
+            "signer.key",
+            "-out",
+            "signer.csr",
+        ],
+    );
+    let start = time::OffsetDateTime::now_utc() - time::Duration::days(10);
+    let start = format!(
+        "{:04}{:02}{:02}000000Z",
+        start.year(),
+        u8::from(start.month()),
+        start.day()
+    );
+    crate::tsa_server::openssl(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "root.pem",
+            "-keyfile",
+            "root.key",
+            "-in",
+            "signer.csr",
+            "-out",
+            "signer.pem",
+            "-extensions",
+            "signer",
+            "-startdate",
+            &start,
+            "-days",
+            "365",
+        ],
+    );
+    format!(
+        "signing:\n  certificate: {}\n  key: {}\n  chain: [{}]\n{extra}",
+        dir.join("signer.pem").display(),
+        dir.join("signer.key").display(),
+        dir.join("root.pem").display()
+    )
+}
+
+/// Revokes signer.pem with the revocation time `at` and writes crl.pem.
+fn revoke_signer(dir: &Path, at: time::OffsetDateTime) -> PathBuf {
+    let revoked = std::fs::read_to_string(dir.join("index.txt"))
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("R\t") && l.contains("Scanstelle"));
+    if !revoked {
+        crate::tsa_server::openssl(
+            dir,
+            &[
+                "ca",
+                "-config",
+                "ca.cnf",
+                "-cert",
+                "root.pem",
+                "-keyfile",
+                "root.key",
+                "-revoke",
+                "signer.pem",
+            ],
+        );
+    }
+    // openssl records "now" as the revocation time; the test sets its own.
+    let stamp = format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        at.year() % 100,
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    let index = std::fs::read_to_string(dir.join("index.txt")).unwrap();
+    let index: String = index
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split('\t').collect();
+            if f[0] == "R" && l.contains("Scanstelle") {
+                f[2] = &stamp;
+            }
+            f.join("\t") + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("index.txt"), index).unwrap();
+    crate::tsa_server::openssl(
+        dir,
+        &[
+            "ca", "-config", "ca.cnf", "-cert", "root.pem", "-keyfile", "root.key", "-gencrl",
+            "-crldays", "30", "-out", "crl.pem",
+        ],
+    );
+    dir.join("crl.pem")
+}
+
+fn verify(env: &TestEnv, store: &Path, args: &[&Path], crl: Option<&Path>) -> (i32, String) {
+    let mut c = env.cmd();
+    c.arg("verify").arg(store);
+    for a in args {
+        c.arg("--trust").arg(a);
+    }
+    if let Some(crl) = crl {
+        c.arg("--crl").arg(crl);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn profile_text(signing: &str, level: &str) -> String {
+    std::fs::read_to_string(repo_path("profiles/demo.yaml"))
+        .unwrap()
+        .replace("signing:\n  demo: true\n", signing)
+        .replace("integrity: normal", &format!("integrity: {level}"))
+        // sehr_hoch inspects every document (the profile check refuses less).
+        .replace("sample_percent: 5", "sample_percent: 100")
+}
+
+/// verify reports the time each timestamp proves, judges revocation at that time, and says
+/// when a time is only claimed; sehr_hoch is accepted with a timestamp.
+#[test]
+fn verify_proves_the_time_and_judges_revocation_before_and_after_it() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let dir = env.path("tsa");
+    let signing = signer_section(&dir, &tsa.profile_section(10.0, 0));
+    let b = batch(&env, "b", 1);
+
+    // sehr_hoch without a timestamp: refused with that reason; with one: filed.
+    let bare = env.write(
+        "bare.yaml",
+        profile_text(&signer_section_without_tsa(&signing), "sehr_hoch"),
+    );
+    let (code, out) = ingest(&env, &b, &bare, &env.path("store-bare"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no signing.timestamp"), "{out}");
+    let p = env.write("p.yaml", profile_text(&signing, "sehr_hoch"));
+    let store = env.path("store");
+    let (code, out) = ingest(&env, &b, &p, &store);
+    assert_eq!(code, 0, "{out}");
+
+    // Trusting signer and TSA root (the same root here): valid, with the proven time.
+    let root = dir.join("root.pem");
+    let (code, out) = verify(&env, &store, &[&root], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("timestamp: 20"), "{out}");
+    assert!(out.contains("by CN=Test TSA"), "{out}");
+
+    // Revoked an hour after the timestamp: still valid, with a note.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let crl = revoke_signer(&dir, later);
+    let (code, out) = verify(&env, &store, &[&root], Some(&crl));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("after the time proven by the timestamp"),
+        "{out}"
+    );
+
+    // The same revocation dated two days before the timestamp: invalid.
+    let earlier = time::OffsetDateTime::now_utc() - time::Duration::days(2);
+    let crl = revoke_signer(&dir, earlier);
+    let (code, out) = verify(&env, &store, &[&root], Some(&crl));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("INVALID"), "{out}");
+    assert!(
+        out.contains("before the time proven by the timestamp"),
+        "{out}"
+    );
+
+    // Without a timestamp (hoch, no TSA), the same revocation is judged at /M and the report
+    // says the time is only claimed.
+    let hoch = env.write(
+        "hoch.yaml",
+        profile_text(&signer_section_without_tsa(&signing), "hoch"),
+    );
+    let store2 = env.path("store2");
+    let (code, out) = ingest(&env, &b, &hoch, &store2);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify(&env, &store2, &[&root], Some(&crl));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("before the claimed signing time"), "{out}");
+    assert!(out.contains("only claimed"), "{out}");
+
+    // An unreadable CRL file: a clear error naming it.
+    let (code, out) = verify(&env, &store, &[&root], Some(&env.path("nope.crl")));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("nope.crl") && out.contains("cannot read"),
+        "{out}"
+    );
+
+    // Without the TSA root trusted (another root only): untrusted, never valid.
+    let other = env.path("other");
+    crate::tsa_server::make_pki(&other, TsaCert::Good);
+    let (code, out) = verify(&env, &store, &[&other.join("root.pem")], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("UNTRUSTED"), "{out}");
+}
+
+fn signer_section_without_tsa(signing: &str) -> String {
+    signing.split("  timestamp:").next().unwrap().to_string()
+}

@@ -69,6 +69,9 @@ extendedKeyUsage = critical, timeStamping
 [noeku]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, nonRepudiation
+[signer]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
 [tsa_section]
 default_tsa = tsa_config
 [tsa_config]
