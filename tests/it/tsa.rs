@@ -517,3 +517,44 @@ fn verify_proves_the_time_and_judges_revocation_before_and_after_it() {
 fn signer_section_without_tsa(signing: &str) -> String {
     signing.split("  timestamp:").next().unwrap().to_string()
 }
+
+/// pyHanko (from PyPI, in the venv scripts/install-deps.sh makes), an independent validator,
+/// finds the B-T PDF intact, trusted and timestamped by a trusted TSA.
+#[test]
+fn pyhanko_finds_the_pdf_intact_trusted_and_timestamped() {
+    let python = repo_path(".venv-tools/bin/python");
+    assert!(
+        python.is_file(),
+        "pyHanko's venv is missing: run scripts/install-deps.sh"
+    );
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let profile = profile_with(&env, "p", &tsa.profile_section(10.0, 0));
+    let b = batch(&env, "b", 1);
+    let store = env.path("store");
+    let (code, out) = ingest(&env, &b, &profile, &store);
+    assert_eq!(code, 0, "{out}");
+    let pdf = files(&store, ".pdf").remove(0);
+    let demo = store.join(".resiscan/demo-identity/cert.pem");
+    let run = |roots: &[&Path]| {
+        let out = Command::new(&python)
+            .arg(repo_path("tests/tools/pyhanko_validate.py"))
+            .arg(&pdf)
+            .args(roots)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let text = run(&[&demo, &tsa.root]);
+    assert!(
+        text.starts_with(
+            "intact=True valid=True trusted=True timestamp=True timestamp_trusted=True"
+        ),
+        "{text}"
+    );
+    let (code, v) = verify(&env, &store, &[&demo, &tsa.root], None);
+    assert_eq!(code, 0, "{v}");
+    // Without the TSA's root, pyHanko does not trust the timestamp.
+    let text = run(&[&demo]);
+    assert!(text.contains("timestamp_trusted=False"), "{text}");
+}
