@@ -558,3 +558,82 @@ fn pyhanko_finds_the_pdf_intact_trusted_and_timestamped() {
     let text = run(&[&demo]);
     assert!(text.contains("timestamp_trusted=False"), "{text}");
 }
+
+/// The QA addendum's signature is timestamped too; with the TSA down, `qa record` fails with
+/// the URL and reason and writes no addendum.
+#[test]
+fn the_qa_addendum_is_timestamped_and_not_written_when_the_tsa_is_down() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let profile = profile_with(&env, "p", &tsa.profile_section(1.0, 0));
+    let b = batch(&env, "b", 1);
+    let store = env.path("store");
+    let (code, out) = ingest(&env, &b, &profile, &store);
+    assert_eq!(code, 0, "{out}");
+    let batch_id = std::fs::read_dir(store.join("_batches"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    let out = env
+        .cmd()
+        .args(["qa", "sample", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sel: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(store.join(format!("_batches/{batch_id}/qa-selection.json"))).unwrap(),
+    )
+    .unwrap();
+    let doc = sel["documents"][0]["id"].as_str().unwrap().to_string();
+    let record = || {
+        let out = env
+            .cmd()
+            .args(["qa", "record", "--store"])
+            .arg(&store)
+            .args([
+                "--batch",
+                &batch_id,
+                "--doc",
+                &doc,
+                "--ok",
+                "--inspector",
+                "anna",
+            ])
+            .arg("--profile")
+            .arg(&profile)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let addendum = store.join(format!("_batches/{batch_id}/qa-addendum.yaml"));
+    tsa.set_mode(Mode::HttpError);
+    let (code, err) = record();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&tsa.url) && err.contains("HTTP status 500"),
+        "{err}"
+    );
+    assert!(
+        !addendum.exists(),
+        "an addendum was written without its timestamp"
+    );
+
+    tsa.set_mode(Mode::Ok);
+    let (code, err) = record();
+    assert_eq!(code, 0, "{err}");
+    let p7s = PathBuf::from(format!("{}.p7s", addendum.display()));
+    let (ok, text) = openssl_ts_verifies(&p7s, &addendum, &tsa.root, env.dir.path());
+    assert!(ok, "{text}");
+}
