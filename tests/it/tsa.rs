@@ -637,3 +637,32 @@ fn the_qa_addendum_is_timestamped_and_not_written_when_the_tsa_is_down() {
     let (ok, text) = openssl_ts_verifies(&p7s, &addendum, &tsa.root, env.dir.path());
     assert!(ok, "{text}");
 }
+
+/// The TSA fails at the batch note, after the documents: exit 1 naming the TSA, the batch
+/// unfinished; the same command writes the note.
+#[test]
+fn a_tsa_failing_at_the_batch_note_leaves_the_batch_unfinished_and_the_rerun_finishes() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let b = batch(&env, "b", 1);
+    let store = env.path("store");
+    let profile = profile_with(&env, "p", &tsa.profile_section(5.0, 0));
+    // The probe, the PDF, the document's note; then the batch note fails.
+    tsa.fail_after(3, Mode::HttpError);
+    let (code, out) = ingest(&env, &b, &profile, &store);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&tsa.url) && out.contains("HTTP status 500"),
+        "{out}"
+    );
+    let demo = store.join(".resiscan/demo-identity/cert.pem");
+    // PENDING is not a failure (verify's design): what was filed is valid and stamped.
+    let (_, v) = verify(&env, &store, &[&demo, &tsa.root], None);
+    assert!(v.contains("PENDING") && v.contains("1 pending"), "{v}");
+    assert!(v.contains("timestamp: 20"), "{v}");
+    tsa.set_mode(Mode::Ok);
+    let (code, out) = ingest(&env, &b, &profile, &store);
+    assert_eq!(code, 0, "{out}");
+    let (code, v) = verify(&env, &store, &[&demo, &tsa.root], None);
+    assert_eq!(code, 0, "{v}");
+}
