@@ -367,6 +367,131 @@ mod tests {
         assert!(req.cert_req);
     }
 
+    fn openssl(dir: &std::path::Path, args: &[&str]) {
+        let out = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn der_of_pem(path: &std::path::Path) -> Vec<u8> {
+        crate::crypto::identity::read_certificates(path)
+            .unwrap()
+            .remove(0)
+    }
+
+    /// A token made by `openssl ts -reply` over `imprint` with a TSA certificate (EKU
+    /// timeStamping, critical) under a root made here; returns the token and the root's DER.
+    fn openssl_token(dir: &std::path::Path, imprint: &[u8; 32]) -> (Vec<u8>, Vec<u8>) {
+        std::fs::write(
+            dir.join("x.cnf"),
+            "[tsa]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=critical,timeStamping\n[root]\nbasicConstraints=critical,CA:TRUE\n\
+             keyUsage=critical,keyCertSign\n[ts]\nsigner_cert=tsa.pem\nsigner_key=tsa.key\n\
+             certs=root.pem\nsigner_digest=sha256\ndefault_policy=1.2.3.4\n\
+             digests=sha256\nserial=serial\ness_cert_id_alg=sha1\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("serial"), "01\n").unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let mut root = vec!["req", "-x509", "-days", "30", "-subj", "/CN=R"];
+        root.extend(ec);
+        root.extend(["-keyout", "root.key", "-out", "root.pem"]);
+        root.extend(["-config", "x.cnf", "-extensions", "root"]);
+        openssl(dir, &root);
+        let mut csr = vec!["req", "-new", "-subj", "/CN=T"];
+        csr.extend(ec);
+        csr.extend(["-keyout", "tsa.key", "-out", "tsa.csr"]);
+        openssl(dir, &csr);
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "tsa.csr",
+                "-CA",
+                "root.pem",
+                "-CAkey",
+                "root.key",
+                "-CAcreateserial",
+                "-days",
+                "30",
+                "-extfile",
+                "x.cnf",
+                "-extensions",
+                "tsa",
+                "-out",
+                "tsa.pem",
+            ],
+        );
+        std::fs::write(
+            dir.join("q.tsq"),
+            request_der(imprint, &[1, 2, 3, 4]).unwrap(),
+        )
+        .unwrap();
+        openssl(
+            dir,
+            &[
+                "ts",
+                "-reply",
+                "-config",
+                "x.cnf",
+                "-section",
+                "ts",
+                "-queryfile",
+                "q.tsq",
+                "-out",
+                "r.tsr",
+            ],
+        );
+        let token = token_of_reply(&std::fs::read(dir.join("r.tsr")).unwrap()).unwrap();
+        (token, der_of_pem(&dir.join("root.pem")))
+    }
+
+    #[test]
+    fn an_openssl_token_is_checked_for_imprint_nonce_and_trust() {
+        let dir = tempfile::tempdir().unwrap();
+        let imprint = [0x42u8; 32];
+        // ESS v1 (SHA-1), as many TSAs send it.
+        let (token, root) = openssl_token(dir.path(), &imprint);
+        let info = check_token(
+            &token,
+            &imprint,
+            Some(&[1, 2, 3, 4]),
+            std::slice::from_ref(&root),
+        )
+        .unwrap();
+        assert!(info.trusted);
+        assert_eq!(info.tsa_subject, "CN=T");
+        let now = OffsetDateTime::now_utc();
+        assert!((info.gen_time - now).abs() < time::Duration::minutes(5));
+
+        let e = check_token(&token, &[0x43; 32], None, std::slice::from_ref(&root)).unwrap_err();
+        assert!(e.contains("another imprint"), "{e}");
+        let e = check_token(&token, &imprint, Some(&[9]), &[root]).unwrap_err();
+        assert!(e.contains("nonce"), "{e}");
+        // No anchors: the token is sound but its TSA is not trusted.
+        assert!(!check_token(&token, &imprint, None, &[]).unwrap().trusted);
+        // A flipped byte in the TSTInfo breaks the TSA's signature (message digest).
+        let mut bad = token.clone();
+        let at = bad.windows(32).position(|w| w == imprint).unwrap();
+        bad[at] ^= 1;
+        assert!(check_token(&bad, &bad[at..at + 32], None, &[]).is_err());
+    }
+
     #[test]
     fn refused_and_garbage_replies_say_why() {
         // TimeStampResp { status { rejection, "busy" } }
