@@ -11,7 +11,7 @@ packages=(
   build-essential pkg-config libclang-dev clang
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils qpdf openssl ghostscript fonts-dejavu-core python3-pikepdf imagemagick liblcms2-utils bc time
-  libnss3-tools libtiff-tools libjpeg-turbo-progs
+  libnss3-tools libtiff-tools libjpeg-turbo-progs python3-venv
   chromium chromium-driver
 )
 missing=()
@@ -24,4 +24,13 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# pyHanko, the independent PAdES validator of the timestamp tests (tests/it/tsa.rs), from PyPI
+# into a virtual environment beside the checkout (.venv-tools/, git-ignored); skipped when
+# present. python3-venv (in the list above) is Debian's venv module.
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-tools"
+if ! "$venv/bin/python" -c "import pyhanko, pyhanko_certvalidator" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "pyHanko==0.38.0" "pyhanko-certvalidator==0.33.0"
 fi

@@ -77,6 +77,10 @@ pub struct VerifyArgs {
     /// Trusted CA certificates (PEM, may hold several). Without it signers are "untrusted".
     #[arg(long, value_name = "CA.pem")]
     pub trust: Vec<PathBuf>,
+    /// Certificate revocation lists (PEM or DER; repeatable): a signature made after its
+    /// certificate's revocation (by the timestamp's time, else the claimed time) is invalid.
+    #[arg(long, value_name = "FILE")]
+    pub crl: Vec<PathBuf>,
     /// Print a machine-readable result on stdout.
     #[arg(long)]
     pub json: bool,

@@ -321,8 +321,12 @@ fn keygen(args: &KeygenArgs) -> anyhow::Result<Exit> {
 }
 
 fn verify(args: &crate::cli::VerifyArgs) -> anyhow::Result<Exit> {
-    let outcome = crate::verify::run_with_head(&args.paths, &args.trust, args.head.as_deref())
-        .context("verify")?;
+    let options = crate::verify::VerifyOptions {
+        trust: &args.trust,
+        crls: &args.crl,
+        head: args.head.as_deref(),
+    };
+    let outcome = crate::verify::run_with(&args.paths, &options).context("verify")?;
     if args.json {
         print_json(&outcome)?;
     } else {

@@ -245,6 +245,26 @@ pub struct SigningSettings {
     /// Use a generated identity, kept per store and marked untrusted in every note.
     #[serde(default)]
     pub demo: bool,
+    /// An RFC 3161 timestamp authority: every signature gets a signature timestamp
+    /// (PAdES B-T, CAdES-T; SPEC §7).
+    #[serde(default)]
+    pub timestamp: Option<Spanned<TimestampSettings>>,
+}
+
+/// `signing.timestamp` (SPEC §7).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TimestampSettings {
+    /// The TSA's RFC 3161 HTTP(S) URL.
+    pub url: Spanned<String>,
+    /// The TSA's trust anchor (its root certificate), PEM or DER; replies are checked on
+    /// arrival against it.
+    pub trust: Spanned<PathBuf>,
+    /// Seconds one attempt may take (connect, send, reply); default 10.
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+    /// Further attempts after a failed one; default 2.
+    #[serde(default, deserialize_with = "optional_whole_number")]
+    pub retries: Option<u32>,
 }
 
 /// Term lists of one file-plan entry. Terms match case-insensitively and umlaut-aware.
@@ -882,7 +902,7 @@ efiles:
             + "    retention: {years: 10}\nunit: u\nprocedure_doc: p\nscan: {min_dpi: 300, assume_dpi: 300, blank_pages: drop, max_megapixels: 150}\nocr: {languages: [deu], min_confidence: 60, detect_orientation: true, tessdata: /tmp}\npdf: {pdfa: 2b}\nunclassified: _K\nqa: {sample_percent: 5}\n";
         let full = full.replace(
             "signing: {demo: true}",
-            "signing: {certificate: c, key: k, chain: [x], demo: false}",
+            "signing: {certificate: c, key: k, chain: [x], demo: false, timestamp: {url: u, trust: t, timeout_seconds: 5, retries: 1}}",
         );
         let p = parse(&full).unwrap();
         let json = serde_json::to_value(&p).unwrap();

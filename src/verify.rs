@@ -16,7 +16,7 @@ mod addendum;
 mod completeness;
 mod walk;
 pub use addendum::verify_addendum;
-pub use walk::{VerifyOutcome, run, run_with_head};
+pub use walk::{VerifyOptions, VerifyOutcome, run, run_with};
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -47,6 +47,15 @@ pub const APPENDED: &str = "modified after signing (appended revision)";
 pub enum VerifyError {
     #[error("trust file {}: {reason}", path.display())]
     Trust { path: PathBuf, reason: String },
+    #[error("CRL file {}: {reason}", path.display())]
+    Crl { path: PathBuf, reason: String },
+}
+
+/// A certificate revocation list given with `verify --crl` (DER; PEM is converted on load).
+#[derive(Debug, Clone)]
+struct Crl {
+    path: PathBuf,
+    der: Vec<u8>,
 }
 
 /// The certificates the clerk trusts (`--trust`). Empty: signatures are still checked, but
@@ -54,6 +63,8 @@ pub enum VerifyError {
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     anchors: Vec<Vec<u8>>,
+    /// `--crl` files: revocation is judged at the signing time they are checked against.
+    crls: Vec<Crl>,
 }
 
 impl TrustStore {
@@ -71,11 +82,53 @@ impl TrustStore {
             })?;
             anchors.extend(ders);
         }
-        Ok(TrustStore { anchors })
+        Ok(TrustStore {
+            anchors,
+            crls: Vec::new(),
+        })
     }
 
     pub fn from_der(anchors: Vec<Vec<u8>>) -> Self {
-        TrustStore { anchors }
+        TrustStore {
+            anchors,
+            crls: Vec::new(),
+        }
+    }
+
+    /// Adds the CRLs in `paths` (PEM or DER, one CRL per file); a file that cannot be read or
+    /// is no CRL is an error naming it.
+    pub fn with_crls(mut self, paths: &[PathBuf]) -> Result<Self, VerifyError> {
+        for path in paths {
+            let err = |reason: String| VerifyError::Crl {
+                path: path.clone(),
+                reason,
+            };
+            let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+            let der = if bytes.starts_with(b"-----BEGIN") {
+                match x509_parser::pem::parse_x509_pem(&bytes) {
+                    Ok((_, pem)) if pem.label == "X509 CRL" => pem.contents,
+                    Ok((_, pem)) => {
+                        return Err(err(format!(
+                            "PEM block is a {}, not an X509 CRL",
+                            pem.label
+                        )));
+                    }
+                    Err(e) => return Err(err(format!("not PEM: {e}"))),
+                }
+            } else {
+                bytes
+            };
+            match x509_parser::parse_x509_crl(&der) {
+                Ok(([], _)) => {}
+                Ok(_) => return Err(err("trailing bytes after the CRL".into())),
+                Err(e) => return Err(err(format!("not a certificate revocation list ({e})"))),
+            }
+            self.crls.push(Crl {
+                path: path.clone(),
+                der,
+            });
+        }
+        Ok(self)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -123,6 +176,15 @@ pub struct ItemReport {
     /// When it was signed: the PDF's /M, or the CMS signing-time of a note.
     #[serde(with = "time::serde::rfc3339::option")]
     pub signed_at: Option<OffsetDateTime>,
+    /// The time a valid signature timestamp proves (RFC 3161 genTime), if there is one.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timestamp: Option<OffsetDateTime>,
+    /// The timestamp authority that proves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_by: Option<String>,
     /// Every reason the status is not Valid, as sentences for the clerk.
     pub problems: Vec<String>,
     /// What the clerk should know about a valid item, e.g. that the signer certificate has
@@ -156,6 +218,8 @@ impl ItemReport {
             status: Status::Valid,
             signer: None,
             signed_at: None,
+            timestamp: None,
+            timestamp_by: None,
             problems: Vec::new(),
             notes: Vec::new(),
             findings: Vec::new(),
@@ -265,8 +329,15 @@ fn judge_signature(
     // `openssl cms` judge at the current time and call such signatures expired or
     // indeterminate. Without a claimed time, the certificate must be valid now.
     let now = OffsetDateTime::now_utc();
-    let at = signed_at.unwrap_or(now);
-    if at > now + time::Duration::minutes(10) {
+    // A signature timestamp (RFC 3161, over the signature value) proves the signature existed
+    // at its genTime; validity is then judged at that time instead of the claim.
+    let proven = check_timestamps(&sig, trust, report);
+    let at = proven.or(signed_at).unwrap_or(now);
+    let which = match proven {
+        Some(_) => "the time proven by the timestamp",
+        None => "the claimed signing time",
+    };
+    if proven.is_none() && at > now + time::Duration::minutes(10) {
         report.fail(format!(
             "the claimed signing time {} lies in the future: the signer's clock was wrong or \
              the time is forged",
@@ -283,13 +354,19 @@ fn judge_signature(
         check_valid_at(&signer, now)
     {
         report.notes.push(format!(
-            "the signer certificate has {} since ({}); valid because it was valid at the \
-             claimed signing time {} (no timestamp proves that time)",
+            "the signer certificate has {} since ({}); valid because it was valid at {which} \
+             {}{}",
             e.what(),
             e.bound(),
-            crate::machine::rfc3339(at)
+            crate::machine::rfc3339(at),
+            if proven.is_some() {
+                ""
+            } else {
+                " (no timestamp proves that time)"
+            }
         ));
     }
+    check_revocation(&sig, trust, at, which, proven.is_some(), report);
     if let Some(problem) = signing_use_problem(&signer) {
         report.fail(format!("signer certificate unfit for signing: {problem}"));
     }
@@ -324,6 +401,122 @@ fn judge_signature(
             why.bound()
         )),
         Err(e) => report.fail(e.to_string()),
+    }
+}
+
+/// Checks every signature timestamp of `sig` (imprint over the signature value, the TSA's
+/// signature, EKU timeStamping, the TSA's validity at genTime, its chain to a trust anchor);
+/// returns the earliest time a valid one proves. A broken timestamp makes the item invalid;
+/// one whose TSA is not trusted makes it untrusted.
+fn check_timestamps(
+    sig: &SignatureReport,
+    trust: &TrustStore,
+    report: &mut ItemReport,
+) -> Option<OffsetDateTime> {
+    use sha2::{Digest, Sha256};
+    let imprint = Sha256::digest(&sig.signature_value);
+    let mut proven: Option<OffsetDateTime> = None;
+    for token in &sig.timestamp_tokens {
+        match crate::crypto::tsp::check_token(token, &imprint, None, &trust.anchors) {
+            Ok(info) => {
+                if !info.trusted {
+                    report.distrust(format!(
+                        "the timestamp's TSA \"{}\" does not chain to a trusted certificate",
+                        info.tsa_subject
+                    ));
+                }
+                if proven.is_none_or(|p| info.gen_time < p) {
+                    proven = Some(info.gen_time);
+                    report.timestamp = Some(info.gen_time);
+                    report.timestamp_by = Some(info.tsa_subject);
+                }
+            }
+            Err(reason) => report.fail(format!("signature timestamp invalid: {reason}")),
+        }
+    }
+    proven
+}
+
+/// Judges the signer certificate (and the certificates the CMS carries) against the `--crl`
+/// lists at `at`: revoked at or before it is invalid; revoked after it is a note.
+fn check_revocation(
+    sig: &SignatureReport,
+    trust: &TrustStore,
+    at: OffsetDateTime,
+    which: &str,
+    proven: bool,
+    report: &mut ItemReport,
+) {
+    if trust.crls.is_empty() {
+        return;
+    }
+    let pool: Vec<&[u8]> = std::iter::once(sig.signer_cert_der.as_slice())
+        .chain(sig.chain_der.iter().map(Vec::as_slice))
+        .chain(trust.anchors.iter().map(Vec::as_slice))
+        .collect();
+    let certs: Vec<_> = pool.iter().filter_map(|d| parse_cert(d).ok()).collect();
+    for (i, cert_der) in std::iter::once(&sig.signer_cert_der)
+        .chain(sig.chain_der.iter())
+        .enumerate()
+    {
+        let Ok(cert) = parse_cert(cert_der) else {
+            continue;
+        };
+        for crl_file in &trust.crls {
+            let Ok((_, crl)) = x509_parser::parse_x509_crl(&crl_file.der) else {
+                continue;
+            };
+            if crl.issuer().as_raw() != cert.issuer().as_raw() {
+                continue;
+            }
+            // The CRL must be signed by the certificate's issuer.
+            let issuer_ok = certs.iter().any(|c| {
+                c.subject().as_raw() == crl.issuer().as_raw()
+                    && crl.verify_signature(c.public_key()).is_ok()
+            });
+            if !issuer_ok {
+                report.fail(format!(
+                    "CRL {} names \"{}\" as issuer but does not verify with that issuer's key \
+                     (or the issuer certificate is not available)",
+                    crl_file.path.display(),
+                    crl.issuer()
+                ));
+                continue;
+            }
+            let Some(entry) = crl
+                .iter_revoked_certificates()
+                .find(|r| r.raw_serial() == cert.raw_serial())
+            else {
+                continue;
+            };
+            let revoked = entry.revocation_date.to_datetime();
+            let whose = if i == 0 {
+                "the signer certificate".to_string()
+            } else {
+                format!("chain certificate \"{}\"", cert.subject())
+            };
+            if revoked <= at {
+                report.fail(format!(
+                    "{whose} was revoked at {} (CRL {}), before {which} {}{}",
+                    crate::machine::rfc3339(revoked),
+                    crl_file.path.display(),
+                    crate::machine::rfc3339(at),
+                    if proven {
+                        ""
+                    } else {
+                        " (the time is only claimed: no timestamp proves it)"
+                    }
+                ));
+            } else {
+                report.notes.push(format!(
+                    "{whose} was revoked at {} (CRL {}), after {which} {}: the signature \
+                     stays valid",
+                    crate::machine::rfc3339(revoked),
+                    crl_file.path.display(),
+                    crate::machine::rfc3339(at)
+                ));
+            }
+        }
     }
 }
 

@@ -58,6 +58,9 @@ pub struct Configured {
     /// store, loaded once the store is open) and with [`Needs::FilePlan`].
     pub identity: Option<SigningIdentity>,
     pub ocr: OcrOptions,
+    /// The TSA of `signing.timestamp` (the real identity carries its own), for the demo
+    /// identity loaded later.
+    pub timestamp: Option<std::sync::Arc<crate::crypto::tsp::Tsa>>,
 }
 
 impl Configured {
@@ -85,12 +88,18 @@ pub fn configure(path: &Path, needs: Needs) -> Result<Configured, ProfileError> 
         Needs::FilePlan => None,
     };
     let ocr = ocr_options(&profile);
+    let timestamp = match needs {
+        // Checked above with the other problems; a profile without problems has a usable one.
+        Needs::All => signing::timestamp(&profile.profile, &profile.base_dir, &mut Vec::new()),
+        Needs::FilePlan => None,
+    };
     Ok(Configured {
         profile,
         plan,
         signer,
         identity,
         ocr,
+        timestamp,
     })
 }
 
@@ -142,6 +151,8 @@ pub struct IngestConfig {
     pub dry_run: bool,
     /// Draw a progress bar (stderr is a terminal and not --quiet).
     pub progress: bool,
+    /// The TSA of `signing.timestamp`, for the demo identity (a real one carries its own).
+    pub timestamp: Option<std::sync::Arc<crate::crypto::tsp::Tsa>>,
 }
 
 /// Builds the ingest configuration; `quiet` suppresses the progress bar.
@@ -158,6 +169,7 @@ pub fn ingest_config(args: &IngestArgs, quiet: bool) -> Result<IngestConfig, Con
         signer,
         identity,
         ocr,
+        timestamp,
     } = configure(&args.profile, Needs::All)?;
     let signer = signer.expect("a profile checked for ingest names its signer");
     Ok(IngestConfig {
@@ -172,6 +184,7 @@ pub fn ingest_config(args: &IngestArgs, quiet: bool) -> Result<IngestConfig, Con
         jobs,
         dry_run: args.dry_run,
         progress: !quiet && std::io::stderr().is_terminal(),
+        timestamp,
     })
 }
 

@@ -4,7 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde_saphyr::Spanned;
+
+use crate::crypto::tsp::{Tsa, TsaConfig};
 
 use crate::crypto::identity::{IdentityError, SigningIdentity};
 use crate::profile::{Level, LoadedProfile, Problem, Profile, at};
@@ -96,23 +101,89 @@ pub fn demo_allowed(level: Level) -> Result<(), DemoRefused> {
     }
 }
 
-/// `sehr_hoch` needs a qualified timestamp on every signature (TR-03138 A.AM.IN.H.1), which
-/// resiscan cannot obtain yet: it refuses the level rather than pretend.
+/// `sehr_hoch` needs a qualified timestamp on every signature (TR-03138 A.AM.IN.H.1): without
+/// `signing.timestamp` the level is refused rather than pretended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
     "protection 'sehr_hoch' needs a qualified timestamp on every signature \
-     (TR-03138 A.AM.IN.H.1); resiscan cannot obtain one yet, so it refuses to \
-     ingest at this level rather than pretend"
+     (TR-03138 A.AM.IN.H.1), and the profile configures no signing.timestamp: ingest refuses \
+     this level without one"
 )]
 pub struct LevelUnsupported;
 
-/// Whether resiscan can ingest at protection `level`.
-pub fn level_supported(level: Level) -> Result<(), LevelUnsupported> {
-    if level == Level::SehrHoch {
+/// Whether resiscan can ingest at protection `level`; `timestamped`: the profile configures a
+/// TSA (`signing.timestamp`), so every signature gets a timestamp.
+pub fn level_supported(level: Level, timestamped: bool) -> Result<(), LevelUnsupported> {
+    if level == Level::SehrHoch && !timestamped {
         Err(LevelUnsupported)
     } else {
         Ok(())
     }
+}
+
+/// Whether the profile configures `signing.timestamp` (before any check of it).
+pub fn has_timestamp(profile: &Profile) -> bool {
+    profile
+        .signing
+        .as_ref()
+        .is_some_and(|s| s.value.timestamp.is_some())
+}
+
+/// The TSA `signing.timestamp` names, ready to ask; its problems (a URL that is no HTTP URL, a
+/// trust file that is missing or holds no certificate) go into `out` with their lines.
+pub(crate) fn timestamp(
+    profile: &Profile,
+    base_dir: &Path,
+    out: &mut Vec<Problem>,
+) -> Option<Arc<Tsa>> {
+    let ts = profile.signing.as_ref()?.value.timestamp.as_ref()?;
+    let t = &ts.value;
+    let url = t.url.value.trim().to_string();
+    let mut ok = true;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        out.push(at(
+            &t.url,
+            format!("signing.timestamp.url \"{url}\" is not an http:// or https:// URL"),
+            Some("RFC 3161 over HTTP: the TSA provider gives the URL"),
+        ));
+        ok = false;
+    }
+    let trust_path = base_dir.join(&t.trust.value);
+    let trust = match crate::crypto::identity::read_certificates(&trust_path) {
+        Ok(certs) if !certs.is_empty() => certs,
+        Ok(_) => {
+            out.push(at(
+                &t.trust,
+                format!(
+                    "signing.timestamp.trust {} holds no certificate",
+                    trust_path.display()
+                ),
+                Some("give the TSA's root certificate (PEM or DER) from the TSA provider"),
+            ));
+            return None;
+        }
+        Err(reason) => {
+            out.push(at(
+                &t.trust,
+                format!("signing.timestamp.trust {}: {reason}", trust_path.display()),
+                Some(
+                    "give the TSA's root certificate (PEM or DER) from the TSA provider; paths \
+                     are relative to the profile's folder",
+                ),
+            ));
+            return None;
+        }
+    };
+    if !ok {
+        return None;
+    }
+    Some(Arc::new(Tsa::new(TsaConfig {
+        url,
+        trust_path,
+        trust,
+        timeout: Duration::from_secs_f64(t.timeout_seconds.unwrap_or(10.0)),
+        retries: t.retries.unwrap_or(2),
+    })))
 }
 
 /// The signer a profile names, as loaded and checked (for `profile check` to show).
@@ -158,17 +229,24 @@ pub(crate) fn signing_identity(
     base_dir: &Path,
     out: &mut Vec<Problem>,
 ) -> Option<SigningIdentity> {
-    if level_supported(profile.protection.integrity).is_err() {
+    if let Err(e) = level_supported(profile.protection.integrity, has_timestamp(profile)) {
         // Said here as well as by ingest, so that `profile check` and `ingest` agree.
-        out.push(
-            profile.at_integrity(
-                "protection 'sehr_hoch' needs a qualified timestamp on every signature \
-             (TR-03138 A.AM.IN.H.1), which resiscan cannot obtain yet: ingest refuses this level"
-                    .into(),
-                "use integrity: hoch, or scan these documents elsewhere",
-            ),
-        );
+        out.push(profile.at_integrity(
+            e.to_string(),
+            "configure signing.timestamp {url, trust} with a qualified TSA, or use integrity: hoch",
+        ));
     }
+    if profile.protection.integrity == Level::SehrHoch && profile.sample_percent() < 100.0 {
+        out.push(profile.at_integrity(
+            format!(
+                "protection 'sehr_hoch' means every document is inspected visually by a second \
+                 person (TR-03138 A.AM.IN.H.7), but qa.sample_percent is {}",
+                profile.sample_percent()
+            ),
+            "remove qa.sample_percent (sehr_hoch defaults to 100) or set it to 100",
+        ));
+    }
+    let tsa = timestamp(profile, base_dir, out);
     let Some(signing) = &profile.signing else {
         out.push(Problem {
             line: 0,
@@ -225,7 +303,7 @@ pub(crate) fn signing_identity(
     // expired key fails here and not at night.
     let source = SignerSource::of(profile, base_dir).ok()?;
     match source.load(base_dir) {
-        Ok(id) => Some(id),
+        Ok(id) => Some(id.with_timestamp(tsa)),
         Err(e) => {
             let SignerSource::Files {
                 key: key_file,
@@ -302,10 +380,14 @@ mod tests {
     }
 
     #[test]
-    fn only_sehr_hoch_is_unsupported() {
-        assert!(level_supported(Level::Normal).is_ok());
-        assert!(level_supported(Level::Hoch).is_ok());
-        assert_eq!(level_supported(Level::SehrHoch), Err(LevelUnsupported));
+    fn sehr_hoch_needs_a_timestamp() {
+        assert!(level_supported(Level::Normal, false).is_ok());
+        assert!(level_supported(Level::Hoch, false).is_ok());
+        assert_eq!(
+            level_supported(Level::SehrHoch, false),
+            Err(LevelUnsupported)
+        );
+        assert!(level_supported(Level::SehrHoch, true).is_ok());
     }
 
     fn profile(signing: &str) -> Profile {

@@ -51,6 +51,8 @@ pub enum CryptoError {
     SigningTime(String),
     #[error("not a CMS SignedData: {0}")]
     Malformed(String),
+    #[error(transparent)]
+    Timestamp(#[from] super::tsp::TsaError),
     #[error("content digest has {got} bytes, but {alg} needs {want}")]
     DigestLength {
         alg: &'static str,
@@ -66,6 +68,10 @@ impl From<der::Error> for CryptoError {
         CryptoError::Encode(e)
     }
 }
+
+/// id-aa-signingCertificate (RFC 2634 5.4): ESS v1, SHA-1, what many TSAs still send.
+const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 
 /// Options for [`sign_detached`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -200,6 +206,21 @@ fn build_signed(
     // RFC 5652 5.4: the signature is over the DER of the attributes with the SET OF tag
     // (0x31), not the [0] IMPLICIT tag they carry inside SignerInfo.
     let signature = identity.sign(&attrs.to_der()?)?;
+    // PAdES B-T / CAdES-T: a timestamp over the signature value, as unsigned attribute
+    // (RFC 3161 Appendix A), when the identity has a TSA.
+    let unsigned_attrs = match identity.timestamper() {
+        None => None,
+        Some(tsa) => {
+            let imprint: [u8; 32] = Sha256::digest(&signature).into();
+            let token = tsa.stamp(&imprint)?;
+            let mut set: SetOfVec<Attribute> = SetOfVec::new();
+            set.insert(attribute(
+                super::tsp::ID_AA_TIME_STAMP_TOKEN,
+                Any::from_der(&token)?,
+            )?)?;
+            Some(set)
+        }
+    };
 
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
@@ -211,7 +232,7 @@ fn build_signed(
         signed_attrs: Some(attrs),
         signature_algorithm: identity.signature_algorithm(),
         signature: OctetString::new(signature)?,
-        unsigned_attrs: None,
+        unsigned_attrs,
     };
 
     let mut certs = vec![CertificateChoices::Certificate(cert.clone())];
@@ -270,6 +291,10 @@ pub struct SignatureReport {
     pub signing_time: Option<OffsetDateTime>,
     /// Each failed check, as a sentence for the QA clerk.
     pub problems: Vec<String>,
+    /// The SignerInfo's signature value (what a signature timestamp covers).
+    pub signature_value: Vec<u8>,
+    /// The signature-time-stamp tokens among the unsigned attributes (ContentInfo DER).
+    pub timestamp_tokens: Vec<Vec<u8>>,
 }
 
 impl SignatureReport {
@@ -330,6 +355,42 @@ pub fn verify_detached(
     cms_der: &[u8],
     content_digest: &[u8],
 ) -> Result<SignatureReport, CryptoError> {
+    verify_signed(cms_der, Expect::Detached(content_digest)).map(|(r, _)| r)
+}
+
+/// A timestamp token's CMS as [`verify_tst`] found it.
+#[derive(Debug, Clone)]
+pub struct TstSignature {
+    /// The TSA's signature: signer certificate, other certificates, failed checks.
+    pub report: SignatureReport,
+    /// The encapsulated TSTInfo DER the signature covers.
+    pub tst_info: Vec<u8>,
+}
+
+/// Verifies the CMS of an RFC 3161 timestamp token (ContentInfo DER): eContentType
+/// id-ct-TSTInfo, the message digest over the encapsulated TSTInfo, the TSA's signature over
+/// the signed attributes, and the ESS signing-certificate (v1 or v2) hash. What the TSTInfo
+/// says is the caller's ([`super::tsp::check_token`]).
+pub fn verify_tst(token: &[u8]) -> Result<TstSignature, CryptoError> {
+    let (report, tst) = verify_signed(token, Expect::TstInfo)?;
+    Ok(TstSignature {
+        report,
+        tst_info: tst.unwrap_or_default(),
+    })
+}
+
+/// What [`verify_signed`] expects: a detached signature over a content with this digest, or
+/// a timestamp token encapsulating its TSTInfo.
+#[derive(Clone, Copy)]
+enum Expect<'a> {
+    Detached(&'a [u8]),
+    TstInfo,
+}
+
+fn verify_signed(
+    cms_der: &[u8],
+    expect: Expect<'_>,
+) -> Result<(SignatureReport, Option<Vec<u8>>), CryptoError> {
     let bad = CryptoError::Malformed;
     // Walk the raw DER to keep the exact bytes of certificates and signed attributes.
     let (info, trailing) = derwalk::expect(cms_der, 0x30, "ContentInfo").map_err(bad)?;
@@ -372,15 +433,38 @@ pub fn verify_detached(
             signed.version
         ));
     }
-    if signed.encap_content_info.econtent.is_some() {
-        problems.push("the CMS encapsulates its content; a detached signature was expected".into());
-    }
-    if signed.encap_content_info.econtent_type != ID_DATA {
-        problems.push(format!(
-            "eContentType is {}, expected id-data",
-            signed.encap_content_info.econtent_type
-        ));
-    }
+    let econtent = match expect {
+        Expect::Detached(_) => {
+            if signed.encap_content_info.econtent.is_some() {
+                problems.push(
+                    "the CMS encapsulates its content; a detached signature was expected".into(),
+                );
+            }
+            if signed.encap_content_info.econtent_type != ID_DATA {
+                problems.push(format!(
+                    "eContentType is {}, expected id-data",
+                    signed.encap_content_info.econtent_type
+                ));
+            }
+            None
+        }
+        Expect::TstInfo => {
+            if signed.encap_content_info.econtent_type != super::tsp::ID_CT_TST_INFO {
+                return Err(bad(format!(
+                    "eContentType is {}, expected id-ct-TSTInfo",
+                    signed.encap_content_info.econtent_type
+                )));
+            }
+            let octets = signed
+                .encap_content_info
+                .econtent
+                .as_ref()
+                .ok_or_else(|| bad("the timestamp token encapsulates no TSTInfo".into()))?
+                .decode_as::<OctetString>()
+                .map_err(|e| bad(format!("eContent is not an OCTET STRING: {e}")))?;
+            Some(octets.as_bytes().to_vec())
+        }
+    };
     let signer_infos = signer_infos_raw
         .ok_or_else(|| bad("no SignerInfos".into()))
         .and_then(|s| derwalk::children(s.content).map_err(bad))?;
@@ -467,14 +551,37 @@ pub fn verify_detached(
             si.digest_alg.oid
         ));
     }
+    let signature_value = si.signature.as_bytes().to_vec();
+    let timestamp_tokens: Vec<Vec<u8>> = si
+        .unsigned_attrs
+        .iter()
+        .flat_map(|set| set.iter())
+        .filter(|a| a.oid == super::tsp::ID_AA_TIME_STAMP_TOKEN)
+        .flat_map(|a| a.values.iter())
+        .filter_map(|v| v.to_der().ok())
+        .collect();
+    let computed;
+    let content_digest: &[u8] = match (expect, &econtent, digest_alg) {
+        (Expect::Detached(d), _, _) => d,
+        (Expect::TstInfo, Some(tst), Some(alg)) => {
+            computed = alg.digest(tst);
+            &computed
+        }
+        _ => &[],
+    };
     let Some(attrs) = &si.signed_attrs else {
         problems.push("no signed attributes (CAdES requires them)".into());
-        return Ok(SignatureReport {
-            signer_cert_der,
-            chain_der,
-            signing_time: None,
-            problems,
-        });
+        return Ok((
+            SignatureReport {
+                signer_cert_der,
+                chain_der,
+                signing_time: None,
+                problems,
+                signature_value,
+                timestamp_tokens,
+            },
+            econtent,
+        ));
     };
     let single = |oid: ObjectIdentifier| -> Option<&Any> {
         let mut it = attrs.iter().filter(|a| a.oid == oid);
@@ -514,34 +621,55 @@ pub fn verify_detached(
     };
 
     let cert_hash: [u8; 32] = Sha256::digest(&signer_cert_der).into();
-    match single(ID_AA_SIGNING_CERTIFICATE_V_2).map(|v| v.decode_as::<SigningCertificateV2>()) {
-        Some(Ok(ess)) => match ess.certs.first() {
-            Some(EssCertIdV2 {
-                hash_algorithm: Some(alg),
-                ..
-            }) if alg.oid != ID_SHA_256 => problems.push(format!(
-                "ESS signing-certificate-v2 uses hash algorithm {}; only SHA-256 is supported",
-                alg.oid
-            )),
-            Some(id) if id.cert_hash.as_bytes() != cert_hash => problems.push(ESS_MISMATCH.into()),
-            Some(id) => {
-                if let Some(is) = &id.issuer_serial {
-                    let cert = x509_cert::Certificate::from_der(&signer_cert_der)?;
-                    if is.serial_number != cert.tbs_certificate.serial_number {
-                        problems.push(
-                            "ESS signing-certificate-v2 issuerSerial names another certificate"
-                                .into(),
-                        );
+    // A TSA may bind its certificate with ESS signing-certificate v1 (SHA-1, RFC 2634), as
+    // RFC 3161 2.4.2 asks; same shape as v2 without the hash algorithm.
+    let ess_v1 = match expect {
+        Expect::TstInfo if single(ID_AA_SIGNING_CERTIFICATE_V_2).is_none() => {
+            single(ID_AA_SIGNING_CERTIFICATE)
+        }
+        _ => None,
+    };
+    if let Some(v1) = ess_v1 {
+        let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &signer_cert_der);
+        match v1.decode_as::<SigningCertificateV2>() {
+            Ok(ess) if ess.certs.first().map(|c| c.cert_hash.as_bytes()) == Some(sha1.as_ref()) => {
+            }
+            Ok(_) => problems
+                .push("ESS signing-certificate hash does not match the TSA certificate".into()),
+            Err(e) => problems.push(format!("ESS signing-certificate malformed: {e}")),
+        }
+    } else {
+        match single(ID_AA_SIGNING_CERTIFICATE_V_2).map(|v| v.decode_as::<SigningCertificateV2>()) {
+            Some(Ok(ess)) => match ess.certs.first() {
+                Some(EssCertIdV2 {
+                    hash_algorithm: Some(alg),
+                    ..
+                }) if alg.oid != ID_SHA_256 => problems.push(format!(
+                    "ESS signing-certificate-v2 uses hash algorithm {}; only SHA-256 is supported",
+                    alg.oid
+                )),
+                Some(id) if id.cert_hash.as_bytes() != cert_hash => {
+                    problems.push(ESS_MISMATCH.into())
+                }
+                Some(id) => {
+                    if let Some(is) = &id.issuer_serial {
+                        let cert = x509_cert::Certificate::from_der(&signer_cert_der)?;
+                        if is.serial_number != cert.tbs_certificate.serial_number {
+                            problems.push(
+                                "ESS signing-certificate-v2 issuerSerial names another certificate"
+                                    .into(),
+                            );
+                        }
                     }
                 }
-            }
-            None => problems.push("ESS signing-certificate-v2 lists no certificate".into()),
-        },
-        Some(Err(e)) => problems.push(format!("ESS signing-certificate-v2 malformed: {e}")),
-        None => problems.push(
-            "no ESS signing-certificate-v2 attribute (required for CAdES/PAdES B-B, RFC 5035)"
-                .into(),
-        ),
+                None => problems.push("ESS signing-certificate-v2 lists no certificate".into()),
+            },
+            Some(Err(e)) => problems.push(format!("ESS signing-certificate-v2 malformed: {e}")),
+            None => problems.push(
+                "no ESS signing-certificate-v2 attribute (required for CAdES/PAdES B-B, RFC 5035)"
+                    .into(),
+            ),
+        }
     }
 
     // The signature is over the attributes' DER as sent, re-tagged as SET OF (RFC 5652 5.4).
@@ -565,12 +693,17 @@ pub fn verify_detached(
         problems.push(reason);
     }
 
-    Ok(SignatureReport {
-        signer_cert_der,
-        chain_der,
-        signing_time,
-        problems,
-    })
+    Ok((
+        SignatureReport {
+            signer_cert_der,
+            chain_der,
+            signing_time,
+            problems,
+            signature_value,
+            timestamp_tokens,
+        },
+        econtent,
+    ))
 }
 
 /// Verifies `sig` over `data` with the certificate's key; the error says why not. The

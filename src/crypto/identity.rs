@@ -132,6 +132,8 @@ pub struct SigningIdentity {
     demo: bool,
     /// Things that work but that an operator should know (see [`SigningIdentity::warnings`]).
     warnings: Vec<String>,
+    /// The TSA every signature is timestamped by (`signing.timestamp`), if any.
+    tsa: Option<std::sync::Arc<super::tsp::Tsa>>,
 }
 
 impl fmt::Debug for SigningIdentity {
@@ -325,6 +327,7 @@ impl SigningIdentity {
             cert_der,
             demo,
             warnings,
+            tsa: None,
         })
     }
 
@@ -351,6 +354,17 @@ impl SigningIdentity {
             at,
         )
         .expect("test identity")
+    }
+
+    /// This identity, every signature of which gets a signature timestamp from `tsa`.
+    pub fn with_timestamp(mut self, tsa: Option<std::sync::Arc<super::tsp::Tsa>>) -> Self {
+        self.tsa = tsa;
+        self
+    }
+
+    /// The TSA that timestamps this identity's signatures.
+    pub fn timestamper(&self) -> Option<&super::tsp::Tsa> {
+        self.tsa.as_deref()
     }
 
     /// What works but should be fixed, one sentence each: a signer without its issuing CA

@@ -8,6 +8,7 @@ mod derwalk;
 pub mod hash;
 pub mod identity;
 pub mod keygen;
+pub mod tsp;
 
 pub use cms::{
     CmsOptions, CryptoError, SignatureReport, sign_detached, verify_detached,

@@ -659,6 +659,9 @@ impl Run<'_, '_> {
                         cause: source,
                     }
                     .into(),
+                    crate::pdf::sign::SignError::Cms(crate::crypto::CryptoError::Timestamp(
+                        tsa,
+                    )) => StoreFault::Timestamp(tsa).into(),
                     other => DocError::SignPdf(other).into(),
                 }
             },

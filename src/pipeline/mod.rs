@@ -48,10 +48,13 @@ const CMS_OVERHEAD: usize = 2048;
 
 /// Hex digits to reserve for `/Contents`: sized from the identity's certificates, so a small
 /// G4 page does not carry 30 KB of zeros, and never too small for the real signature.
+/// With a TSA, the room for its token is added: the largest token seen this run (the run
+/// asks once before the first document) plus a margin.
 fn contents_hex_len(identity: &SigningIdentity) -> usize {
     let certs: usize =
         identity.certificate_der().len() + identity.chain_der().iter().map(Vec::len).sum::<usize>();
-    2 * (certs + CMS_OVERHEAD)
+    let token = identity.timestamper().map_or(0, |t| t.token_room());
+    2 * (certs + CMS_OVERHEAD + token)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +83,19 @@ pub enum IngestError {
     /// The store failed under a document: the run stopped (see [`StoppedRun`]).
     #[error(transparent)]
     StoreFailed(StoppedRun),
+    /// The TSA failed under a document: the run stopped, nothing unstamped was filed.
+    #[error(
+        "{}. The run stopped at {}: {} of {} documents are filed (each with its timestamp), the \
+         rest were not started or not filed; nothing unstamped is filed. Once the timestamp \
+         authority answers again, run the same command to finish",
+        .0.reason, .0.document, .0.filed, .0.total
+    )]
+    TimestampFailed(StoppedRun),
+    /// The TSA did not give the run's first timestamp: nothing was started.
+    #[error(
+        "{0}. Nothing was filed; once the timestamp authority answers, run the same command again"
+    )]
+    Timestamp(crate::crypto::tsp::TsaError),
     #[error(transparent)]
     Note(#[from] NoteError),
 }
@@ -207,7 +223,10 @@ struct Context<'a> {
 pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     let profile = &config.profile.profile;
     // The config phase refuses these levels already; said again where the signing happens.
-    level_supported(profile.protection.integrity)?;
+    level_supported(
+        profile.protection.integrity,
+        crate::config::signing::has_timestamp(profile),
+    )?;
 
     // Listing the batches reads no image data and is quick; done first so that a run whose
     // batches are all unreadable creates no store.
@@ -288,6 +307,13 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     for warning in identity.warnings() {
         tracing::warn!("signing identity: {warning}");
     }
+    // One timestamp before any document: a TSA that is down, misconfigured or answers with a
+    // foreign token stops the run here, and the first reply sizes the PDFs' signature room.
+    if let Some(tsa) = identity.timestamper() {
+        let mut probe = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut probe[..]);
+        tsa.stamp(&probe).map_err(IngestError::Timestamp)?;
+    }
 
     let ocr_options = config.ocr.clone();
     // One engine up front proves the languages load; a failure here is the run's, not a
@@ -367,12 +393,22 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
             .iter()
             .filter(|(_, o)| o.store_failure.is_none() && o.fate != Fate::Quarantined)
             .count();
-        return Err(IngestError::StoreFailed(StoppedRun {
+        let stopped = StoppedRun {
             document: failed.id.clone(),
             reason: failed.store_failure.clone().unwrap_or_else(|| "?".into()),
             filed,
             total,
-        }));
+        };
+        return Err(
+            if stopped
+                .reason
+                .starts_with(crate::pipeline::stop::TSA_FAILURE_PREFIX)
+            {
+                IngestError::TimestampFailed(stopped)
+            } else {
+                IngestError::StoreFailed(stopped)
+            },
+        );
     }
 
     let mut summaries = Vec::new();
@@ -436,6 +472,7 @@ fn demo_identity(config: &IngestConfig) -> Result<SigningIdentity, IngestError> 
     config
         .signer
         .load(&home)
+        .map(|id| id.with_timestamp(config.timestamp.clone()))
         .map_err(|e| IngestError::Identity(IdentityLoad::Demo(e)))
 }
 

@@ -125,7 +125,14 @@ pub(crate) enum StoreFault {
     Meta { file: String, cause: std::io::Error },
     #[error(transparent)]
     Note(NoteError),
+    /// The TSA did not give a valid timestamp: every following signature would lack it too.
+    #[error(transparent)]
+    Timestamp(crate::crypto::tsp::TsaError),
 }
+
+/// How a TSA failure's reason starts ([`crate::crypto::tsp::TsaError`]'s text), so that the
+/// run's summary can tell it from the store's failures.
+pub(crate) const TSA_FAILURE_PREFIX: &str = "timestamp authority ";
 
 impl StoreFault {
     /// A write that failed because of the name it was given (too long, a folder where a file
@@ -206,6 +213,10 @@ impl From<NoteError> for StageError {
     fn from(e: NoteError) -> StageError {
         match e {
             NoteError::Write { .. } => StageError::Store(StoreFault::Note(e)),
+            NoteError::Sign {
+                cause: crate::crypto::CryptoError::Timestamp(tsa),
+                ..
+            } => StageError::Store(StoreFault::Timestamp(tsa)),
             other => StageError::Quarantine(DocError::Note(other)),
         }
     }

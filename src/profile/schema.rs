@@ -235,6 +235,23 @@ const SIGNING: &[Key] = &[
         "chain: [keys/ca.crt.pem]",
     ),
     key("demo", Shape::Flag, "demo: true"),
+    nullable(
+        "timestamp",
+        Shape::Record(TIMESTAMP),
+        "timestamp: {url: \"http://tsa.example.de/tsp\", trust: keys/tsa-root.pem}",
+    ),
+];
+
+/// `signing.timestamp` (SPEC §7), plus `timeout_seconds` and `retries`.
+const TIMESTAMP: &[Key] = &[
+    required("url", Shape::Text, "url: \"http://tsa.example.de/tsp\""),
+    required("trust", Shape::Text, "trust: keys/tsa-root.pem"),
+    key(
+        "timeout_seconds",
+        Shape::Number(0.1, 600.0),
+        "timeout_seconds: 10",
+    ),
+    key("retries", Shape::Whole(0, 10), "retries: 2"),
 ];
 
 const MATCH: &[Key] = &[

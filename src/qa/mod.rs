@@ -628,7 +628,7 @@ fn signing_identity(
     let configured = configure(profile, Needs::All).map_err(|e| id_err(e.to_string()))?;
     match configured.identity {
         Some(identity) => Ok(identity),
-        None => demo(store),
+        None => demo(store).map(|id| id.with_timestamp(configured.timestamp.clone())),
     }
 }
 

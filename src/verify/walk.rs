@@ -44,6 +44,13 @@ impl VerifyOutcome {
             if let Some(s) = &i.signer {
                 line.push_str(&format!("  signer: {s}"));
             }
+            if let Some(t) = i.timestamp {
+                line.push_str(&format!(
+                    "  timestamp: {} by {}",
+                    crate::machine::rfc3339(t),
+                    i.timestamp_by.as_deref().unwrap_or("?")
+                ));
+            }
             if !i.problems.is_empty() {
                 line.push_str(&format!("  — {}", i.problems.join("; ")));
             }
@@ -89,24 +96,35 @@ impl VerifyOutcome {
 /// Verifies every path: a PDF, a note (`*.yaml` with a `.p7s` beside it), a batch folder
 /// (`_batches/<id>` of a store) or a store.
 pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, VerifyError> {
-    run_with_head(paths, trust_files, None)
+    run_with(paths, &VerifyOptions { trust: trust_files, ..VerifyOptions::default() })
 }
 
-/// As [`run`]; a store must also still hold `head` (a `store_head` recorded earlier) in its
-/// signed chain, else it was rolled back past it (SPEC §8).
-pub fn run_with_head(
+/// What a verify run checks against, beyond the paths themselves.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VerifyOptions<'a> {
+    /// PEM files of trusted certificates (`verify --trust`).
+    pub trust: &'a [PathBuf],
+    /// CRLs that judge revocation at the proven signing time (`verify --crl`).
+    pub crls: &'a [PathBuf],
+    /// A `store_head` recorded earlier: a store must still hold it in its signed chain, else
+    /// it was rolled back past it (SPEC §8, `verify --head`).
+    pub head: Option<&'a str>,
+}
+
+/// [`run`], with everything [`VerifyOptions`] can ask for.
+pub fn run_with(
     paths: &[PathBuf],
-    trust_files: &[PathBuf],
-    head: Option<&str>,
+    options: &VerifyOptions<'_>,
 ) -> Result<VerifyOutcome, VerifyError> {
-    let trust = if trust_files.is_empty() {
+    let trust = if options.trust.is_empty() {
         TrustStore::empty()
     } else {
-        TrustStore::from_pem_files(trust_files)?
-    };
+        TrustStore::from_pem_files(options.trust)?
+    }
+    .with_crls(options.crls)?;
     let mut items = Vec::new();
     for path in paths {
-        verify_path(path, &trust, head, &mut items);
+        verify_path(path, &trust, options.head, &mut items);
     }
     let count = |s: Status| items.iter().filter(|i: &&ItemReport| i.status == s).count();
     Ok(VerifyOutcome {

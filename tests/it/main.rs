@@ -14,3 +14,5 @@ mod qa_serve;
 mod scans;
 mod store_proof;
 mod testenv;
+mod tsa;
+mod tsa_server;
