@@ -341,7 +341,7 @@ impl Entry {
             });
         }
         for req in &rule.require {
-            if !rule.fields.contains_key(&req.value) {
+            if !rule.defines_field(&req.value) {
                 return Err(ClassifyError::UnknownRequiredField {
                     efile: efile.clone(),
                     field: req.value.clone(),
