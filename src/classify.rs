@@ -413,6 +413,65 @@ impl Classifier {
     }
 }
 
+/// The classification a cover sheet dictates (SPEC §6): its e-file, its fields over the ones
+/// read from the text, and "routing from cover sheet" with the payload as the evidence. A
+/// cover for an e-file the profile does not have leaves the document unclassified (never a
+/// guessed e-file).
+pub fn routed_by_cover(
+    profile: &crate::profile::Profile,
+    read: Classification,
+    cover: &crate::separation::CoverPayload,
+) -> Classification {
+    let Some(rule) = profile.efiles.iter().find(|r| r.id.value == cover.efile) else {
+        return Classification {
+            efile: None,
+            candidates: read.candidates,
+        };
+    };
+    let mut fields: BTreeMap<String, FieldValue> = read
+        .candidates
+        .iter()
+        .find(|c| c.id == cover.efile)
+        .map(|c| c.fields.clone())
+        .unwrap_or_default();
+    for (k, v) in &cover.fields {
+        fields.insert(
+            k.clone(),
+            FieldValue {
+                value: v.clone(),
+                raw: v.clone(),
+                corrected: false,
+            },
+        );
+    }
+    let mut evidence = vec![format!(
+        "routing from cover sheet: {}",
+        cover.encode().replace('\n', " | ")
+    )];
+    evidence.extend(
+        fields
+            .iter()
+            .map(|(k, v)| format!("field {k} = {}", v.value)),
+    );
+    Classification {
+        efile: Some(Decision {
+            id: rule.id.value.clone(),
+            title: rule.title.clone(),
+            score: read
+                .candidates
+                .iter()
+                .find(|c| c.id == cover.efile)
+                .map(|c| c.score)
+                .unwrap_or(0),
+            runner_up: None,
+            ambiguous: false,
+            evidence,
+            fields,
+        }),
+        candidates: read.candidates,
+    }
+}
+
 fn evidence(e: &EntryScore) -> Vec<String> {
     let mut out: Vec<String> = e
         .terms_found

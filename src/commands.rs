@@ -493,7 +493,9 @@ fn coversheet(args: &crate::cli::CoversheetArgs) -> anyhow::Result<Exit> {
         .unwrap_or_default();
     let pdf = crate::pdf::cover::cover_sheet_pdf(&payload, &title, args.count as usize)
         .context("cover sheet")?;
-    crate::atomic_file::atomic_write(&args.out, &pdf)
+    // A bare file name has an empty parent, which the atomic write's temp file cannot use.
+    let out = std::path::absolute(&args.out).unwrap_or_else(|_| args.out.clone());
+    crate::atomic_file::atomic_write(&out, &pdf)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(
         "wrote {} ({} cover sheet{} for e-file {})",

@@ -276,9 +276,7 @@ pub enum PageMark {
     Sheet(SheetKind),
 }
 
-/// Looks at one page for the separators `split_on` asks for. `barcodes` are the page's
-/// barcodes when they were read anyway (barcode fields); otherwise they are read here when
-/// needed.
+/// Looks at one page for the separators `split_on` asks for, reading no more than that needs.
 pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
     if split_on.is_empty() {
         return PageMark::Page;
@@ -310,8 +308,19 @@ pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
     // A cover sheet carries Patch T bars: its QR code is only looked for where they are, so
     // plain pages do not pay for the 2D reader.
     if wants_cover && patch == Some(PatchCode::PatchT) {
-        let codes = crate::barcode::read_barcodes(page, dpi, &[Symbology::Qr]);
-        if let Some(cover) = codes.iter().find_map(|b| CoverPayload::decode(&b.text)) {
+        // Scanner noise (specks on the paper) can break the finder patterns at full
+        // resolution; binned by two the specks average out and the 0.6 mm modules still have
+        // 3–4 px. Only tried on Patch T pages, so cheap.
+        let cover = || {
+            let codes = crate::barcode::read_barcodes(page, dpi, &[Symbology::Qr]);
+            codes.iter().find_map(|b| CoverPayload::decode(&b.text))
+        };
+        let binned = || {
+            let small = crate::barcode::binned(page, 2);
+            let codes = crate::barcode::read_barcodes(&small, dpi / 2, &[Symbology::Qr]);
+            codes.iter().find_map(|b| CoverPayload::decode(&b.text))
+        };
+        if let Some(cover) = cover().or_else(binned) {
             return PageMark::Sheet(SheetKind::Cover(cover));
         }
     }
@@ -439,6 +448,97 @@ pub fn split_stack(marks: &[PageMark], keep_sheets: bool) -> Split {
         sheets,
         notices,
     }
+}
+
+/// One document cut from a stack, as the pipeline carries it on its [`DocumentSource`].
+///
+/// [`DocumentSource`]: crate::intake::DocumentSource
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackPart {
+    /// The entry's own id (the document's id is `entry_id_number`).
+    pub entry_id: String,
+    pub number: usize,
+    /// Pages of the entry (1-based) that go into this document, in order.
+    pub pages: Vec<usize>,
+    /// Lines for the note: the separator sheets of this part of the stack (the one that
+    /// starts the document), pages flagged as damaged sheets, notices.
+    pub flags: Vec<String>,
+    /// The cover sheet that starts the document.
+    pub cover: Option<CoverPayload>,
+}
+
+/// Where each page of the entry is: (source file as the note names it, page in that file).
+pub type PageSources = Vec<(String, usize)>;
+
+/// The documents an entry becomes: itself when the stack has no separator sheet (and no
+/// flagged page), else one per [`StackDoc`], ids `entry_id_n`.
+pub fn stack_parts(entry_id: &str, split: &Split, at: &PageSources) -> Option<Vec<StackPart>> {
+    let where_ = |page: usize| {
+        at.get(page - 1)
+            .map(|(f, p)| format!("{f} page {p}"))
+            .unwrap_or_else(|| format!("page {page}"))
+    };
+    if split.sheets.is_empty() && split.docs.iter().all(|d| d.flagged.is_empty()) {
+        return None;
+    }
+    let parts = split
+        .docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut flags = Vec::new();
+            if let Some(sheet) = &d.started_by {
+                flags.push(sheet_line(sheet, &where_(sheet.page)));
+            }
+            // Sheets with no document after them (the stack's end, or twice in a row) are
+            // listed with the document before them, so every sheet is in some note.
+            let next_start = split.docs.get(i + 1).and_then(|n| n.started_by.as_ref());
+            for s in &split.sheets {
+                let after_this = s.page > d.pages.iter().copied().max().unwrap_or(0);
+                let before_next = next_start.is_none_or(|n| s.page < n.page);
+                let starts_this = d.started_by.as_ref().is_some_and(|x| x.page == s.page);
+                if after_this && before_next && !starts_this {
+                    flags.push(sheet_line(s, &where_(s.page)));
+                }
+            }
+            for (page, why) in &d.flagged {
+                flags.push(format!(
+                    "page {page} of the stack ({}) kept as a page: {why}",
+                    where_(*page)
+                ));
+            }
+            if i == 0 {
+                flags.extend(split.notices.iter().map(|n| format!("notice: {n}")));
+            }
+            if let Some(c) = &d.cover {
+                flags.push(format!(
+                    "routing from cover sheet: {}",
+                    c.encode().replace('\n', " | ")
+                ));
+            }
+            StackPart {
+                entry_id: entry_id.to_string(),
+                number: d.number,
+                pages: d.pages.clone(),
+                flags,
+                cover: d.cover.clone(),
+            }
+        })
+        .collect();
+    Some(parts)
+}
+
+fn sheet_line(s: &Sheet, at: &str) -> String {
+    let detail = match &s.kind {
+        SheetKind::Patch(_) => String::new(),
+        SheetKind::Barcode(t) => format!(" {t:?}"),
+        SheetKind::Cover(c) => format!(" e-file {}", c.efile),
+    };
+    format!(
+        "separator sheet {}{detail}: page {} of the stack ({at})",
+        s.kind.name(),
+        s.page
+    )
 }
 
 /// The id of the `number`-th document of the stack `entry_id` (see the module comment).

@@ -172,7 +172,7 @@ fn is_1d(s: Symbology) -> bool {
 }
 
 /// The page binned down by `factor` in both directions (mean of each factor×factor block).
-pub(crate) fn binned(page: &GrayImage, factor: u32) -> GrayImage {
+pub fn binned(page: &GrayImage, factor: u32) -> GrayImage {
     let f = factor as usize;
     let (w, h) = (page.width as usize / f, page.height as usize / f);
     let src_w = page.width as usize;
@@ -386,5 +386,32 @@ mod tests {
             }
         }
         assert!(read_barcodes(&p, 300, &Symbology::ALL).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod probe_file {
+    /// `RESISCAN_PROBE=page.png cargo test --lib barcode::probe_file -- --ignored --nocapture`:
+    /// what the readers find on a scanned page (for looking into a sheet that was not read).
+    #[test]
+    #[ignore = "a tool, run by hand"]
+    fn probe() {
+        let Ok(path) = std::env::var("RESISCAN_PROBE") else {
+            return;
+        };
+        let bytes: std::sync::Arc<[u8]> = std::fs::read(path).unwrap().into();
+        let page = crate::image::decode_page(&bytes, 0, 1 << 30).unwrap();
+        let dpi = page.info.dpi.map(|d| d.0.round() as u32).unwrap_or(300);
+        println!("dpi {dpi}");
+        println!(
+            "{:?}",
+            super::read_barcodes(&page.gray, dpi, &super::Symbology::ALL)
+        );
+        println!("{:?}", super::patch::patch_code(&page.gray, dpi));
+        let small = super::binned(&page.gray, 2);
+        println!(
+            "binned: {:?}",
+            super::read_barcodes(&small, dpi / 2, &super::Symbology::ALL)
+        );
     }
 }

@@ -107,6 +107,9 @@ pub(crate) struct Classified {
     pub folder: String,
     pub filing: Filing,
     pub filed_at: time::OffsetDateTime,
+    /// Why it is unclassified when the usual reason does not say it (a cover sheet for an
+    /// e-file the profile no longer has).
+    pub unclassified_because: Option<String>,
 }
 
 impl Classified {
@@ -119,8 +122,11 @@ impl Classified {
     }
 
     fn reason(&self) -> Option<String> {
-        (self.fate() == Fate::Unclassified)
-            .then(|| "no file-plan entry matched; filed for clarification".to_string())
+        (self.fate() == Fate::Unclassified).then(|| {
+            self.unclassified_because
+                .clone()
+                .unwrap_or_else(|| "no file-plan entry matched; filed for clarification".into())
+        })
     }
 
     fn flag(&self) -> Option<String> {
@@ -348,7 +354,7 @@ impl Run<'_, '_> {
             });
         }
         self.times.hash_ms += ms(t.elapsed());
-        let digest = sources_digest(&files);
+        let digest = document_digest(self.doc, &files);
         Ok(Sources { files, digest })
     }
 
@@ -434,7 +440,14 @@ impl Run<'_, '_> {
             .map_err(StoreFault::io("cannot write", &tmp_pdf))?;
         let mut writer = PdfWriter::new(std::io::BufWriter::new(write_handle), &meta, Some(spec))
             .map_err(|e| StageError::from((tmp_pdf.as_path(), e)))?;
+        // Page numbers count the document's own pages; a stack's part skips the pages of the
+        // entry that are not its own (`stack_page` counts the entry's pages).
         let mut page_number = 0usize;
+        let mut stack_page = 0usize;
+        let wanted = self.doc.stack.as_ref().map(|p| &p.pages);
+        if let Some(part) = &self.doc.stack {
+            log.flags.extend(part.flags.iter().cloned());
+        }
         let mut text = String::new();
         let mut confidences = Vec::new();
         let mut written_pages = 0usize;
@@ -467,6 +480,10 @@ impl Run<'_, '_> {
             self.times.decode_ms += ms(t.elapsed());
             log.source_pages.push(infos.len());
             for index in 0..infos.len() {
+                stack_page += 1;
+                if wanted.is_some_and(|w| !w.contains(&stack_page)) {
+                    continue;
+                }
                 page_number += 1;
                 let page_in_file = index + 1;
                 let t = Instant::now();
@@ -589,15 +606,30 @@ impl Run<'_, '_> {
     /// Stage 4: Where the file plan puts the document, and the index fields it read.
     fn classify(&mut self, text: &str) -> Result<Classified, DocError> {
         let t = Instant::now();
-        let result = self.ctx.classifier.classify(text);
+        let mut result = self.ctx.classifier.classify(text);
+        if let Some(cover) = self.doc.stack.as_ref().and_then(|p| p.cover.as_ref()) {
+            result =
+                crate::classify::routed_by_cover(&self.ctx.config.profile.profile, result, cover);
+        }
         self.times.classify_ms += ms(t.elapsed());
-        classified(
+        let mut c = classified(
             &self.ctx.config.profile.profile,
             &self.ctx.config.plan.templates,
             &self.batch.id,
             result,
             time::OffsetDateTime::now_utc(),
-        )
+        )?;
+        if let Some(cover) = self.doc.stack.as_ref().and_then(|p| p.cover.as_ref())
+            && c.filing.efile.is_none()
+        {
+            // Never a guessed e-file: Klärung, with the reason (SPEC §6).
+            c.unclassified_because = Some(format!(
+                "routing from cover sheet names e-file '{}', which the profile no longer has; \
+                 filed for clarification",
+                cover.efile
+            ));
+        }
+        Ok(c)
     }
 
     /// Stage 5: The PDF signed in place (PAdES B-B) and hashed.
@@ -898,6 +930,7 @@ fn classified(
             folder,
             result,
             filed_at,
+            unclassified_because: None,
         }
     };
     let Some(decision) = result.decision() else {
@@ -943,6 +976,7 @@ fn classified(
         folder,
         filing,
         filed_at,
+        unclassified_because: None,
     })
 }
 
@@ -1239,6 +1273,20 @@ fn document_id(doc_id: &str, sources_digest: &str) -> [u8; 16] {
 }
 
 /// Identifies the same paper scanned again: the page files' hashes in order, names aside.
+/// [`sources_digest`], and for a document cut from a stack (SPEC §6) its pages too: the
+/// documents of one stack share their files, and each is other paper.
+pub(super) fn document_digest(doc: &DocumentSource, sources: &[SourceFile]) -> String {
+    match &doc.stack {
+        Some(part) if doc.id != part.entry_id => {
+            let pages: Vec<String> = part.pages.iter().map(usize::to_string).collect();
+            crate::crypto::sha256_hex(
+                format!("{}\npages {}", sources_digest(sources), pages.join(",")).as_bytes(),
+            )
+        }
+        _ => sources_digest(sources),
+    }
+}
+
 pub(super) fn sources_digest(sources: &[SourceFile]) -> String {
     let joined: Vec<&str> = sources.iter().map(|s| s.sha256.as_str()).collect();
     crate::crypto::sha256_hex(joined.join("\n").as_bytes())
@@ -1285,6 +1333,7 @@ mod tests {
                 PathBuf::from("/scan/b1/brief/2.png"),
             ],
             refusal: None,
+            stack: None,
         }
     }
 

@@ -12,4 +12,5 @@ mod pki;
 mod qa;
 mod qa_serve;
 mod scans;
+mod stacks;
 mod testenv;
