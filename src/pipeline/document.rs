@@ -83,6 +83,8 @@ pub(crate) struct Rendered {
     pub text: String,
     pub mean_ocr_confidence: Option<f32>,
     pub pdf: UnsignedPdf,
+    /// The texts of the barcodes on the written pages, when the profile has barcode fields.
+    pub barcodes: Vec<String>,
 }
 
 /// The PDF with its signature placeholder, not yet signed.
@@ -281,6 +283,7 @@ impl Run<'_, '_> {
             text,
             mean_ocr_confidence,
             pdf,
+            barcodes,
         } = rendered;
         let stopped = |stop: StageError, classified: Option<Classified>, sources: Sources, log| {
             Settled::Quarantined {
@@ -291,7 +294,7 @@ impl Run<'_, '_> {
                 classified: classified.map(Box::new),
             }
         };
-        let classified = match self.classify(&text) {
+        let classified = match self.classify(&text, &barcodes) {
             Ok(c) => c,
             Err(e) => return stopped(e.into(), None, sources, log),
         };
@@ -449,6 +452,9 @@ impl Run<'_, '_> {
             log.flags.extend(part.flags.iter().cloned());
         }
         let mut text = String::new();
+        // Barcode fields (SPEC §6): pages are read for barcodes only when a field asks.
+        let wants_barcodes = profile.efiles.iter().any(|r| !r.barcode_fields.is_empty());
+        let mut barcodes: Vec<String> = Vec::new();
         let mut confidences = Vec::new();
         let mut written_pages = 0usize;
         let max_pixels = u64::from(profile.scan.max_megapixels) * 1_000_000;
@@ -545,6 +551,18 @@ impl Run<'_, '_> {
                     })?,
                 };
                 self.times.ocr_ms += ms(t.elapsed());
+                if wants_barcodes {
+                    let t = Instant::now();
+                    for b in crate::barcode::read_barcodes(
+                        &page.gray,
+                        dpi.round() as u32,
+                        &crate::barcode::Symbology::ALL,
+                    ) {
+                        log.flags.push(format!("page {page_number}: barcode {b}"));
+                        barcodes.push(b.text);
+                    }
+                    self.times.quality_ms += ms(t.elapsed());
+                }
                 pr.ocr_confidence = Some(page_text.mean_confidence);
                 pr.words = Some(page_text.words.len());
                 pr.rotation = page_text.rotation;
@@ -595,6 +613,7 @@ impl Run<'_, '_> {
             log: std::mem::take(log),
             text,
             mean_ocr_confidence: mean(&confidences),
+            barcodes,
             pdf: UnsignedPdf {
                 file: pdf_file,
                 placeholder,
@@ -604,9 +623,9 @@ impl Run<'_, '_> {
     }
 
     /// Stage 4: Where the file plan puts the document, and the index fields it read.
-    fn classify(&mut self, text: &str) -> Result<Classified, DocError> {
+    fn classify(&mut self, text: &str, barcodes: &[String]) -> Result<Classified, DocError> {
         let t = Instant::now();
-        let mut result = self.ctx.classifier.classify(text);
+        let mut result = self.ctx.classifier.classify_with_barcodes(text, barcodes);
         if let Some(cover) = self.doc.stack.as_ref().and_then(|p| p.cover.as_ref()) {
             result =
                 crate::classify::routed_by_cover(&self.ctx.config.profile.profile, result, cover);

@@ -336,3 +336,172 @@ fn coversheet_refuses_an_unknown_efile_field_or_value() {
         assert!(!env.path("c.pdf").exists());
     }
 }
+
+/// A gray PGM of `text` in `symbology`, `module` px a module, 1D bars `height` px high.
+fn barcode_pgm(
+    symbology: resiscan::barcode::Symbology,
+    text: &str,
+    module: u32,
+    height: u32,
+    out: &Path,
+) {
+    let m = resiscan::barcode::encoded_modules(symbology, text).expect("encodes");
+    let rows = if m.height == 1 {
+        height
+    } else {
+        m.height * module
+    };
+    let (w, h) = (m.width * module, rows);
+    let mut px = vec![255u8; (w * h) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let my = if m.height == 1 { 0 } else { y / module };
+            if m.is_dark(x / module, my) {
+                px[(y * w + x) as usize] = 0;
+            }
+        }
+    }
+    let mut bytes = format!("P5\n{w} {h}\n255\n").into_bytes();
+    bytes.extend(px);
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn a_code39_patcht_sheet_splits_and_a_code128_wins_over_a_smudged_aktenzeichen() {
+    use resiscan::barcode::Symbology;
+    let env = TestEnv::new();
+    let demo = std::fs::read_to_string(repo_path("profiles/demo.yaml")).unwrap();
+    let with_barcode = demo.replace(
+        r"      az: 'Aktenzeichen:?\s*(VB-\d{4}-\d{5})'",
+        r"      az: {text: 'Aktenzeichen:?\s*(VB-\d{4}-\d{5})', barcode: '^(VB-\d{4}-\d{5})$'}",
+    );
+    assert_ne!(with_barcode, demo);
+    let prof = env.write(
+        "barcode-profile.yaml",
+        format!("{with_barcode}\nseparation:\n  split_on: [\"barcode:PATCHT\"]\n"),
+    );
+    let batch = env.mkdir("2026-12-02-codes");
+    let s = batch.join("stapel");
+    std::fs::create_dir_all(&s).unwrap();
+    let tmp = env.mkdir("parts");
+    // Letter 1: the printed Aktenzeichen is smudged, its Code 128 label is intact.
+    render_letter(
+        &tmp.join("letter.png"),
+        &enforcement_letter("VB-20##-0##11"),
+        &[],
+    );
+    barcode_pgm(
+        Symbology::Code128,
+        "VB-2026-04711",
+        4,
+        150,
+        &tmp.join("c128.pgm"),
+    );
+    magick(
+        &[
+            &[tmp.join("letter.png").to_str().unwrap()],
+            &[tmp.join("c128.pgm").to_str().unwrap()],
+            &["-geometry", "+1000+150", "-composite"],
+        ],
+        &s.join("01.png"),
+    );
+    // A Code 39 "PATCHT" sheet, as paperless-ngx prints them, fed upside down.
+    barcode_pgm(Symbology::Code39, "PATCHT", 6, 300, &tmp.join("c39.pgm"));
+    magick(
+        &[
+            &["-size", "2480x3508", "xc:white"],
+            &[tmp.join("c39.pgm").to_str().unwrap()],
+            &["-geometry", "+500+600", "-composite", "-rotate", "180"],
+        ],
+        &s.join("02.png"),
+    );
+    render_letter(&s.join("03.png"), &enforcement_letter("VB-2026-00005"), &[]);
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &prof, &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let docs = report.documents();
+    assert_eq!(docs.len(), 2, "{}", report.report);
+    assert_eq!(
+        docs[0]["index_fields"]["az"], "VB-2026-04711",
+        "{}",
+        docs[0]
+    );
+    assert_eq!(
+        docs[0]["classification"]["efile"]["fields"]["az"]["source"], "barcode",
+        "{}",
+        docs[0]
+    );
+    let decided = docs[0]["filing"]["decided_by"].to_string();
+    assert!(
+        decided.contains("field az = VB-2026-04711 (from a barcode)"),
+        "{decided}"
+    );
+    assert_eq!(docs[1]["index_fields"]["az"], "VB-2026-00005");
+    assert_eq!(
+        docs[1]["classification"]["efile"]["fields"]["az"]["source"],
+        "text"
+    );
+    // The sheet is listed with the document it starts.
+    let sheet = flags(&docs[1]);
+    assert!(
+        sheet
+            .iter()
+            .any(|f| f.contains("separator sheet barcode \"PATCHT\": page 2 of the stack")),
+        "{sheet:?}"
+    );
+    for d in docs {
+        assert_eq!(pdf_pages(&store.join(d["pdf"].as_str().unwrap())), 1);
+    }
+}
+
+#[test]
+fn a_torn_patch_sheet_stays_a_page_and_is_flagged() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("2026-12-02-torn");
+    let s = batch.join("stapel");
+    render_letter(&s.join("01.png"), &enforcement_letter("VB-2026-00021"), &[]);
+    // Bars only 0.5 in long: the rest of the sheet torn off.
+    magick(
+        &[
+            &["-size", "2480x3508", "xc:white", "-fill", "black"],
+            &[
+                "-draw",
+                "rectangle 340,150 489,173",
+                "-draw",
+                "rectangle 340,198 489,257",
+            ],
+            &[
+                "-draw",
+                "rectangle 340,282 489,305",
+                "-draw",
+                "rectangle 340,330 489,389",
+            ],
+            &[
+                "-fill",
+                "black",
+                "-pointsize",
+                "40",
+                "-annotate",
+                "+340+700",
+                "Trennblatt",
+            ],
+        ],
+        &s.join("02.png"),
+    );
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &profile(&env, "[patch_t]", false), &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let docs = report.documents();
+    assert_eq!(docs.len(), 1, "{}", report.report);
+    assert_eq!(
+        docs[0]["id"], "2026-12-02-torn_stapel",
+        "no separator: the entry's own id"
+    );
+    assert_eq!(pdf_pages(&store.join(docs[0]["pdf"].as_str().unwrap())), 2);
+    let f = flags(&docs[0]);
+    assert!(
+        f.iter()
+            .any(|x| x.contains("page 2 of the stack") && x.contains("torn")),
+        "{f:?}"
+    );
+}
