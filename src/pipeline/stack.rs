@@ -64,6 +64,22 @@ pub(super) fn split_batch(profile: &Profile, batch: Batch, jobs: usize) -> Batch
             None => batch.documents.push(doc),
         }
     }
+    // An entry named `E_2` beside a stack `E` would share an id with the stack's second
+    // document: the later one is refused (quarantined with the reason), never filed over.
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for d in &mut batch.documents {
+        if let Some(first) = seen.get(&d.id) {
+            if d.refusal.is_none() {
+                d.refusal = Some(format!(
+                    "document id '{}' is also the id of a document from entry '{first}' (a \
+                     stack's documents are numbered <entry>_<n>); rename the entry",
+                    d.id
+                ));
+            }
+        } else {
+            seen.insert(d.id.clone(), d.name.clone());
+        }
+    }
     batch
 }
 
