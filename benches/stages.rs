@@ -4,7 +4,8 @@
 //! a blank back side and on a page of dense 7-pt print, and the colour handling: decoding a
 //! CMYK JPEG to the gray raster, and writing a page whose JPEG carries an ICC profile or is
 //! CMYK (the ICCBased colour space, with the default CMYK profile). The whole-batch
-//! comparison against bare Tesseract is `benches/batch.sh`.
+//! comparison against bare Tesseract is `benches/batch.sh`. Issue #14 added the patch-code
+//! reader, a stack page's separator check and the barcode readers.
 //!
 //! Run: `cargo bench --bench stages`.
 
@@ -181,6 +182,42 @@ fn stages(c: &mut Criterion) {
         .join("\n");
     c.bench_function("classify_letter", |b| {
         b.iter(|| classifier.classify(black_box(&letter_text)))
+    });
+
+    // Issue #14: what separation and barcode fields add per page (a letter without codes: the
+    // common case, every reader searches the whole page). `stack_page_patch_t_cover` is what
+    // `split_on: [patch_t, cover]` costs on an ordinary page (the patch reader only); with
+    // `barcode:TEXT` or a barcode field every page also pays `barcodes_all_four`.
+    c.bench_function("stack_page_patch_reader", |b| {
+        b.iter(|| resiscan::barcode::patch::patch_code(black_box(&page), DPI))
+    });
+    let patch_and_cover = [
+        resiscan::profile::SplitOn::Patch(resiscan::barcode::patch::PatchCode::PatchT),
+        resiscan::profile::SplitOn::Cover,
+    ];
+    c.bench_function("stack_page_patch_t_cover", |b| {
+        b.iter(|| resiscan::separation::page_mark(black_box(&page), DPI, &patch_and_cover))
+    });
+    c.bench_function("barcodes_all_four", |b| {
+        b.iter(|| {
+            resiscan::barcode::read_barcodes(
+                black_box(&page),
+                DPI,
+                &resiscan::barcode::Symbology::ALL,
+            )
+        })
+    });
+    c.bench_function("barcodes_1d_only", |b| {
+        b.iter(|| {
+            resiscan::barcode::read_barcodes(
+                black_box(&page),
+                DPI,
+                &[
+                    resiscan::barcode::Symbology::Code39,
+                    resiscan::barcode::Symbology::Code128,
+                ],
+            )
+        })
     });
 }
 

@@ -111,6 +111,20 @@ pub struct FieldValue {
     pub raw: String,
     /// `value` differs from `raw` by look-alike letters read for digits (O/0, l/1, S/5, B/8).
     pub corrected: bool,
+    /// Where the value was read (SPEC §6): the OCR text, a barcode (which wins over the
+    /// text), or a cover sheet.
+    #[serde(default)]
+    pub source: FieldSource,
+}
+
+/// Where an index field's value came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldSource {
+    #[default]
+    Text,
+    Barcode,
+    Cover,
 }
 
 /// How one file-plan entry fared against a document.
@@ -240,6 +254,8 @@ struct Entry {
     none: Vec<Term>,
     regexes: Vec<TextPattern>,
     fields: Vec<Field>,
+    /// Fields read from barcodes: name and the pattern applied to each barcode's text.
+    barcode_fields: Vec<(String, Regex)>,
     require: Vec<String>,
 }
 
@@ -340,8 +356,19 @@ impl Entry {
                 anchored,
             });
         }
+        let mut barcode_fields = Vec::new();
+        for (name, p) in &rule.barcode_fields {
+            let re = compile_pattern(&p.value).map_err(bad(format!("barcode field '{name}'")))?;
+            if re.captures_len() < 2 {
+                return Err(ClassifyError::NoCaptureGroup {
+                    efile: efile.clone(),
+                    field: name.clone(),
+                });
+            }
+            barcode_fields.push((name.clone(), re));
+        }
         for req in &rule.require {
-            if !rule.fields.contains_key(&req.value) {
+            if !rule.defines_field(&req.value) {
                 return Err(ClassifyError::UnknownRequiredField {
                     efile: efile.clone(),
                     field: req.value.clone(),
@@ -356,6 +383,7 @@ impl Entry {
             none,
             regexes,
             fields,
+            barcode_fields,
             require: rule.require.iter().map(|r| r.value.clone()).collect(),
         })
     }
@@ -388,8 +416,18 @@ impl Classifier {
 
     /// Scores every entry against `text` and decides (see the module doc for the rules).
     pub fn classify(&self, text: &str) -> Classification {
+        self.classify_with_barcodes(text, &[])
+    }
+
+    /// As [`Classifier::classify`], with the texts of the barcodes found on the document's
+    /// pages for the fields that have a `barcode` pattern; a barcode value wins over the text.
+    pub fn classify_with_barcodes(&self, text: &str, barcodes: &[String]) -> Classification {
         let views = Views::new(text);
-        let candidates: Vec<EntryScore> = self.entries.iter().map(|e| e.score(&views)).collect();
+        let candidates: Vec<EntryScore> = self
+            .entries
+            .iter()
+            .map(|e| e.score(&views, barcodes))
+            .collect();
         // Best score first; among equals the earlier entry (stable sort keeps file-plan order).
         let mut matching: Vec<&EntryScore> = candidates.iter().filter(|c| c.matched).collect();
         matching.sort_by_key(|c| std::cmp::Reverse(c.score));
@@ -413,6 +451,66 @@ impl Classifier {
     }
 }
 
+/// The classification a cover sheet dictates (SPEC §6): its e-file, its fields over the ones
+/// read from the text, and "routing from cover sheet" with the payload as the evidence. A
+/// cover for an e-file the profile does not have leaves the document unclassified (never a
+/// guessed e-file).
+pub fn routed_by_cover(
+    profile: &crate::profile::Profile,
+    read: Classification,
+    cover: &crate::separation::CoverPayload,
+) -> Classification {
+    let Some(rule) = profile.efiles.iter().find(|r| r.id.value == cover.efile) else {
+        return Classification {
+            efile: None,
+            candidates: read.candidates,
+        };
+    };
+    let mut fields: BTreeMap<String, FieldValue> = read
+        .candidates
+        .iter()
+        .find(|c| c.id == cover.efile)
+        .map(|c| c.fields.clone())
+        .unwrap_or_default();
+    for (k, v) in &cover.fields {
+        fields.insert(
+            k.clone(),
+            FieldValue {
+                value: v.clone(),
+                raw: v.clone(),
+                corrected: false,
+                source: FieldSource::Cover,
+            },
+        );
+    }
+    let mut evidence = vec![format!(
+        "routing from cover sheet: {}",
+        cover.encode().replace('\n', " | ")
+    )];
+    evidence.extend(fields.iter().map(|(k, v)| match v.source {
+        FieldSource::Cover => format!("field {k} = {} (from the cover sheet)", v.value),
+        FieldSource::Barcode => format!("field {k} = {} (from a barcode)", v.value),
+        FieldSource::Text => format!("field {k} = {}", v.value),
+    }));
+    Classification {
+        efile: Some(Decision {
+            id: rule.id.value.clone(),
+            title: rule.title.clone(),
+            score: read
+                .candidates
+                .iter()
+                .find(|c| c.id == cover.efile)
+                .map(|c| c.score)
+                .unwrap_or(0),
+            runner_up: None,
+            ambiguous: false,
+            evidence,
+            fields,
+        }),
+        candidates: read.candidates,
+    }
+}
+
 fn evidence(e: &EntryScore) -> Vec<String> {
     let mut out: Vec<String> = e
         .terms_found
@@ -421,7 +519,9 @@ fn evidence(e: &EntryScore) -> Vec<String> {
         .collect();
     out.extend(e.regex_matched.iter().map(|r| format!("regex '{r}'")));
     out.extend(e.fields.iter().map(|(k, v)| {
-        if v.corrected {
+        if v.source == FieldSource::Barcode {
+            format!("field {k} = {} (from a barcode)", v.value)
+        } else if v.corrected {
             format!("field {k} = {} (read as {})", v.value, v.raw)
         } else {
             format!("field {k} = {}", v.value)
@@ -431,7 +531,7 @@ fn evidence(e: &EntryScore) -> Vec<String> {
 }
 
 impl Entry {
-    fn score(&self, v: &Views) -> EntryScore {
+    fn score(&self, v: &Views, barcodes: &[String]) -> EntryScore {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
@@ -498,6 +598,32 @@ impl Entry {
                     fields.insert(f.name.clone(), value);
                 }
                 None => fields_missing.push(f.name.clone()),
+            }
+        }
+        for (name, re) in &self.barcode_fields {
+            let read = barcodes.iter().find_map(|b| {
+                re.captures(b)
+                    .and_then(|c| c.get(1))
+                    .map(|m| m.as_str().to_string())
+            });
+            if let Some(value) = read {
+                if fields.contains_key(name) {
+                    fields_missing.retain(|n| n != name);
+                } else {
+                    score += 1;
+                    fields_missing.retain(|n| n != name);
+                }
+                fields.insert(
+                    name.clone(),
+                    FieldValue {
+                        raw: value.clone(),
+                        value,
+                        corrected: false,
+                        source: FieldSource::Barcode,
+                    },
+                );
+            } else if !fields.contains_key(name) && !fields_missing.contains(name) {
+                fields_missing.push(name.clone());
             }
         }
         let req_missing: Vec<&str> = self
@@ -568,6 +694,7 @@ impl Field {
                 raw: value.clone(),
                 value,
                 corrected: false,
+                source: FieldSource::Text,
             });
         }
         let exact = first_group(self.pattern.translit_re(), &v.translit);
@@ -576,6 +703,7 @@ impl Field {
                 raw: value.clone(),
                 value,
                 corrected: false,
+                source: FieldSource::Text,
             });
         }
         let tolerant = self.tolerant.as_ref()?;
@@ -644,6 +772,7 @@ impl Field {
                         corrected: value != raw,
                         value,
                         raw,
+                        source: FieldSource::Text,
                     });
                 }
                 // Two different values fit equally well: the intent is not unambiguous.

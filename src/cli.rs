@@ -42,6 +42,28 @@ pub enum Command {
     /// Query the e-file store's index.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Print cover sheets (Deckblatt): a QR code with the e-file and fields, Patch T bars and
+    /// the same data in plain text. Put one in front of a document: at ingest it routes it.
+    Coversheet(CoversheetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CoversheetArgs {
+    /// The profile whose file plan defines the e-file and fields.
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// The e-file id (as in the profile's efiles).
+    #[arg(long, value_name = "ID")]
+    pub efile: String,
+    /// An index field of that e-file, NAME=VALUE; may be given several times.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// The PDF to write.
+    #[arg(long, value_name = "FILE.pdf")]
+    pub out: PathBuf,
+    /// Copies (pages) of the same sheet.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: u32,
 }
 
 #[derive(Debug, Args)]

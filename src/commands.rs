@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Qa(cmd) => qa(cmd),
         Command::Explain(args) => explain(&args),
         Command::Store(cmd) => store(cmd),
+        Command::Coversheet(args) => coversheet(&args),
     };
     match result {
         Ok(exit) => exit,
@@ -482,6 +483,37 @@ fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
     } else {
         print!("{}", crate::classify::explain(&result));
     }
+    Ok(Exit::Ok)
+}
+
+fn coversheet(args: &crate::cli::CoversheetArgs) -> anyhow::Result<Exit> {
+    let configured = crate::config::configure(&args.profile, crate::config::Needs::FilePlan)?;
+    let payload = crate::separation::cover_payload_for(
+        &configured.profile.profile,
+        &args.efile,
+        &args.fields,
+    )?;
+    let title = configured
+        .profile
+        .profile
+        .efiles
+        .iter()
+        .find(|r| r.id.value == payload.efile)
+        .map(|r| r.title.clone())
+        .unwrap_or_default();
+    let pdf = crate::pdf::cover::cover_sheet_pdf(&payload, &title, args.count as usize)
+        .context("cover sheet")?;
+    // A bare file name has an empty parent, which the atomic write's temp file cannot use.
+    let out = std::path::absolute(&args.out).unwrap_or_else(|_| args.out.clone());
+    crate::atomic_file::atomic_write(&out, &pdf)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!(
+        "wrote {} ({} cover sheet{} for e-file {})",
+        args.out.display(),
+        args.count,
+        if args.count == 1 { "" } else { "s" },
+        payload.efile
+    );
     Ok(Exit::Ok)
 }
 

@@ -9,6 +9,7 @@
 
 pub mod addendum;
 pub mod atomic_file;
+pub mod barcode;
 pub mod classify;
 pub mod cli;
 pub mod commands;
@@ -27,6 +28,7 @@ pub mod pipeline;
 pub mod profile;
 pub mod qa;
 pub mod quality;
+pub mod separation;
 pub mod store;
 pub mod text;
 pub mod verify;

@@ -299,9 +299,19 @@ pub struct EfileRule {
     pub title: String,
     #[serde(rename = "match", default)]
     pub matching: MatchRule,
-    /// Index fields: name -> regex with one capture group.
-    #[serde(default)]
+    /// Index fields as written: name -> regex with one capture group (read from the text), or
+    /// `{text: REGEX, barcode: REGEX}` (SPEC §6). Split into `fields` and `barcode_fields`
+    /// when the profile is read.
+    #[serde(default, rename = "fields")]
+    pub field_specs: BTreeMap<String, Spanned<FieldSpec>>,
+    /// Index fields read from the text: name -> regex with one capture group.
+    #[serde(skip)]
     pub fields: BTreeMap<String, Spanned<String>>,
+    /// Index fields read from a barcode on the document's pages: name -> regex with one
+    /// capture group, matched against each barcode's whole text. A barcode value wins over
+    /// the text's.
+    #[serde(skip)]
+    pub barcode_fields: BTreeMap<String, Spanned<String>>,
     /// Fields that must be found for the entry to match.
     #[serde(default)]
     pub require: Vec<Spanned<String>>,
@@ -309,6 +319,90 @@ pub struct EfileRule {
     pub path: Spanned<String>,
     #[serde(default)]
     pub retention: Option<Retention>,
+}
+
+/// One index field's patterns: the plain form `az: 'REGEX'` is `text` only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FieldSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub barcode: Option<Spanned<String>>,
+}
+
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FieldSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a regex, or {text: REGEX, barcode: REGEX}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FieldSpec, E> {
+                Ok(FieldSpec {
+                    text: Some(unspanned(v.to_string())),
+                    barcode: None,
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldSpec, A::Error> {
+                let mut out = FieldSpec::default();
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "text" => out.text = Some(map.next_value()?),
+                        "barcode" => out.barcode = Some(map.next_value()?),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &["text", "barcode"],
+                            ));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `separation:` (SPEC §6): every batch entry is a stack that separator sheets split.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct SeparationSettings {
+    /// What starts a new document: `patch_t`, `patch_2`, `patch_3`, `cover`, `barcode:TEXT`.
+    #[serde(default)]
+    pub split_on: Vec<Spanned<String>>,
+    /// Keep separator sheets in the PDF (default false: they leave it; the note lists each).
+    #[serde(default)]
+    pub keep_sheets: bool,
+}
+
+/// One kind of separator sheet, as `split_on` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitOn {
+    Patch(crate::barcode::patch::PatchCode),
+    Cover,
+    /// A sheet whose barcode reads exactly this text.
+    Barcode(String),
+}
+
+impl SplitOn {
+    /// `None` for a word `split_on` does not know (a problem at its line).
+    pub fn parse(word: &str) -> Option<SplitOn> {
+        use crate::barcode::patch::PatchCode;
+        Some(match word {
+            "patch_t" => SplitOn::Patch(PatchCode::PatchT),
+            "patch_2" => SplitOn::Patch(PatchCode::Patch2),
+            "patch_3" => SplitOn::Patch(PatchCode::Patch3),
+            "cover" => SplitOn::Cover,
+            w => match w.strip_prefix("barcode:") {
+                Some(text) if !text.is_empty() => SplitOn::Barcode(text.to_string()),
+                _ => return None,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -348,6 +442,9 @@ pub struct Profile {
     pub unclassified: Spanned<String>,
     #[serde(default)]
     pub qa: QaSettings,
+    /// Stacks and separator sheets (SPEC §6); `None`: every entry is one document.
+    #[serde(default)]
+    pub separation: Option<SeparationSettings>,
     /// Where some keys that have no span of their own stand in the file, for problems.
     #[serde(skip)]
     located: Located,
@@ -358,6 +455,7 @@ pub struct Profile {
 struct Located {
     integrity: (u64, u64),
     efiles: (u64, u64),
+    separation: (u64, u64),
 }
 
 fn default_version() -> u32 {
@@ -565,9 +663,13 @@ fn read(text: &str) -> (Option<Profile>, Vec<Problem>) {
     let profile = match serde_saphyr::from_str_with_options::<Profile>(text, schema::yaml_options())
     {
         Ok(mut p) => {
+            for rule in &mut p.efiles {
+                rule.split_field_specs();
+            }
             p.located = Located {
                 integrity: schema::key_location(&tree, &["protection", "integrity"]),
                 efiles: schema::key_location(&tree, &["efiles"]),
+                separation: schema::key_location(&tree, &["separation"]),
             };
             Some(p)
         }
@@ -595,7 +697,81 @@ pub(crate) fn at<T>(s: &Spanned<T>, message: String, hint: Option<&str>) -> Prob
     }
 }
 
+impl EfileRule {
+    /// Fills `fields` and `barcode_fields` from `field_specs`; a plain `az: 'REGEX'` has no
+    /// span of its own inside the spec, so it takes the spec's.
+    pub(crate) fn split_field_specs(&mut self) {
+        self.fields.clear();
+        self.barcode_fields.clear();
+        for (name, spec) in &self.field_specs {
+            let located = |s: &Spanned<String>| {
+                if s.referenced == serde_saphyr::Location::UNKNOWN {
+                    Spanned::new(s.value.clone(), spec.referenced, spec.defined)
+                } else {
+                    s.clone()
+                }
+            };
+            if let Some(t) = &spec.value.text {
+                self.fields.insert(name.clone(), located(t));
+            }
+            if let Some(b) = &spec.value.barcode {
+                self.barcode_fields.insert(name.clone(), located(b));
+            }
+        }
+    }
+
+    /// Whether the rule defines the field, from the text or a barcode.
+    pub fn defines_field(&self, name: &str) -> bool {
+        self.fields.contains_key(name) || self.barcode_fields.contains_key(name)
+    }
+}
+
 impl Profile {
+    /// The separator kinds `separation.split_on` lists (unknown words left out: they are
+    /// problems of the profile).
+    pub fn split_on(&self) -> Vec<SplitOn> {
+        self.separation
+            .iter()
+            .flat_map(|s| &s.split_on)
+            .filter_map(|w| SplitOn::parse(w.value.trim()))
+            .collect()
+    }
+
+    /// Whether pages must be searched for barcodes or patch codes at all: only with
+    /// `separation` or a field with a `barcode` pattern. Other profiles pay nothing.
+    pub fn reads_barcodes(&self) -> bool {
+        self.separation.is_some() || self.efiles.iter().any(|r| !r.barcode_fields.is_empty())
+    }
+
+    fn separation_problems(&self, out: &mut Vec<Problem>) {
+        let Some(sep) = &self.separation else { return };
+        if sep.split_on.is_empty() {
+            out.push(Problem {
+                line: self.located.separation.0,
+                column: self.located.separation.1,
+                message: "separation.split_on is empty: nothing would split a stack".into(),
+                hint: Some(
+                    "list what starts a document, e.g. split_on: [patch_t, cover], or remove \
+                     separation:"
+                        .into(),
+                ),
+            });
+        }
+        for w in &sep.split_on {
+            if SplitOn::parse(w.value.trim()).is_none() {
+                out.push(at(
+                    w,
+                    format!(
+                        "separation.split_on '{}' is not one of patch_t, patch_2, patch_3, \
+                         cover, barcode:TEXT",
+                        w.value
+                    ),
+                    Some("e.g. split_on: [patch_t, cover, \"barcode:PATCHT\"]"),
+                ));
+            }
+        }
+    }
+
     /// A problem at the `protection: {integrity: …}` value (line 0 when not in the file).
     pub(crate) fn at_integrity(&self, message: String, hint: &str) -> Problem {
         Problem {
@@ -637,6 +813,7 @@ impl Profile {
         }
         self.language_problems(base_dir, &mut out);
         self.efile_problems(&mut out);
+        self.separation_problems(&mut out);
         out
     }
 
@@ -756,8 +933,17 @@ impl Profile {
                     Some("an entry without terms would match every document"),
                 ));
             }
+            for (name, spec) in &rule.field_specs {
+                if spec.value.text.is_none() && spec.value.barcode.is_none() {
+                    out.push(at(
+                        spec,
+                        format!("e-file '{id}': field '{name}' has neither text nor barcode"),
+                        Some("write e.g. az: {text: 'AZ:?\\s*(\\S+)', barcode: '^(\\S+)$'}"),
+                    ));
+                }
+            }
             for req in &rule.require {
-                if !rule.fields.contains_key(&req.value) {
+                if !rule.defines_field(&req.value) {
                     out.push(at(
                         req,
                         format!(
@@ -899,7 +1085,7 @@ efiles:
         // Every key serde writes for a full profile is one the shape check knows, and the
         // other way round: the two descriptions of SPEC §3 cannot drift apart unnoticed.
         let full = GOOD.to_string()
-            + "    retention: {years: 10}\nunit: u\nprocedure_doc: p\nscan: {min_dpi: 300, assume_dpi: 300, blank_pages: drop, max_megapixels: 150}\nocr: {languages: [deu], min_confidence: 60, detect_orientation: true, tessdata: /tmp}\npdf: {pdfa: 2b}\nunclassified: _K\nqa: {sample_percent: 5}\n";
+            + "    retention: {years: 10}\nunit: u\nprocedure_doc: p\nscan: {min_dpi: 300, assume_dpi: 300, blank_pages: drop, max_megapixels: 150}\nocr: {languages: [deu], min_confidence: 60, detect_orientation: true, tessdata: /tmp}\npdf: {pdfa: 2b}\nunclassified: _K\nqa: {sample_percent: 5}\nseparation: {split_on: [patch_t], keep_sheets: true}\n";
         let full = full.replace(
             "signing: {demo: true}",
             "signing: {certificate: c, key: k, chain: [x], demo: false, timestamp: {url: u, trust: t, timeout_seconds: 5, retries: 1}}",
@@ -926,6 +1112,74 @@ efiles:
             }
         }
         compare(&json, schema::PROFILE, "profile");
+    }
+
+    #[test]
+    fn separation_and_barcode_fields_parse_next_to_the_plain_form() {
+        let text = GOOD.replace(
+            "      nr: 'Nr\\.?\\s*(\\d+)'\n",
+            "      nr: 'Nr\\.?\\s*(\\d+)'\n      az: {text: 'AZ:?\\s*(VB-\\d+)', barcode: '^(VB-\\d+)$'}\n      bc: {barcode: '^K(\\d+)$'}\n",
+        ) + "separation:\n  split_on: [patch_t, patch_2, cover, \"barcode:PATCHT\"]\n  keep_sheets: true\n";
+        let p = parse(&text).unwrap();
+        let rule = &p.efiles[0];
+        assert_eq!(rule.fields.keys().collect::<Vec<_>>(), ["az", "nr"]);
+        assert_eq!(rule.barcode_fields.keys().collect::<Vec<_>>(), ["az", "bc"]);
+        assert_eq!(
+            rule.fields["nr"].referenced.line(),
+            12,
+            "plain form keeps its line"
+        );
+        assert_eq!(rule.barcode_fields["bc"].referenced.line(), 14);
+        assert_eq!(
+            p.split_on(),
+            [
+                SplitOn::Patch(crate::barcode::patch::PatchCode::PatchT),
+                SplitOn::Patch(crate::barcode::patch::PatchCode::Patch2),
+                SplitOn::Cover,
+                SplitOn::Barcode("PATCHT".into()),
+            ]
+        );
+        assert!(p.separation.as_ref().unwrap().keep_sheets);
+        assert!(p.reads_barcodes());
+        assert!(
+            !parse(GOOD).unwrap().reads_barcodes(),
+            "no separation, no barcode field"
+        );
+        assert!(problems_of(&text).is_empty(), "{:?}", problems_of(&text));
+    }
+
+    #[test]
+    fn separation_and_field_mistakes_have_their_lines() {
+        let text = GOOD.replace(
+            "    require: [nr]\n",
+            "      az: {txt: 'AZ (x)'}\n      bc: {barcode: '^K\\d+$'}\n    require: [nr]\n",
+        ) + "separation:\n  split_on: [patch_t, patch_x, \"barcode:\"]\n  keep_sheets: yes please\n";
+        let all = problems_of(&text).join("\n");
+        assert!(all.contains("line 13") && all.contains("txt"), "{all}");
+        assert!(
+            all.contains("line 19") && all.contains("keep_sheets"),
+            "{all}"
+        );
+        let text = GOOD.replace(
+            "    require: [nr]\n",
+            "      bc: {barcode: '^K\\d+$'}\n    require: [nr]\n",
+        ) + "separation:\n  split_on: [patch_t, patch_x, \"barcode:\"]\n";
+        let all = problems_of(&text).join("\n");
+        assert!(
+            all.contains("line 17") && all.contains("'patch_x' is not one of"),
+            "{all}"
+        );
+        assert!(all.contains("'barcode:' is not one of"), "{all}");
+        assert!(
+            all.contains("line 13") && all.contains("field 'bc'") && all.contains("capture"),
+            "{all}"
+        );
+        let empty = GOOD.to_string() + "separation: {split_on: []}\n";
+        let all = problems_of(&empty).join("\n");
+        assert!(
+            all.contains("line 15") && all.contains("split_on is empty"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub(crate) fn file_plan(profile: &Profile, out: &mut Vec<Problem>) -> Option<Fil
                 ));
             }
         }
-        for (name, pattern) in &rule.fields {
+        for (name, pattern) in rule.fields.iter().chain(&rule.barcode_fields) {
             match crate::classify::compile_pattern(&pattern.value) {
                     Err(e) => out.push(regex_problem(
                         pattern,
@@ -71,6 +71,7 @@ pub(crate) fn file_plan(profile: &Profile, out: &mut Vec<Problem>) -> Option<Fil
                     .regex
                     .iter()
                     .chain(rule.fields.values())
+                    .chain(rule.barcode_fields.values())
                     .all(|p| crate::classify::compile_pattern(&p.value).is_ok());
                 // A regex that does not compile, no capture group and an unknown required
                 // field are said above and by the profile itself, at their own lines.
@@ -221,7 +222,7 @@ fn path_template(
                 "write a field name inside the braces, e.g. {az}, or remove them",
             );
             unknown = true;
-        } else if !rule.fields.contains_key(field) && !BUILTIN_PATH_FIELDS.contains(&field) {
+        } else if !rule.defines_field(field) && !BUILTIN_PATH_FIELDS.contains(&field) {
             push(
                 format!("path uses {{{field}}} but no regex under fields: defines it"),
                 &format!(

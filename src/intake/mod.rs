@@ -27,6 +27,9 @@ pub struct DocumentSource {
     /// Why the document cannot be processed, found already at intake (a link out of the batch,
     /// an empty folder); `None` when intake saw nothing wrong.
     pub refusal: Option<String>,
+    /// With `separation`: which part of its entry's stack this document is (SPEC §6); `None`
+    /// for a whole entry.
+    pub stack: Option<Box<crate::separation::StackPart>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -261,6 +264,7 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
             kind: SourceKind::File,
             files: vec![entry.path.clone()],
             refusal: None,
+            stack: None,
         };
         let other_document = |target: &Path| {
             real_paths

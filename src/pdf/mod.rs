@@ -5,6 +5,7 @@
 //! The writer reserves the signature field and a fixed-size `/Contents` placeholder; the
 //! `sign` module fills it afterwards (PAdES B-B).
 
+pub mod cover;
 mod font;
 mod icc;
 pub mod sign;

@@ -83,6 +83,8 @@ pub(crate) struct Rendered {
     pub text: String,
     pub mean_ocr_confidence: Option<f32>,
     pub pdf: UnsignedPdf,
+    /// The texts of the barcodes on the written pages, when the profile has barcode fields.
+    pub barcodes: Vec<String>,
 }
 
 /// The PDF with its signature placeholder, not yet signed.
@@ -107,6 +109,9 @@ pub(crate) struct Classified {
     pub folder: String,
     pub filing: Filing,
     pub filed_at: time::OffsetDateTime,
+    /// Why it is unclassified when the usual reason does not say it (a cover sheet for an
+    /// e-file the profile no longer has).
+    pub unclassified_because: Option<String>,
 }
 
 impl Classified {
@@ -119,8 +124,11 @@ impl Classified {
     }
 
     fn reason(&self) -> Option<String> {
-        (self.fate() == Fate::Unclassified)
-            .then(|| "no file-plan entry matched; filed for clarification".to_string())
+        (self.fate() == Fate::Unclassified).then(|| {
+            self.unclassified_because
+                .clone()
+                .unwrap_or_else(|| "no file-plan entry matched; filed for clarification".into())
+        })
     }
 
     fn flag(&self) -> Option<String> {
@@ -280,6 +288,7 @@ impl Run<'_, '_> {
             text,
             mean_ocr_confidence,
             pdf,
+            barcodes,
         } = rendered;
         let stopped = |stop: StageError, classified: Option<Classified>, sources: Sources, log| {
             Settled::Quarantined {
@@ -290,7 +299,7 @@ impl Run<'_, '_> {
                 classified: classified.map(Box::new),
             }
         };
-        let classified = match self.classify(&text) {
+        let classified = match self.classify(&text, &barcodes) {
             Ok(c) => c,
             Err(e) => return stopped(e.into(), None, sources, log),
         };
@@ -374,7 +383,7 @@ impl Run<'_, '_> {
             });
         }
         self.times.hash_ms += ms(t.elapsed());
-        let digest = sources_digest(&files);
+        let digest = document_digest(self.doc, &files);
         Ok(Sources { files, digest })
     }
 
@@ -476,8 +485,18 @@ impl Run<'_, '_> {
             .map_err(StoreFault::io("cannot write", &tmp_pdf))?;
         let mut writer = PdfWriter::new(std::io::BufWriter::new(write_handle), &meta, Some(spec))
             .map_err(|e| StageError::from((tmp_pdf.as_path(), e)))?;
+        // Page numbers count the document's own pages; a stack's part skips the pages of the
+        // entry that are not its own (`stack_page` counts the entry's pages).
         let mut page_number = 0usize;
+        let mut stack_page = 0usize;
+        let wanted = self.doc.stack.as_ref().map(|p| &p.pages);
+        if let Some(part) = &self.doc.stack {
+            log.flags.extend(part.flags.iter().cloned());
+        }
         let mut text = String::new();
+        // Barcode fields (SPEC §6): pages are read for barcodes only when a field asks.
+        let wants_barcodes = profile.efiles.iter().any(|r| !r.barcode_fields.is_empty());
+        let mut barcodes: Vec<String> = Vec::new();
         let mut confidences = Vec::new();
         let mut written_pages = 0usize;
         let max_pixels = u64::from(profile.scan.max_megapixels) * 1_000_000;
@@ -509,6 +528,10 @@ impl Run<'_, '_> {
             self.times.decode_ms += ms(t.elapsed());
             log.source_pages.push(infos.len());
             for index in 0..infos.len() {
+                stack_page += 1;
+                if wanted.is_some_and(|w| !w.contains(&stack_page)) {
+                    continue;
+                }
                 page_number += 1;
                 let page_in_file = index + 1;
                 let t = Instant::now();
@@ -570,6 +593,18 @@ impl Run<'_, '_> {
                     })?,
                 };
                 self.times.ocr_ms += ms(t.elapsed());
+                if wants_barcodes {
+                    let t = Instant::now();
+                    for b in crate::barcode::read_barcodes(
+                        &page.gray,
+                        dpi.round() as u32,
+                        &crate::barcode::Symbology::ALL,
+                    ) {
+                        log.flags.push(format!("page {page_number}: barcode {b}"));
+                        barcodes.push(b.text);
+                    }
+                    self.times.quality_ms += ms(t.elapsed());
+                }
                 pr.ocr_confidence = Some(page_text.mean_confidence);
                 pr.words = Some(page_text.words.len());
                 pr.rotation = page_text.rotation;
@@ -620,6 +655,7 @@ impl Run<'_, '_> {
             log: std::mem::take(log),
             text,
             mean_ocr_confidence: mean(&confidences),
+            barcodes,
             pdf: UnsignedPdf {
                 file: pdf_file,
                 placeholder,
@@ -629,17 +665,32 @@ impl Run<'_, '_> {
     }
 
     /// Stage 4: Where the file plan puts the document, and the index fields it read.
-    fn classify(&mut self, text: &str) -> Result<Classified, DocError> {
+    fn classify(&mut self, text: &str, barcodes: &[String]) -> Result<Classified, DocError> {
         let t = Instant::now();
-        let result = self.ctx.classifier.classify(text);
+        let mut result = self.ctx.classifier.classify_with_barcodes(text, barcodes);
+        if let Some(cover) = self.doc.stack.as_ref().and_then(|p| p.cover.as_ref()) {
+            result =
+                crate::classify::routed_by_cover(&self.ctx.config.profile.profile, result, cover);
+        }
         self.times.classify_ms += ms(t.elapsed());
-        classified(
+        let mut c = classified(
             &self.ctx.config.profile.profile,
             &self.ctx.config.plan.templates,
             &self.batch.id,
             result,
             time::OffsetDateTime::now_utc(),
-        )
+        )?;
+        if let Some(cover) = self.doc.stack.as_ref().and_then(|p| p.cover.as_ref())
+            && c.filing.efile.is_none()
+        {
+            // Never a guessed e-file: Klärung, with the reason (SPEC §6).
+            c.unclassified_because = Some(format!(
+                "routing from cover sheet names e-file '{}', which the profile no longer has; \
+                 filed for clarification",
+                cover.efile
+            ));
+        }
+        Ok(c)
     }
 
     /// Stage 5: The PDF signed in place (PAdES B-B) and hashed.
@@ -943,6 +994,7 @@ fn classified(
             folder,
             result,
             filed_at,
+            unclassified_because: None,
         }
     };
     let Some(decision) = result.decision() else {
@@ -988,6 +1040,7 @@ fn classified(
         folder,
         filing,
         filed_at,
+        unclassified_because: None,
     })
 }
 
@@ -1284,6 +1337,20 @@ fn document_id(doc_id: &str, sources_digest: &str) -> [u8; 16] {
 }
 
 /// Identifies the same paper scanned again: the page files' hashes in order, names aside.
+/// [`sources_digest`], and for a document cut from a stack (SPEC §6) its pages too: the
+/// documents of one stack share their files, and each is other paper.
+pub(super) fn document_digest(doc: &DocumentSource, sources: &[SourceFile]) -> String {
+    match &doc.stack {
+        Some(part) if doc.id != part.entry_id => {
+            let pages: Vec<String> = part.pages.iter().map(usize::to_string).collect();
+            crate::crypto::sha256_hex(
+                format!("{}\npages {}", sources_digest(sources), pages.join(",")).as_bytes(),
+            )
+        }
+        _ => sources_digest(sources),
+    }
+}
+
 pub(super) fn sources_digest(sources: &[SourceFile]) -> String {
     let joined: Vec<&str> = sources.iter().map(|s| s.sha256.as_str()).collect();
     crate::crypto::sha256_hex(joined.join("\n").as_bytes())
@@ -1330,6 +1397,7 @@ mod tests {
                 PathBuf::from("/scan/b1/brief/2.png"),
             ],
             refusal: None,
+            stack: None,
         }
     }
 

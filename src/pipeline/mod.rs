@@ -36,6 +36,7 @@ use crate::store::{self, Store};
 mod batch;
 mod document;
 mod spool;
+mod stack;
 mod stop;
 
 use batch::Outcome;
@@ -296,6 +297,11 @@ pub fn ingest(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
             kept
         }
     };
+    // Stacks cut into their documents (SPEC §6), before anything counts the documents.
+    let batches: Vec<Batch> = batches
+        .into_iter()
+        .map(|b| stack::split_batch(profile, b, config.jobs))
+        .collect();
     let demo_identity = match &config.identity {
         Some(_) => None,
         None => Some(demo_identity(config)?),

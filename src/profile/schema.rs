@@ -137,6 +137,8 @@ pub(crate) enum Shape {
     Record(&'static [Key]),
     /// A mapping with free keys (names the writer chooses), values of one shape.
     Table(&'static Shape),
+    /// One text, or a mapping with these keys (`az: 'REGEX'` or `az: {text: …, barcode: …}`).
+    TextOrRecord(&'static [Key]),
 }
 
 #[derive(Debug)]
@@ -269,6 +271,26 @@ const MATCH: &[Key] = &[
 /// filed, which is never what a file plan means.
 const RETENTION: &[Key] = &[required("years", Shape::Whole(1, 1000), "years: 10")];
 
+/// SPEC §6: a field read from the text, a barcode, or both.
+const FIELD: &[Key] = &[
+    key(
+        "text",
+        Shape::Text,
+        "text: 'Aktenzeichen:?\\s*(VB-\\d{4}-\\d{5})'",
+    ),
+    key("barcode", Shape::Text, "barcode: '^(VB-\\d{4}-\\d{5})$'"),
+];
+
+/// SPEC §6: stacks split by separator sheets.
+const SEPARATION: &[Key] = &[
+    key(
+        "split_on",
+        Shape::List(&Shape::Text),
+        "split_on: [patch_t, cover, \"barcode:PATCHT\"]",
+    ),
+    key("keep_sheets", Shape::Flag, "keep_sheets: false"),
+];
+
 const EFILE: &[Key] = &[
     required("id", Shape::Text, "id: vollstreckung"),
     key("title", Shape::Text, "title: \"Vollstreckungsverfahren\""),
@@ -279,7 +301,7 @@ const EFILE: &[Key] = &[
     ),
     key(
         "fields",
-        Shape::Table(&Shape::Text),
+        Shape::Table(&Shape::TextOrRecord(FIELD)),
         "fields: {az: 'Aktenzeichen:?\\s*(VB-\\d{4}-\\d{5})'}",
     ),
     key("require", Shape::List(&Shape::Text), "require: [az]"),
@@ -332,6 +354,11 @@ pub(crate) const PROFILE: &[Key] = &[
     ),
     key("unclassified", Shape::Text, "unclassified: \"_Klaerung\""),
     key("qa", Shape::Record(QA), "qa: {sample_percent: 5}"),
+    nullable(
+        "separation",
+        Shape::Record(SEPARATION),
+        "separation: {split_on: [patch_t, cover], keep_sheets: false}",
+    ),
 ];
 
 /// Reads `text` as a YAML tree; a syntax error comes back as one problem.
@@ -581,6 +608,11 @@ fn check_shape(
         Shape::Record(keys) => match &v.value {
             Node::Map(_) => check_record(v, keys, path, out),
             _ => out.push(wrong("a mapping (key: value pairs)")),
+        },
+        Shape::TextOrRecord(keys) => match &v.value {
+            Node::Map(_) => check_record(v, keys, path, out),
+            n if n.scalar_text().is_some() => {}
+            _ => out.push(wrong("a text or a mapping")),
         },
         Shape::Table(value_shape) => match &v.value {
             Node::Map(entries) => {

@@ -12,6 +12,7 @@ mod pki;
 mod qa;
 mod qa_serve;
 mod scans;
+mod stacks;
 mod store_proof;
 mod testenv;
 mod tsa;

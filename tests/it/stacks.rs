@@ -1,0 +1,507 @@
+//! Stacks (SPEC §6, issue #14): entries holding several documents, cut at patch sheets, Code 39
+//! PATCHT sheets and cover sheets made by `resiscan coversheet`; all through the real binary,
+//! Tesseract and poppler.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::testenv::{self, TestEnv, enforcement_letter, render_letter, repo_path};
+
+/// The demo profile with `separation` (and any `extra` YAML) appended.
+fn profile(env: &TestEnv, split_on: &str, keep: bool) -> std::path::PathBuf {
+    let demo = std::fs::read_to_string(repo_path("profiles/demo.yaml")).unwrap();
+    env.write(
+        "stack-profile.yaml",
+        format!("{demo}\nseparation:\n  split_on: {split_on}\n  keep_sheets: {keep}\n"),
+    )
+}
+
+/// A white A4 page at 300 dpi with a Kodak Patch T drawn to the geometry (bars N W N W,
+/// 0.08/0.20 in, 6 in long, from 0.5 in below the top), turned by `skew` degrees, with noise.
+fn patch_t_sheet(out: &Path, skew: f32) {
+    let mut draw = Vec::new();
+    let mut y = 150; // 0.5 in
+    for (k, wide) in [false, true, false, true].into_iter().enumerate() {
+        let h = if wide { 60 } else { 24 };
+        draw.push("-draw".to_string());
+        draw.push(format!(
+            "rectangle 340,{y} {},{}",
+            340 + 1800 - 1,
+            y + h - 1
+        ));
+        y += h;
+        if k < 3 {
+            y += 24;
+        }
+    }
+    magick(
+        &[
+            &["-size", "2480x3508", "xc:white", "-fill", "black"],
+            &draw.iter().map(String::as_str).collect::<Vec<_>>()[..],
+            &["-background", "white", "-rotate", &skew.to_string()],
+            &["-gravity", "center", "-extent", "2480x3508"],
+            &["-attenuate", "0.4", "+noise", "Impulse"],
+        ],
+        out,
+    );
+}
+
+fn magick(args: &[&[&str]], out: &Path) {
+    if let Some(p) = out.parent() {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    let status = Command::new("convert")
+        .args(args.iter().flat_map(|a| a.iter()))
+        .args([
+            "-density",
+            "300",
+            "-units",
+            "PixelsPerInch",
+            "-colorspace",
+            "Gray",
+        ])
+        .args(["-depth", "8"])
+        .arg(out)
+        .status()
+        .expect("ImageMagick convert");
+    assert!(status.success(), "convert {}", out.display());
+}
+
+fn flags(d: &serde_json::Value) -> Vec<String> {
+    d["flags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn pdf_pages(pdf: &Path) -> usize {
+    let out = Command::new("pdfinfo").arg(pdf).output().expect("pdfinfo");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().unwrap()))
+        .expect("Pages:")
+}
+
+#[test]
+fn a_patch_t_stack_is_cut_into_documents_without_its_sheets() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("2026-12-02-stack");
+    let s = batch.join("stapel");
+    // Letter 1 | T | letter 2 (two pages) | T | T | letter 3: the first page starts a document,
+    // two sheets in a row make no empty document.
+    render_letter(&s.join("01.png"), &enforcement_letter("VB-2026-00001"), &[]);
+    patch_t_sheet(&s.join("02.png"), 2.0);
+    render_letter(&s.join("03.png"), &enforcement_letter("VB-2026-00002"), &[]);
+    render_letter(
+        &s.join("04.png"),
+        "Seite 2\n\nAnlage zum Antrag auf Ratenzahlung.",
+        &[],
+    );
+    patch_t_sheet(&s.join("05.png"), -1.5);
+    patch_t_sheet(&s.join("06.png"), 0.0);
+    render_letter(&s.join("07.png"), &enforcement_letter("VB-2026-00003"), &[]);
+    env.write("2026-12-02-stack/batch.yaml", "expected: {documents: 3}\n");
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &profile(&env, "[patch_t]", false), &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let docs = report.documents();
+    let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "2026-12-02-stack_stapel_1",
+            "2026-12-02-stack_stapel_2",
+            "2026-12-02-stack_stapel_3"
+        ],
+        "{}",
+        report.report
+    );
+    let azs: Vec<&str> = docs
+        .iter()
+        .map(|d| d["index_fields"]["az"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(azs, ["VB-2026-00001", "VB-2026-00002", "VB-2026-00003"]);
+    let pages: Vec<usize> = docs
+        .iter()
+        .map(|d| pdf_pages(&store.join(d["pdf"].as_str().unwrap())))
+        .collect();
+    assert_eq!(pages, [1, 2, 1], "no separator sheet inside a PDF");
+    // Every sheet named with kind, file and page within the entry.
+    let all: Vec<String> = docs.iter().flat_map(flags).collect();
+    for page in [2, 5, 6] {
+        let file = format!("stapel/0{page}.png page 1");
+        assert!(
+            all.iter().any(|f| f.starts_with("separator sheet patch_t")
+                && f.contains(&format!("page {page} of the stack"))
+                && f.contains(&file)),
+            "sheet {page}: {all:?}"
+        );
+    }
+    assert!(
+        all.iter()
+            .any(|f| f.starts_with("notice:") && f.contains("pages 5 and 6")),
+        "{all:?}"
+    );
+    assert_eq!(
+        report.report["summary"]["documents"], 3,
+        "{}",
+        report.report
+    );
+    // expected: {documents: 3} counts the documents after the split.
+    let note = std::fs::read_to_string(report.dir.join("transfer-note.yaml")).unwrap();
+    assert!(note.contains("found_documents: 3"), "{note}");
+    assert!(note.contains("complete: true"), "{note}");
+    // A re-run files nothing twice: the ids are stable.
+    let (code, again) = env.ingest(&batch, &profile(&env, "[patch_t]", false), &store);
+    assert_eq!(code, 0, "{}", again.stderr);
+    let fates: Vec<&str> = again
+        .documents()
+        .iter()
+        .map(|d| d["fate"].as_str().unwrap())
+        .collect();
+    assert!(fates.iter().all(|f| *f != "filed"), "{fates:?}");
+}
+
+#[test]
+fn keep_sheets_keeps_them_and_a_g4_tiff_stack_turned_by_90_degrees_splits() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("2026-12-02-tiff");
+    let tmp = env.mkdir("pages");
+    render_letter(
+        &tmp.join("a.png"),
+        &enforcement_letter("VB-2026-00011"),
+        &[],
+    );
+    patch_t_sheet(&tmp.join("t.png"), 1.0);
+    render_letter(
+        &tmp.join("b.png"),
+        &enforcement_letter("VB-2026-00012"),
+        &[],
+    );
+    // One multi-page G4 TIFF, every page turned by 90° (fed sideways).
+    let status = Command::new("convert")
+        .args(["-density", "300", "-units", "PixelsPerInch"])
+        .arg(tmp.join("a.png"))
+        .arg(tmp.join("t.png"))
+        .arg(tmp.join("b.png"))
+        .args([
+            "-rotate",
+            "90",
+            "+repage",
+            "-monochrome",
+            "-compress",
+            "Group4",
+        ])
+        .arg(batch.join("stack.tif"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &profile(&env, "[patch_t, patch_2]", true), &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let docs = report.documents();
+    assert_eq!(docs.len(), 2, "{}", report.report);
+    let pages: Vec<usize> = docs
+        .iter()
+        .map(|d| pdf_pages(&store.join(d["pdf"].as_str().unwrap())))
+        .collect();
+    // keep_sheets: the sheet is the first page of the document it starts.
+    assert_eq!(pages, [1, 2]);
+    assert_eq!(
+        docs[1]["index_fields"]["az"], "VB-2026-00012",
+        "{}",
+        docs[1]
+    );
+    assert!(
+        flags(&docs[1])
+            .iter()
+            .any(|f| f.contains("stack.tif page 2")),
+        "{:?}",
+        flags(&docs[1])
+    );
+}
+
+/// `resiscan coversheet` for the demo profile, rasterised by pdftoppm at 300 dpi, skewed and
+/// noised as a scanner would.
+fn scanned_cover(env: &TestEnv, profile: &Path, efile: &str, fields: &[&str], out: &Path) {
+    let pdf = env.path(&format!("cover-{efile}.pdf"));
+    let mut cmd = env.cmd();
+    cmd.args(["coversheet", "--profile"])
+        .arg(profile)
+        .args(["--efile", efile, "--out"])
+        .arg(&pdf);
+    for f in fields {
+        cmd.args(["--field", f]);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stem = env.path(&format!("cover-{efile}"));
+    let st = Command::new("pdftoppm")
+        .args(["-r", "300", "-gray", "-png", "-singlefile"])
+        .arg(&pdf)
+        .arg(&stem)
+        .status()
+        .expect("pdftoppm");
+    assert!(st.success());
+    let png = stem.with_extension("png");
+    magick(
+        &[
+            &[png.to_str().unwrap()],
+            &["-background", "white", "-rotate", "-1.2"],
+            &["-gravity", "center", "-extent", "2480x3508"],
+            &["-attenuate", "0.3", "+noise", "Impulse"],
+        ],
+        out,
+    );
+}
+
+#[test]
+fn a_cover_sheet_routes_its_document_and_an_unknown_efile_goes_to_klaerung() {
+    let env = TestEnv::new();
+    let prof = profile(&env, "[patch_t, cover]", false);
+    // A profile that still has an e-file the ingest profile no longer has.
+    let old = std::fs::read_to_string(&prof).unwrap().replace(
+        "unclassified: \"_Klaerung\"",
+        "  - id: altakte\n    match: {all: [\"Altakte\"]}\n    path: \"99 Alt\"\nunclassified: \"_Klaerung\"",
+    );
+    let old_profile = env.write("old-profile.yaml", old);
+    let batch = env.mkdir("2026-12-02-cover");
+    let s = batch.join("post");
+    scanned_cover(
+        &env,
+        &prof,
+        "vollstreckung",
+        &["az=VB-2026-04711"],
+        &s.join("01.png"),
+    );
+    // The letter itself names no Aktenzeichen: only the cover routes it.
+    render_letter(&s.join("02.png"), testenv::PRIVATE_LETTER, &[]);
+    scanned_cover(&env, &old_profile, "altakte", &[], &s.join("03.png"));
+    render_letter(&s.join("04.png"), testenv::PRIVATE_LETTER, &[]);
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &prof, &store);
+    assert_eq!(code, 3, "one unclassified: {}", report.stderr);
+    let docs = report.documents();
+    assert_eq!(docs.len(), 2, "{}", report.report);
+    assert_eq!(docs[0]["fate"], "filed", "{}", docs[0]);
+    assert_eq!(docs[0]["index_fields"]["az"], "VB-2026-04711");
+    assert!(
+        docs[0]["pdf"]
+            .as_str()
+            .unwrap()
+            .starts_with("20 Stadtkasse/20.3 Vollstreckung/VB-2026-04711/")
+    );
+    let decided = docs[0]["filing"]["decided_by"].to_string();
+    assert!(
+        decided.contains(
+            "routing from cover sheet: RESISCAN-COVER/1 | efile=vollstreckung | az=VB-2026-04711"
+        ),
+        "{decided}"
+    );
+    assert_eq!(docs[1]["fate"], "unclassified", "{}", docs[1]);
+    let reason = docs[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("e-file 'altakte', which the profile no longer has"),
+        "{reason}"
+    );
+    for d in docs {
+        assert_eq!(pdf_pages(&store.join(d["pdf"].as_str().unwrap())), 1);
+    }
+}
+
+#[test]
+fn coversheet_refuses_an_unknown_efile_field_or_value() {
+    let env = TestEnv::new();
+    let prof = repo_path("profiles/demo.yaml");
+    for (efile, field, says) in [
+        ("nope", "az=VB-2026-00001", "no e-file 'nope'"),
+        ("vollstreckung", "farbe=rot", "defines no field 'farbe'"),
+        ("vollstreckung", "az=12345", "value '12345'"),
+    ] {
+        let out = env
+            .cmd()
+            .args(["coversheet", "--profile"])
+            .arg(&prof)
+            .args(["--efile", efile, "--field", field, "--out"])
+            .arg(env.path("c.pdf"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+        assert!(!env.path("c.pdf").exists());
+    }
+}
+
+/// A gray PGM of `text` in `symbology`, `module` px a module, 1D bars `height` px high.
+fn barcode_pgm(
+    symbology: resiscan::barcode::Symbology,
+    text: &str,
+    module: u32,
+    height: u32,
+    out: &Path,
+) {
+    let m = resiscan::barcode::encoded_modules(symbology, text).expect("encodes");
+    let rows = if m.height == 1 {
+        height
+    } else {
+        m.height * module
+    };
+    let (w, h) = (m.width * module, rows);
+    let mut px = vec![255u8; (w * h) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let my = if m.height == 1 { 0 } else { y / module };
+            if m.is_dark(x / module, my) {
+                px[(y * w + x) as usize] = 0;
+            }
+        }
+    }
+    let mut bytes = format!("P5\n{w} {h}\n255\n").into_bytes();
+    bytes.extend(px);
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn a_code39_patcht_sheet_splits_and_a_code128_wins_over_a_smudged_aktenzeichen() {
+    use resiscan::barcode::Symbology;
+    let env = TestEnv::new();
+    let demo = std::fs::read_to_string(repo_path("profiles/demo.yaml")).unwrap();
+    let with_barcode = demo.replace(
+        r"      az: 'Aktenzeichen:?\s*(VB-\d{4}-\d{5})'",
+        r"      az: {text: 'Aktenzeichen:?\s*(VB-\d{4}-\d{5})', barcode: '^(VB-\d{4}-\d{5})$'}",
+    );
+    assert_ne!(with_barcode, demo);
+    let prof = env.write(
+        "barcode-profile.yaml",
+        format!("{with_barcode}\nseparation:\n  split_on: [\"barcode:PATCHT\"]\n"),
+    );
+    let batch = env.mkdir("2026-12-02-codes");
+    let s = batch.join("stapel");
+    std::fs::create_dir_all(&s).unwrap();
+    let tmp = env.mkdir("parts");
+    // Letter 1: the printed Aktenzeichen is smudged, its Code 128 label is intact.
+    render_letter(
+        &tmp.join("letter.png"),
+        &enforcement_letter("VB-20##-0##11"),
+        &[],
+    );
+    barcode_pgm(
+        Symbology::Code128,
+        "VB-2026-04711",
+        4,
+        150,
+        &tmp.join("c128.pgm"),
+    );
+    magick(
+        &[
+            &[tmp.join("letter.png").to_str().unwrap()],
+            &[tmp.join("c128.pgm").to_str().unwrap()],
+            &["-geometry", "+1000+150", "-composite"],
+        ],
+        &s.join("01.png"),
+    );
+    // A Code 39 "PATCHT" sheet, as paperless-ngx prints them, fed upside down.
+    barcode_pgm(Symbology::Code39, "PATCHT", 6, 300, &tmp.join("c39.pgm"));
+    magick(
+        &[
+            &["-size", "2480x3508", "xc:white"],
+            &[tmp.join("c39.pgm").to_str().unwrap()],
+            &["-geometry", "+500+600", "-composite", "-rotate", "180"],
+        ],
+        &s.join("02.png"),
+    );
+    render_letter(&s.join("03.png"), &enforcement_letter("VB-2026-00005"), &[]);
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &prof, &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let docs = report.documents();
+    assert_eq!(docs.len(), 2, "{}", report.report);
+    assert_eq!(
+        docs[0]["index_fields"]["az"], "VB-2026-04711",
+        "{}",
+        docs[0]
+    );
+    assert_eq!(
+        docs[0]["classification"]["efile"]["fields"]["az"]["source"], "barcode",
+        "{}",
+        docs[0]
+    );
+    let decided = docs[0]["filing"]["decided_by"].to_string();
+    assert!(
+        decided.contains("field az = VB-2026-04711 (from a barcode)"),
+        "{decided}"
+    );
+    assert_eq!(docs[1]["index_fields"]["az"], "VB-2026-00005");
+    assert_eq!(
+        docs[1]["classification"]["efile"]["fields"]["az"]["source"],
+        "text"
+    );
+    // The sheet is listed with the document it starts.
+    let sheet = flags(&docs[1]);
+    assert!(
+        sheet
+            .iter()
+            .any(|f| f.contains("separator sheet barcode \"PATCHT\": page 2 of the stack")),
+        "{sheet:?}"
+    );
+    for d in docs {
+        assert_eq!(pdf_pages(&store.join(d["pdf"].as_str().unwrap())), 1);
+    }
+}
+
+#[test]
+fn a_torn_patch_sheet_stays_a_page_and_is_flagged() {
+    let env = TestEnv::new();
+    let batch = env.mkdir("2026-12-02-torn");
+    let s = batch.join("stapel");
+    render_letter(&s.join("01.png"), &enforcement_letter("VB-2026-00021"), &[]);
+    // Bars only 0.5 in long: the rest of the sheet torn off.
+    magick(
+        &[
+            &["-size", "2480x3508", "xc:white", "-fill", "black"],
+            &[
+                "-draw",
+                "rectangle 340,150 489,173",
+                "-draw",
+                "rectangle 340,198 489,257",
+            ],
+            &[
+                "-draw",
+                "rectangle 340,282 489,305",
+                "-draw",
+                "rectangle 340,330 489,389",
+            ],
+            &[
+                "-fill",
+                "black",
+                "-pointsize",
+                "40",
+                "-annotate",
+                "+340+700",
+                "Trennblatt",
+            ],
+        ],
+        &s.join("02.png"),
+    );
+    let store = env.path("store");
+    let (code, report) = env.ingest(&batch, &profile(&env, "[patch_t]", false), &store);
+    assert_eq!(code, 0, "{}", report.stderr);
+    let docs = report.documents();
+    assert_eq!(docs.len(), 1, "{}", report.report);
+    assert_eq!(
+        docs[0]["id"], "2026-12-02-torn_stapel",
+        "no separator: the entry's own id"
+    );
+    assert_eq!(pdf_pages(&store.join(docs[0]["pdf"].as_str().unwrap())), 2);
+    let f = flags(&docs[0]);
+    assert!(
+        f.iter()
+            .any(|x| x.contains("page 2 of the stack") && x.contains("torn")),
+        "{f:?}"
+    );
+}
