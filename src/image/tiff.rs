@@ -1,11 +1,11 @@
 //! TIFF 6.0 reading: the IFD chain, the tags a scanner writes, strip and tile decompression
-//! (none, PackBits, LZW, Deflate, CCITT Group 4), samples interleaved or in separate planes,
-//! and the hand-off to the PDF embedding.
+//! (none, PackBits, LZW, Deflate, JPEG, CCITT Group 4), samples interleaved or in separate
+//! planes, YCbCr, and the hand-off to the PDF embedding.
 //!
 //! The container is parsed here rather than through `tiff::decoder` because that decoder
 //! (0.11) refuses palette images and ignores FillOrder, both of which archive scanners write;
 //! parsing the IFDs ourselves also gives us the original strip bytes that a single-strip G4
-//! page is embedded with (TR-03138 A.SC.12: no re-encoding). The `tiff` crate's encoder is
+//! page is embedded with (TR-03138 A.SC.12: no re-encoding), as is a JPEG page in one strip. The `tiff` crate's encoder is
 //! used by the tests as an independent writer.
 
 use std::io::Read;
