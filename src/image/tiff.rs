@@ -1426,6 +1426,8 @@ pub(crate) mod tests {
         pub orientation: Option<u16>,
         /// YCbCrSubsampling.
         pub ycbcr_subsampling: Option<(u16, u16)>,
+        /// JPEGTables.
+        pub jpeg_tables: Option<Vec<u8>>,
     }
 
     impl TiffPage {
@@ -1449,6 +1451,7 @@ pub(crate) mod tests {
                 subfile_type: None,
                 orientation: None,
                 ycbcr_subsampling: None,
+                jpeg_tables: None,
             }
         }
     }
@@ -1477,6 +1480,9 @@ pub(crate) mod tests {
             let longs = |v: &[u32]| v.iter().flat_map(|&x| p32(x)).collect::<Vec<u8>>();
             if let Some(t) = page.subfile_type {
                 entries.push((254, 4, 1, longs(&[t])));
+            }
+            if let Some(t) = &page.jpeg_tables {
+                entries.push((347, 7, t.len() as u32, t.clone()));
             }
             if let Some((h, v)) = page.ycbcr_subsampling {
                 entries.push((530, 3, 2, shorts(&[h, v])));
@@ -2021,6 +2027,88 @@ pub(crate) mod tests {
             d.gray.pixels,
             vec![0, luma(255, 0, 0), luma(0, 255, 0), 255]
         );
+    }
+
+    /// A whole JPEG split as libtiff stores it: (JPEGTables = SOI, the DQT and DHT segments,
+    /// EOI; the strip = SOI and everything else).
+    fn split_tables(jpeg: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let (mut tables, mut strip) = (vec![0xFF, 0xD8], vec![0xFF, 0xD8]);
+        let mut i = 2;
+        while jpeg[i + 1] != 0xDA {
+            let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+            let seg = &jpeg[i..i + 2 + len];
+            match jpeg[i + 1] {
+                0xDB | 0xC4 => tables.extend_from_slice(seg),
+                0xE0 => {}
+                _ => strip.extend_from_slice(seg),
+            }
+            i += 2 + len;
+        }
+        strip.extend_from_slice(&jpeg[i..]);
+        tables.extend_from_slice(&[0xFF, 0xD9]);
+        (tables, strip)
+    }
+
+    #[test]
+    fn jpeg_in_tiff_one_strip_passes_through_and_strips_are_decoded() {
+        use crate::image::jpeg::tests::encode_gray;
+        let (w, h) = (64usize, 32usize);
+        let px: Vec<u8> = (0..w * h)
+            .map(|i| ((i % w) * 4 + (i / w) * 2) as u8)
+            .collect();
+        let whole = encode_gray(w as u16, h as u16, &px, None);
+        let (tables, strip) = split_tables(&whole);
+        let mut page = TiffPage::new(w as u32, h as u32, vec![strip.clone()]);
+        page.compression = 7;
+        page.jpeg_tables = Some(tables.clone());
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        let Embed::Dct {
+            data, components, ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        let mut joined = tables[..tables.len() - 2].to_vec();
+        joined.extend_from_slice(&strip[2..]);
+        assert_eq!(&data[..], &joined[..]);
+        assert_eq!(*components, 1);
+        assert_eq!(d.info.dpi, Some((300.0, 300.0)));
+        let reference = crate::image::jpeg::pixels(&whole, w as u32, h as u32, false).unwrap();
+        assert_eq!(d.gray.pixels, reference);
+
+        // Two strips of 16 rows, each its own JPEG sharing the tables: decoded, then Flate.
+        let top = encode_gray(w as u16, 16, &px[..w * 16], None);
+        let bottom = encode_gray(w as u16, 16, &px[w * 16..], None);
+        let (tables, top) = split_tables(&top);
+        let (_, bottom) = split_tables(&bottom);
+        let mut page = TiffPage::new(w as u32, h as u32, vec![top.clone(), bottom]);
+        page.compression = 7;
+        page.rows_per_strip = 16;
+        page.jpeg_tables = Some(tables);
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        let Embed::Flate {
+            data, colors: 1, ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(inflate_all(data), d.gray.pixels);
+        let max = d
+            .gray
+            .pixels
+            .iter()
+            .zip(&px)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max();
+        assert!(max <= Some(8), "{max:?}");
+
+        // A strip without its tables cannot be decoded: corrupt, naming the strip.
+        let mut page = TiffPage::new(w as u32, 16, vec![top]);
+        page.compression = 7;
+        let err = decode(write_tiff(&[page], true), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("JPEG"), "{err}");
     }
 
     #[test]
