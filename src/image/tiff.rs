@@ -5,8 +5,8 @@
 //! The container is parsed here rather than through `tiff::decoder` because that decoder
 //! (0.11) refuses palette images and ignores FillOrder, both of which archive scanners write;
 //! parsing the IFDs ourselves also gives us the original strip bytes that a single-strip G4
-//! page is embedded with (TR-03138 A.SC.12: no re-encoding), as is a JPEG page in one strip. The `tiff` crate's encoder is
-//! used by the tests as an independent writer.
+//! page is embedded with (TR-03138 A.SC.12: no re-encoding), as is a JPEG page in one strip.
+//! The `tiff` crate's encoder is used by the tests as an independent writer.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -366,15 +366,23 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         _ => None,
     };
     // TIFF 6.0 section 21 defaults: chroma halved both ways, CCIR 601-1 coefficients, and
-    // full-range codes with chroma centred on 128.
-    let ycbcr_subsampling = match find(530).map(|e| r.uints(e)).transpose()?.as_deref() {
+    // full-range codes with chroma centred on 128. Read only where they are used, on YCbCr
+    // pages that are not JPEG (whose data carries its own sampling): other pages may carry
+    // these tags with any values.
+    let ycbcr_raw = photometric == 6 && compression != 7;
+    let ycbcr_subsampling = match find(530)
+        .filter(|_| ycbcr_raw)
+        .map(|e| r.uints(e))
+        .transpose()?
+        .as_deref()
+    {
         None => (2, 2),
         Some(&[h, v, ..]) if matches!(h, 1 | 2 | 4) && matches!(v, 1 | 2 | 4) && v <= h => {
             (h as usize, v as usize)
         }
         Some(other) => return Err(corrupt(format!("YCbCrSubsampling {other:?}"))),
     };
-    let ycbcr_coefficients = match find(529) {
+    let ycbcr_coefficients = match find(529).filter(|_| ycbcr_raw) {
         None => [0.299, 0.587, 0.114],
         Some(e) => match r.rationals(e, 3)?.as_deref() {
             Some(&[red, green, blue]) if red > 0.0 && green > 0.0 && blue > 0.0 => {
@@ -387,9 +395,8 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
             }
         },
     };
-    let reference_black_white = match find(532) {
-        None if photometric == 6 => [0.0, 255.0, 128.0, 255.0, 128.0, 255.0],
-        None => [0.0, 255.0, 0.0, 255.0, 0.0, 255.0],
+    let reference_black_white = match find(532).filter(|_| ycbcr_raw) {
+        None => [0.0, 255.0, 128.0, 255.0, 128.0, 255.0],
         Some(e) => match r.rationals(e, 6)?.as_deref() {
             Some(v) if v.chunks_exact(2).all(|p| p[1] > p[0]) => {
                 [v[0], v[1], v[2], v[3], v[4], v[5]]
