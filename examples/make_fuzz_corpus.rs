@@ -371,6 +371,22 @@ fn tiff_seeds(c: &mut Corpus, work: &Path) -> Result<(), String> {
         preview = t.with_preview_ifd(&preview);
     }
     valid.push(("gray-with-preview-ifd.tif", preview));
+    // JPEG-in-TIFF in one strip (YCbCr, as libtiff writes it) and in two tiles, and
+    // uncompressed YCbCr (issue #13). Appended last, so the seeds above stay as they were.
+    valid.push((
+        "rgb-jpeg-ycbcr.tif",
+        tiffcp(&["-c", "jpeg", "-r", "65536"], &rgb, "s.tif")?,
+    ));
+    valid.push((
+        "rgb-jpeg-tiled.tif",
+        tiffcp(&["-c", "jpeg", "-t", "-w", "16", "-l", "16"], &rgb, "t.tif")?,
+    ));
+    im(
+        &ppm,
+        &["-colorspace", "YCbCr", "-compress", "None"],
+        &at("ycbcr.tif"),
+    )?;
+    valid.push(("ycbcr-none.tif", read(&at("ycbcr.tif"))?));
 
     let mut rng = Rng(0x5EED_7146);
     for (name, data) in &valid {

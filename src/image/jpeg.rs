@@ -234,6 +234,91 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
     })
 }
 
+/// A JPEG-in-TIFF strip or tile (compression 7, TIFF Technical Note 2) made a whole JPEG
+/// stream: the tables-only stream of the JPEGTables tag without its EOI, then the strip
+/// without its SOI. A strip without tables must be a whole stream by itself.
+pub(super) fn with_tables(tables: Option<&[u8]>, strip: &[u8]) -> Vec<u8> {
+    const SOI: [u8; 2] = [0xFF, 0xD8];
+    const EOI: [u8; 2] = [0xFF, 0xD9];
+    match tables {
+        Some(t)
+            if t.len() >= 4
+                && t.starts_with(&SOI)
+                && t.ends_with(&EOI)
+                && strip.starts_with(&SOI) =>
+        {
+            let mut out = Vec::with_capacity(t.len() + strip.len() - 4);
+            out.extend_from_slice(&t[..t.len() - 2]);
+            out.extend_from_slice(&strip[2..]);
+            out
+        }
+        _ => strip.to_vec(),
+    }
+}
+
+/// The frame size (width, height) and component count of a whole JPEG stream.
+pub(super) fn frame(jpeg: &[u8]) -> Result<(u32, u32, u8), ImageError> {
+    header(jpeg).map(|h| (h.width, h.height, h.components))
+}
+
+/// The pixels of a whole JPEG stream of at most `width` x `height`: interleaved RGB when `rgb`,
+/// else gray (the luma channel). The stream must end with EOI (see `decode_page`).
+pub(super) fn pixels(jpeg: &[u8], width: u32, height: u32, rgb: bool) -> Result<Vec<u8>, String> {
+    let h = header(jpeg).map_err(|e| e.to_string())?;
+    if h.width > width || h.height > height {
+        return Err(format!(
+            "JPEG frame of {}x{} in a part of {width}x{height}",
+            h.width, h.height
+        ));
+    }
+    if !jpeg[h.sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9]) {
+        return Err("no JPEG end-of-image marker (truncated?)".into());
+    }
+    let options = DecoderOptions::default()
+        .set_max_width(width as usize)
+        .set_max_height(height as usize)
+        .jpeg_set_out_colorspace(if rgb {
+            ColorSpace::RGB
+        } else {
+            ColorSpace::Luma
+        });
+    JpegDecoder::new_with_options(ZCursor::new(jpeg), options)
+        .decode()
+        .map_err(|e| format!("JPEG: {e:?}"))
+}
+
+/// Whether a three-component JPEG holds RGB samples that nothing but its component ids
+/// ('R', 'G', 'B') marks as such: no JFIF marker (which means YCbCr) and no Adobe APP14
+/// marker (which says either way). libtiff writes JPEG-in-TIFF with PhotometricInterpretation
+/// RGB so, and libjpeg reads it as RGB; PDF's DCTDecode assumes YCbCr for three components
+/// unless told `/ColorTransform 0` (ISO 32000-1 7.4.8).
+pub(crate) fn rgb_by_component_ids(jpeg: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xFF {
+        let marker = jpeg[i + 1];
+        if matches!(marker, 0x01 | 0xD0..=0xD7 | 0xFF) {
+            i += if marker == 0xFF { 1 } else { 2 };
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        let seg = jpeg.get(i + 4..i + 2 + len).unwrap_or_default();
+        match marker {
+            0xDA | 0xD9 => return false,
+            0xE0 if seg.starts_with(b"JFIF\0") => return false,
+            0xEE if seg.starts_with(b"Adobe") => return false,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                // precision, height, width, count, then (id, sampling, table) per component.
+                return seg.len() >= 15
+                    && seg[5] == 3
+                    && [seg[6], seg[9], seg[12]] == [b'R', b'G', b'B'];
+            }
+            _ => {}
+        }
+        i += 2 + len;
+    }
+    false
+}
+
 /// The ICC profile carried in APP2 `ICC_PROFILE` segments (ICC.1 Annex B.4: each segment
 /// holds a sequence number and the count, 1-based; the chunks joined in sequence order are the
 /// profile). `None` when there is none or the chunks are incomplete or inconsistent, which a

@@ -12,6 +12,7 @@
 //! never as a panic.
 
 mod jpeg;
+pub(crate) use jpeg::rgb_by_component_ids;
 mod png;
 mod tiff;
 

@@ -1,16 +1,17 @@
 //! TIFF 6.0 reading: the IFD chain, the tags a scanner writes, strip and tile decompression
-//! (none, PackBits, LZW, Deflate, CCITT Group 4), samples interleaved or in separate planes,
-//! and the hand-off to the PDF embedding.
+//! (none, PackBits, LZW, Deflate, JPEG, CCITT Group 4), samples interleaved or in separate
+//! planes, YCbCr, and the hand-off to the PDF embedding.
 //!
 //! The container is parsed here rather than through `tiff::decoder` because that decoder
 //! (0.11) refuses palette images and ignores FillOrder, both of which archive scanners write;
 //! parsing the IFDs ourselves also gives us the original strip bytes that a single-strip G4
-//! page is embedded with (TR-03138 A.SC.12: no re-encoding). The `tiff` crate's encoder is
-//! used by the tests as an independent writer.
+//! page is embedded with (TR-03138 A.SC.12: no re-encoding), as is a JPEG page in one strip.
+//! The `tiff` crate's encoder is used by the tests as an independent writer.
 
 use std::io::Read;
 use std::sync::Arc;
 
+use super::jpeg;
 use super::{
     ColorKind, DecodedPage, Embed, FileFormat, GrayImage, ImageError, PageInfo, check_pixel_budget,
     expand_low_bit_gray, luma, over_white, row_bytes, zlib,
@@ -103,6 +104,15 @@ struct Ifd {
     orientation: u64,
     /// The embedded ICC profile (tag 34675, InterColorProfile), if any.
     icc: Option<Arc<[u8]>>,
+    /// JPEGTables (tag 347, TIFF Technical Note 2): the quantisation and Huffman tables the
+    /// JPEG strips of a compression 7 page share, as a tables-only JPEG stream.
+    jpeg_tables: Option<Arc<[u8]>>,
+    /// YCbCrSubsampling (tag 530): luma samples per chroma sample across and down.
+    ycbcr_subsampling: (usize, usize),
+    /// YCbCrCoefficients (tag 529): the red, green and blue shares of luma.
+    ycbcr_coefficients: [f64; 3],
+    /// ReferenceBlackWhite (tag 532): black and white codes of Y, Cb and Cr.
+    reference_black_white: [f64; 6],
 }
 
 /// Sizes of the TIFF field types 1..=13 (TIFF 6.0 section 2, plus IFD type 13 from TN1).
@@ -169,6 +179,25 @@ impl Bytes<'_> {
             .first()
             .copied()
             .ok_or_else(|| corrupt(format!("tag {} has no value", e.tag)))
+    }
+
+    /// Every value of a RATIONAL tag; `None` when the tag has another type, too few values or
+    /// a zero denominator.
+    fn rationals(&self, e: &Entry, n: usize) -> Result<Option<Vec<f64>>, ImageError> {
+        if e.typ != 5 || (e.count as usize) < n {
+            return Ok(None);
+        }
+        let (start, _) = self.value_start(e)?;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let num = self.u32_at(start + 8 * i).unwrap_or(0);
+            let den = self.u32_at(start + 8 * i + 4).unwrap_or(0);
+            if den == 0 {
+                return Ok(None);
+            }
+            out.push(f64::from(num) / f64::from(den));
+        }
+        Ok(Some(out))
     }
 
     /// First value of a RATIONAL tag; `None` for a zero denominator.
@@ -329,6 +358,56 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         }
         _ => None,
     };
+    let jpeg_tables = match find(347) {
+        Some(e) if matches!(e.typ, 1 | 7) && e.count > 0 => {
+            let (start, _) = r.value_start(e)?;
+            Some(Arc::from(&r.b[start..start + e.count as usize]))
+        }
+        _ => None,
+    };
+    // TIFF 6.0 section 21 defaults: chroma halved both ways, CCIR 601-1 coefficients, and
+    // full-range codes with chroma centred on 128. Read only where they are used, on YCbCr
+    // pages that are not JPEG (whose data carries its own sampling): other pages may carry
+    // these tags with any values.
+    let ycbcr_raw = photometric == 6 && compression != 7;
+    let ycbcr_subsampling = match find(530)
+        .filter(|_| ycbcr_raw)
+        .map(|e| r.uints(e))
+        .transpose()?
+        .as_deref()
+    {
+        None => (2, 2),
+        Some(&[h, v, ..]) if matches!(h, 1 | 2 | 4) && matches!(v, 1 | 2 | 4) && v <= h => {
+            (h as usize, v as usize)
+        }
+        Some(other) => return Err(corrupt(format!("YCbCrSubsampling {other:?}"))),
+    };
+    let ycbcr_coefficients = match find(529).filter(|_| ycbcr_raw) {
+        None => [0.299, 0.587, 0.114],
+        Some(e) => match r.rationals(e, 3)?.as_deref() {
+            Some(&[red, green, blue]) if red > 0.0 && green > 0.0 && blue > 0.0 => {
+                [red, green, blue]
+            }
+            _ => {
+                return Err(corrupt(
+                    "YCbCrCoefficients are not three positive fractions",
+                ));
+            }
+        },
+    };
+    let reference_black_white = match find(532).filter(|_| ycbcr_raw) {
+        None => [0.0, 255.0, 128.0, 255.0, 128.0, 255.0],
+        Some(e) => match r.rationals(e, 6)?.as_deref() {
+            Some(v) if v.chunks_exact(2).all(|p| p[1] > p[0]) => {
+                [v[0], v[1], v[2], v[3], v[4], v[5]]
+            }
+            _ => {
+                return Err(corrupt(
+                    "ReferenceBlackWhite is not three black/white pairs",
+                ));
+            }
+        },
+    };
     let sample_format = match find(339) {
         Some(e) => r.uints(e)?.first().copied().unwrap_or(1) as u16,
         None => 1,
@@ -371,6 +450,10 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         dpi,
         orientation: uint_or(274, 1)?,
         icc,
+        jpeg_tables,
+        ycbcr_subsampling,
+        ycbcr_coefficients,
+        reference_black_white,
     })
 }
 
@@ -395,7 +478,7 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
         )));
     }
     match ifd.compression {
-        1 | 4 | 5 | 8 | 32773 | 32946 => {}
+        1 | 4 | 5 | 7 | 8 | 32773 | 32946 => {}
         c => return Err(unsupported(compression_not_read(c))),
     }
     if !matches!(ifd.fill_order, 1 | 2) {
@@ -447,7 +530,7 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
         2 => (ColorKind::Rgb, 3),
         3 => (ColorKind::Indexed, 1),
         5 => (ColorKind::Cmyk, 4),
-        6 => return Err(unsupported("YCbCr colour")),
+        6 => (ColorKind::Rgb, 3),
         p => return Err(unsupported(format!("PhotometricInterpretation {p}"))),
     };
     if samples < colors {
@@ -471,6 +554,34 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
         return Err(unsupported(format!(
             "{bits}-bit samples with {extra} extra sample(s)"
         )));
+    }
+    if ifd.photometric == 6 && (bits != 8 || samples != 3) {
+        return Err(unsupported(format!(
+            "YCbCr with {samples} samples of {bits} bits (only three 8-bit samples)"
+        )));
+    }
+    if ifd.photometric == 6 && ifd.compression != 7 && ifd.planar != 1 {
+        return Err(unsupported("YCbCr stored in separate planes"));
+    }
+    if ifd.compression == 7 {
+        // The JPEG data itself says how it is coded; the page's tags must agree with what a
+        // PDF DCTDecode filter makes of it: gray, or YCbCr turned into RGB.
+        match (ifd.photometric, samples, bits) {
+            (1, 1, 8) | (2 | 6, 3, 8) => {}
+            (p, _, _) => {
+                return Err(unsupported(format!(
+                    "JPEG-compressed {} (PhotometricInterpretation {p}, {samples} samples of {bits} bits); only 8-bit gray, RGB and YCbCr",
+                    match p {
+                        0 => "WhiteIsZero gray",
+                        5 => "CMYK",
+                        _ => "colour",
+                    }
+                )));
+            }
+        }
+        if ifd.planar != 1 {
+            return Err(unsupported("JPEG-compressed samples in separate planes"));
+        }
     }
     if ifd.compression == 4 && (bits != 1 || samples != 1) {
         return Err(corrupt("CCITT Group 4 on a page that is not 1-bit bilevel"));
@@ -507,7 +618,6 @@ fn compression_not_read(c: u16) -> String {
         2 => "CCITT modified Huffman (RLE)",
         3 => "CCITT Group 3 fax",
         6 => "old-style JPEG",
-        7 => "JPEG",
         32771 => "CCITT RLE, word-aligned",
         32809 => "ThunderScan",
         34661 => "JBIG",
@@ -519,7 +629,7 @@ fn compression_not_read(c: u16) -> String {
         _ => "unknown",
     };
     format!(
-        "{name}-compressed (compression {c}) strips are not read; only uncompressed, PackBits, LZW, Deflate and CCITT Group 4"
+        "{name}-compressed (compression {c}) strips are not read; only uncompressed, PackBits, LZW, Deflate, JPEG and CCITT Group 4"
     )
 }
 
@@ -576,9 +686,144 @@ pub(super) fn decode_page(
         let (embed, gray) = g4_page(&ifd, &chunks)?;
         return Ok(DecodedPage { info, embed, gray });
     }
-    let raw = decompressed(&ifd, &l, &r, &chunks)?;
+    if ifd.compression == 7
+        && let Some((embed, gray)) = jpeg_passthrough(&ifd, &chunks, max_pixels)?
+    {
+        return Ok(DecodedPage { info, embed, gray });
+    }
+    let raw = if ifd.photometric == 6 && ifd.compression != 7 {
+        ycbcr_to_rgb(&ifd, &chunks)?
+    } else {
+        decompressed(&ifd, &l, &r, &chunks)?
+    };
     let (embed, gray) = embed_and_gray(&ifd, &l, raw)?;
     Ok(DecodedPage { info, embed, gray })
+}
+
+/// A JPEG-compressed page (compression 7) whose one strip, joined with the JPEGTables, is a
+/// whole JPEG of the page: embedded as that JPEG (`/DCTDecode`), the scanner's coded data
+/// unchanged. `None` for pages in several strips or tiles, which are decoded and re-encoded
+/// losslessly (Flate) like any other page.
+fn jpeg_passthrough(
+    ifd: &Ifd,
+    chunks: &[Chunk<'_>],
+    max_pixels: u64,
+) -> Result<Option<(Embed, GrayImage)>, ImageError> {
+    let [c] = chunks else {
+        return Ok(None);
+    };
+    let whole = jpeg::with_tables(ifd.jpeg_tables.as_deref(), c.data);
+    let colors = if ifd.photometric == 1 { 1 } else { 3 };
+    check_jpeg_colour(ifd, &whole).map_err(corrupt)?;
+    let frame = jpeg::frame(&whole).map_err(|e| corrupt(format!("JPEG strip: {e}")))?;
+    if frame != (ifd.width, ifd.height, colors) {
+        return Ok(None);
+    }
+    let page = jpeg::decode_page(&Arc::from(whole), max_pixels)
+        .map_err(|e| corrupt(format!("JPEG strip: {e}")))?;
+    let Embed::Dct { data, .. } = page.embed else {
+        return Err(corrupt("JPEG strip did not decode as JPEG"));
+    };
+    Ok(Some((
+        Embed::Dct {
+            data,
+            components: colors,
+            icc: ifd.icc.clone(),
+        },
+        page.gray,
+    )))
+}
+
+/// A page tagged RGB must hold JPEG data that every reader takes for RGB (component ids
+/// 'R', 'G', 'B', as libtiff writes it), and a YCbCr page data that they take for YCbCr:
+/// otherwise the colours would come out transformed twice or not at all.
+fn check_jpeg_colour(ifd: &Ifd, whole: &[u8]) -> Result<(), String> {
+    let rgb_coded = jpeg::rgb_by_component_ids(whole);
+    match (ifd.photometric, rgb_coded) {
+        (2, false) => {
+            Err("JPEG strip of an RGB page is not marked as RGB (component ids R, G, B)".into())
+        }
+        (6, true) => Err("JPEG strip of a YCbCr page is marked as RGB".into()),
+        _ => Ok(()),
+    }
+}
+
+/// One JPEG strip or tile decoded into `dst`: RGB for YCbCr pages, gray for gray ones. The
+/// frame must be the chunk's width and at least its rows (a strip's frame has its rows, a
+/// tile's is the whole tile).
+fn jpeg_chunk(ifd: &Ifd, c: &Chunk<'_>, dst: &mut [u8]) -> Result<(), String> {
+    let whole = jpeg::with_tables(ifd.jpeg_tables.as_deref(), c.data);
+    let (w, h, _) = jpeg::frame(&whole).map_err(|e| e.to_string())?;
+    if w != c.width || h < c.rows {
+        return Err(format!(
+            "JPEG frame of {w}x{h} for a part of {}x{}",
+            c.width, c.rows
+        ));
+    }
+    check_jpeg_colour(ifd, &whole)?;
+    let px = jpeg::pixels(&whole, w, h, ifd.photometric != 1)?;
+    if px.len() < dst.len() {
+        return Err(format!(
+            "holds {} of {} bytes (truncated?)",
+            px.len(),
+            dst.len()
+        ));
+    }
+    dst.copy_from_slice(&px[..dst.len()]);
+    Ok(())
+}
+
+/// An uncompressed, PackBits, LZW or Deflate YCbCr page (TIFF 6.0 section 21) as interleaved
+/// 8-bit RGB. Each strip or tile holds data units of h x v luma samples followed by one Cb
+/// and one Cr for all of them; every pixel takes its unit's chroma.
+fn ycbcr_to_rgb(ifd: &Ifd, chunks: &[Chunk<'_>]) -> Result<Vec<u8>, ImageError> {
+    let (sh, sv) = ifd.ycbcr_subsampling;
+    let (w, h) = (ifd.width as usize, ifd.height as usize);
+    let total = w
+        .checked_mul(h)
+        .and_then(|n| n.checked_mul(3))
+        .ok_or_else(|| corrupt("image size overflows"))?;
+    let mut rgb = vec![0u8; total];
+    let unit = sh * sv + 2;
+    let mut buf = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        let (cw, rows) = (c.width as usize, c.rows as usize);
+        let (across, down) = (cw.div_ceil(sh), rows.div_ceil(sv));
+        buf.clear();
+        buf.resize(across * down * unit, 0);
+        decompress_chunk(ifd, c.data, &mut buf)
+            .map_err(|e| corrupt(format!("{} {i}: {e}", chunk_name(ifd))))?;
+        for (n, u) in buf.chunks_exact(unit).enumerate() {
+            let (ux, uy) = (n % across * sh, n / across * sv);
+            let (cb, cr) = (u[sh * sv], u[sh * sv + 1]);
+            for dy in 0..sv {
+                for dx in 0..sh {
+                    let (x, y) = (c.x as usize + ux + dx, c.y as usize + uy + dy);
+                    if ux + dx >= cw || uy + dy >= rows || x >= w || y >= h {
+                        continue;
+                    }
+                    let px = ycbcr_pixel(ifd, u[dy * sh + dx], cb, cr);
+                    rgb[(y * w + x) * 3..][..3].copy_from_slice(&px);
+                }
+            }
+        }
+    }
+    Ok(rgb)
+}
+
+/// One YCbCr sample triple as RGB (TIFF 6.0 section 21, "Conversion to RGB").
+fn ycbcr_pixel(ifd: &Ifd, y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let rbw = &ifd.reference_black_white;
+    let [lr, lg, lb] = ifd.ycbcr_coefficients;
+    let scale = |v: u8, k: usize, range: f64| {
+        (f64::from(v) - rbw[2 * k]) * range / (rbw[2 * k + 1] - rbw[2 * k])
+    };
+    let (y, cb, cr) = (scale(y, 0, 255.0), scale(cb, 1, 127.0), scale(cr, 2, 127.0));
+    let r = cr * (2.0 - 2.0 * lr) + y;
+    let b = cb * (2.0 - 2.0 * lb) + y;
+    let g = (y - lb * b - lr * r) / lg;
+    let clamp = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    [clamp(r), clamp(g), clamp(b)]
 }
 
 /// One strip or tile as stored: its compressed bytes and the part of the page it covers.
@@ -700,8 +945,12 @@ fn decompressed(
             buf.resize(crb * c.rows as usize, 0);
             &mut buf
         };
-        decompress_chunk(ifd, c.data, dst)
-            .map_err(|e| corrupt(format!("{} {i}: {e}", chunk_name(ifd))))?;
+        if ifd.compression == 7 {
+            jpeg_chunk(ifd, c, dst)
+        } else {
+            decompress_chunk(ifd, c.data, dst)
+        }
+        .map_err(|e| corrupt(format!("{} {i}: {e}", chunk_name(ifd))))?;
         if l.bits == 16 && r.le {
             for pair in dst.chunks_exact_mut(2) {
                 pair.swap(0, 1);
@@ -1182,6 +1431,10 @@ pub(crate) mod tests {
         /// NewSubfileType.
         pub subfile_type: Option<u32>,
         pub orientation: Option<u16>,
+        /// YCbCrSubsampling.
+        pub ycbcr_subsampling: Option<(u16, u16)>,
+        /// JPEGTables.
+        pub jpeg_tables: Option<Vec<u8>>,
     }
 
     impl TiffPage {
@@ -1204,6 +1457,8 @@ pub(crate) mod tests {
                 extra_samples: None,
                 subfile_type: None,
                 orientation: None,
+                ycbcr_subsampling: None,
+                jpeg_tables: None,
             }
         }
     }
@@ -1232,6 +1487,12 @@ pub(crate) mod tests {
             let longs = |v: &[u32]| v.iter().flat_map(|&x| p32(x)).collect::<Vec<u8>>();
             if let Some(t) = page.subfile_type {
                 entries.push((254, 4, 1, longs(&[t])));
+            }
+            if let Some(t) = &page.jpeg_tables {
+                entries.push((347, 7, t.len() as u32, t.clone()));
+            }
+            if let Some((h, v)) = page.ycbcr_subsampling {
+                entries.push((530, 3, 2, shorts(&[h, v])));
             }
             if let Some(o) = page.orientation {
                 entries.push((274, 3, 1, shorts(&[o])));
@@ -1775,10 +2036,139 @@ pub(crate) mod tests {
         );
     }
 
+    /// A whole JPEG split as libtiff stores it: (JPEGTables = SOI, the DQT and DHT segments,
+    /// EOI; the strip = SOI and everything else).
+    fn split_tables(jpeg: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let (mut tables, mut strip) = (vec![0xFF, 0xD8], vec![0xFF, 0xD8]);
+        let mut i = 2;
+        while jpeg[i + 1] != 0xDA {
+            let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+            let seg = &jpeg[i..i + 2 + len];
+            match jpeg[i + 1] {
+                0xDB | 0xC4 => tables.extend_from_slice(seg),
+                0xE0 => {}
+                _ => strip.extend_from_slice(seg),
+            }
+            i += 2 + len;
+        }
+        strip.extend_from_slice(&jpeg[i..]);
+        tables.extend_from_slice(&[0xFF, 0xD9]);
+        (tables, strip)
+    }
+
+    #[test]
+    fn jpeg_in_tiff_one_strip_passes_through_and_strips_are_decoded() {
+        use crate::image::jpeg::tests::encode_gray;
+        let (w, h) = (64usize, 32usize);
+        let px: Vec<u8> = (0..w * h)
+            .map(|i| ((i % w) * 4 + (i / w) * 2) as u8)
+            .collect();
+        let whole = encode_gray(w as u16, h as u16, &px, None);
+        let (tables, strip) = split_tables(&whole);
+        let mut page = TiffPage::new(w as u32, h as u32, vec![strip.clone()]);
+        page.compression = 7;
+        page.jpeg_tables = Some(tables.clone());
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        let Embed::Dct {
+            data, components, ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        let mut joined = tables[..tables.len() - 2].to_vec();
+        joined.extend_from_slice(&strip[2..]);
+        assert_eq!(&data[..], &joined[..]);
+        assert_eq!(*components, 1);
+        assert_eq!(d.info.dpi, Some((300.0, 300.0)));
+        let reference = crate::image::jpeg::pixels(&whole, w as u32, h as u32, false).unwrap();
+        assert_eq!(d.gray.pixels, reference);
+
+        // Two strips of 16 rows, each its own JPEG sharing the tables: decoded, then Flate.
+        let top = encode_gray(w as u16, 16, &px[..w * 16], None);
+        let bottom = encode_gray(w as u16, 16, &px[w * 16..], None);
+        let (tables, top) = split_tables(&top);
+        let (_, bottom) = split_tables(&bottom);
+        let mut page = TiffPage::new(w as u32, h as u32, vec![top.clone(), bottom]);
+        page.compression = 7;
+        page.rows_per_strip = 16;
+        page.jpeg_tables = Some(tables);
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        let Embed::Flate {
+            data, colors: 1, ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(inflate_all(data), d.gray.pixels);
+        let max = d
+            .gray
+            .pixels
+            .iter()
+            .zip(&px)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max();
+        assert!(max <= Some(8), "{max:?}");
+
+        // A strip without its tables cannot be decoded: corrupt, naming the strip.
+        let mut page = TiffPage::new(w as u32, 16, vec![top]);
+        page.compression = 7;
+        let err = decode(write_tiff(&[page], true), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("JPEG"), "{err}");
+    }
+
+    #[test]
+    fn ycbcr_data_units_become_rgb_pixels() {
+        // 4x2 pixels in two 2x2 data units: four lumas, then Cb and Cr for all four.
+        let units = vec![0, 50, 100, 150, 128, 128, 128, 128, 128, 128, 128, 255];
+        let mut page = TiffPage::new(4, 2, vec![units.clone()]);
+        page.photometric = 6;
+        page.samples = 3;
+        let d = decode(write_tiff(&[page], true), 0).unwrap();
+        let Embed::Flate { data, colors, .. } = &d.embed else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(*colors, 3);
+        let rgb = inflate_all(data);
+        // Neutral chroma: gray at the luma. Full red chroma: R = Y + 1.402 * 127 clipped,
+        // G = (Y - 0.114 B - 0.299 R) / 0.587 from the unclipped R.
+        let gray = |v: u8| [v, v, v];
+        let px = |x: usize, y: usize| {
+            [
+                rgb[(y * 4 + x) * 3],
+                rgb[(y * 4 + x) * 3 + 1],
+                rgb[(y * 4 + x) * 3 + 2],
+            ]
+        };
+        assert_eq!(px(0, 0), gray(0));
+        assert_eq!(px(1, 0), gray(50));
+        assert_eq!(px(0, 1), gray(100));
+        assert_eq!(px(1, 1), gray(150));
+        assert_eq!(px(2, 0), [255, 37, 128]);
+        assert_eq!(px(3, 1), [255, 37, 128]);
+        assert_eq!(d.gray.pixels[..2], [0, 50]);
+        // Without subsampling each pixel is its own Y, Cb, Cr.
+        let mut page = TiffPage::new(2, 1, vec![vec![10, 128, 128, 200, 128, 128]]);
+        page.photometric = 6;
+        page.samples = 3;
+        page.ycbcr_subsampling = Some((1, 1));
+        let d = decode(write_tiff(&[page], false), 0).unwrap();
+        let Embed::Flate { data, .. } = &d.embed else {
+            panic!()
+        };
+        assert_eq!(inflate_all(data), vec![10, 10, 10, 200, 200, 200]);
+        // A strip short of its data units is corrupt, not padded.
+        let mut page = TiffPage::new(4, 2, vec![units[..8].to_vec()]);
+        page.photometric = 6;
+        page.samples = 3;
+        assert!(decode(write_tiff(&[page], true), 0).is_err());
+    }
+
     #[test]
     fn compressions_we_do_not_read_are_named_in_the_refusal() {
         for (c, name) in [
-            (7u16, "JPEG-compressed (compression 7)"),
+            (6u16, "old-style JPEG-compressed (compression 6)"),
             (3, "CCITT Group 3"),
         ] {
             let mut page = TiffPage::new(4, 1, vec![vec![0; 4]]);

@@ -485,6 +485,10 @@ fn image_dict(embed: &Embed, width: u32, height: u32, icc: Option<u32>) -> Resul
             // only undo that when told by /Decode. Without the marker the data is plain.
             let decode = if *components == 4 && adobe_app14(data) {
                 " /Decode [1 0 1 0 1 0 1 0]"
+            } else if *components == 3 && crate::image::rgb_by_component_ids(data) {
+                // RGB samples marked only by their component ids (JPEG-in-TIFF from
+                // libtiff): DCTDecode would take them for YCbCr.
+                " /DecodeParms << /ColorTransform 0 >>"
             } else {
                 ""
             };

@@ -430,11 +430,24 @@ fn bad_image_files_are_quarantined_naming_the_file_and_the_fault() {
     tool!("cjpeg", "-grayscale", "-outfile", jpeg_file, pgm);
     let jpeg = with_jfif_dpi(std::fs::read(&jpeg_file).unwrap(), 300);
     std::fs::write(batch.join("cut-mid-scan.jpg"), &jpeg[..jpeg.len() * 2 / 3]).unwrap();
+    // JPEG-in-TIFF is filed since issue #13, but not CMYK JPEG-in-TIFF.
+    let cmyk = work.join("cmyk.tif");
+    tool!(
+        "convert",
+        b.rgb,
+        "-colorspace",
+        "CMYK",
+        "-compress",
+        "None",
+        cmyk
+    );
     tool!(
         "tiffcp",
         "-c",
         "jpeg",
-        b.rgb,
+        "-r",
+        "16",
+        cmyk,
         batch.join("jpeg-in-tiff.tif")
     );
     tool!("tiffcp", "-c", "g3", b.bw, batch.join("fax-g3.tif"));
@@ -502,11 +515,7 @@ fn bad_image_files_are_quarantined_naming_the_file_and_the_fault() {
         ),
         (
             "jpeg-in-tiff",
-            &[
-                "jpeg-in-tiff.tif",
-                "TIFF",
-                "JPEG-compressed (compression 7)",
-            ],
+            &["jpeg-in-tiff.tif", "TIFF", "JPEG-compressed CMYK"],
         ),
         ("fax-g3", &["fax-g3.tif", "CCITT Group 3 fax"]),
         (
@@ -567,4 +576,217 @@ fn the_orientation_tag_turns_a_sideways_scan_upright() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("VB-2026-00503"));
+}
+
+/// (JPEGTables, strips) of the first page of a TIFF, read with the `tiff` crate.
+fn jpeg_tables_and_strips(file: &Path) -> (Vec<u8>, Vec<Vec<u8>>) {
+    use tiff::tags::Tag;
+    let bytes = std::fs::read(file).unwrap();
+    let mut d = tiff::decoder::Decoder::new(std::io::Cursor::new(&bytes)).unwrap();
+    let tables = d.get_tag_u8_vec(Tag::JPEGTables).unwrap();
+    let offsets = d.get_tag_u64_vec(Tag::StripOffsets).unwrap();
+    let counts = d.get_tag_u64_vec(Tag::StripByteCounts).unwrap();
+    let strips = offsets
+        .iter()
+        .zip(&counts)
+        .map(|(&o, &n)| bytes[o as usize..(o + n) as usize].to_vec())
+        .collect();
+    (tables, strips)
+}
+
+/// Largest and mean absolute difference of two equally long sample buffers.
+fn sample_differences(a: &[u8], b: &[u8]) -> (u8, f64) {
+    assert_eq!(a.len(), b.len());
+    let max = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0);
+    let sum: u64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    (max, sum as f64 / a.len().max(1) as f64)
+}
+
+#[test]
+fn jpeg_compressed_and_ycbcr_tiffs_are_filed_whole_jpegs_unchanged() {
+    let env = TestEnv::new();
+    let b = bases(&env, "VB-2026-00504");
+    let batch = env.mkdir("batch");
+    let at = |n: &str| batch.join(n);
+    // One strip each (rows per strip past the page): libtiff's YCbCr JPEG as production
+    // scanners write it, its gray JPEG, and ImageMagick's, whose samples are RGB.
+    tool!(
+        "tiffcp",
+        "-c",
+        "jpeg",
+        "-r",
+        "65536",
+        b.rgb,
+        at("ycbcr-jpeg.tif")
+    );
+    tool!(
+        "tiffcp",
+        "-c",
+        "jpeg",
+        "-r",
+        "65536",
+        b.gray,
+        at("gray-jpeg.tif")
+    );
+    tool!(
+        "convert",
+        b.rgb,
+        "-define",
+        "tiff:rows-per-strip=65536",
+        "-compress",
+        "JPEG",
+        at("magick-jpeg.tif")
+    );
+    // ImageMagick's own strips of 128 rows.
+    tool!(
+        "convert",
+        b.rgb,
+        "-compress",
+        "JPEG",
+        at("magick-jpeg-strips.tif")
+    );
+    // Several strips and tiles: no strip is the whole page, so the pixels are re-encoded.
+    tool!(
+        "tiffcp",
+        "-c",
+        "jpeg",
+        "-r",
+        "512",
+        b.rgb,
+        at("ycbcr-jpeg-strips.tif")
+    );
+    tool!(
+        "tiffcp",
+        "-c",
+        "jpeg",
+        "-t",
+        b.rgb,
+        at("ycbcr-jpeg-tiles.tif")
+    );
+    // Uncompressed and LZW YCbCr.
+    tool!(
+        "convert",
+        b.rgb,
+        "-colorspace",
+        "YCbCr",
+        "-compress",
+        "None",
+        at("ycbcr-none.tif")
+    );
+    tool!(
+        "tiffcp",
+        "-c",
+        "lzw",
+        at("ycbcr-none.tif"),
+        at("ycbcr-lzw.tif")
+    );
+
+    let (code, report) = env.ingest_demo(&batch);
+    assert_eq!(
+        report.quarantined(),
+        0,
+        "{}\n{}",
+        report.quarantine,
+        report.stderr
+    );
+    assert_eq!(code, 0, "{}", report.stderr);
+    let store = env.path("store");
+    let pdf_of = |entry: &str| {
+        let doc = report.document(entry);
+        assert_eq!(doc["fate"], "filed", "{entry}: {doc}");
+        store.join(doc["pdf"].as_str().unwrap())
+    };
+    let work = env.mkdir("extracted");
+    for (entry, whole, colours) in [
+        ("ycbcr-jpeg.tif", true, "rgb"),
+        ("gray-jpeg.tif", true, "gray"),
+        ("magick-jpeg.tif", true, "rgb"),
+        ("ycbcr-jpeg-strips.tif", false, "rgb"),
+        ("magick-jpeg-strips.tif", false, "rgb"),
+        ("ycbcr-jpeg-tiles.tif", false, "rgb"),
+        ("ycbcr-none.tif", false, "rgb"),
+        ("ycbcr-lzw.tif", false, "rgb"),
+    ] {
+        let pdf = pdf_of(entry);
+        let source = at(entry);
+        let list = std::process::Command::new("pdfimages")
+            .arg("-list")
+            .arg(&pdf)
+            .output()
+            .expect("pdfimages (poppler-utils)");
+        let list = String::from_utf8_lossy(&list.stdout).into_owned();
+        let row = list.lines().nth(2).unwrap_or_default().to_string();
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        // page num type width height color comp bpc enc ...
+        assert_eq!(fields.get(5), Some(&colours), "{entry}: {list}");
+        let enc = if whole { "jpeg" } else { "image" };
+        assert_eq!(fields.get(8), Some(&enc), "{entry}: {list}");
+        let (dict, data) = page_images(&pdf).remove(0);
+        if whole {
+            // The scanner's coded data, unchanged: the tables, then the strip.
+            let (tables, strips) = jpeg_tables_and_strips(&source);
+            assert_eq!(strips.len(), 1, "{entry}");
+            let mut want = tables[..tables.len() - 2].to_vec();
+            want.extend_from_slice(&strips[0][2..]);
+            assert!(
+                data == want,
+                "{entry}: the DCT stream is not tables + strip"
+            );
+            assert_eq!(name(&dict, b"Filter"), "DCTDecode", "{entry}");
+            // ImageMagick's strip holds RGB samples (component ids R, G, B, no marker):
+            // DCTDecode must be told not to treat them as YCbCr.
+            let parms = format!("{:?}", dict.get(b"DecodeParms").ok());
+            assert_eq!(
+                parms.contains("ColorTransform"),
+                entry == "magick-jpeg.tif",
+                "{entry}: {parms}"
+            );
+        } else {
+            assert_eq!(name(&dict, b"Filter"), "FlateDecode", "{entry}");
+        }
+        // What a PDF reader shows (poppler decodes the DCT or Flate stream) against what
+        // ImageMagick reads from the TIFF: the same picture. Two JPEG decoders may differ
+        // by a few levels at edges; a colour transform applied twice or not at all differs
+        // by tens of levels everywhere.
+        let prefix = work.join(entry);
+        let out = std::process::Command::new("pdfimages")
+            .arg("-png")
+            .arg(&pdf)
+            .arg(&prefix)
+            .status()
+            .unwrap();
+        assert!(out.success());
+        let shown = magick_pixels(&work.join(format!("{entry}-000.png")), 0, colours, 8);
+        let want = magick_pixels(&source, 0, colours, 8);
+        let (max, mean) = sample_differences(&shown, &want);
+        eprintln!(
+            "{entry}: {} ({row}), shown vs ImageMagick: max {max}, mean {mean:.3}",
+            name(&dict, b"Filter")
+        );
+        assert!(
+            mean < 0.5 && max <= 8,
+            "{entry}: differs by up to {max}, mean {mean:.3}"
+        );
+        let text = std::process::Command::new("pdftotext")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("VB-2026-00504"), "{entry}: {text}");
+    }
+    for entry in ["ycbcr-jpeg.tif", "magick-jpeg.tif", "ycbcr-lzw.tif"] {
+        if let Some(out) = testenv::pdfa_check(&pdf_of(entry)) {
+            assert!(out.contains(" OK\n"), "{entry}: {out}");
+        }
+    }
 }
