@@ -96,7 +96,13 @@ impl VerifyOutcome {
 /// Verifies every path: a PDF, a note (`*.yaml` with a `.p7s` beside it), a batch folder
 /// (`_batches/<id>` of a store) or a store.
 pub fn run(paths: &[PathBuf], trust_files: &[PathBuf]) -> Result<VerifyOutcome, VerifyError> {
-    run_with(paths, &VerifyOptions { trust: trust_files, ..VerifyOptions::default() })
+    run_with(
+        paths,
+        &VerifyOptions {
+            trust: trust_files,
+            ..VerifyOptions::default()
+        },
+    )
 }
 
 /// What a verify run checks against, beyond the paths themselves.
