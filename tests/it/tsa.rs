@@ -112,11 +112,20 @@ fn every_signature_is_timestamped_and_openssl_verifies_the_notes_tokens() {
     let store = env.path("store");
     let (code, out) = ingest(&env, &b, &profile, &store);
     assert_eq!(code, 0, "{out}");
-    // The probe, the PDF, the document's note and the batch note.
-    assert!(tsa.served() >= 4, "{} requests", tsa.served());
+    // The probe, the PDF, the document's note, the batch note, and the store chain's
+    // run-start and batch links.
+    assert!(tsa.served() >= 6, "{} requests", tsa.served());
 
-    let notes: Vec<PathBuf> = files(&store, ".yaml.p7s");
+    let mut notes: Vec<PathBuf> = files(&store, ".yaml.p7s");
     assert!(notes.len() >= 2, "{notes:?}");
+    // The chain links (SPEC §8) are signed by the same signer, so they carry a token too.
+    let links = files(&store, ".json.p7s");
+    let in_chain = links
+        .iter()
+        .filter(|p| p.parent().is_some_and(|d| d.ends_with("_chain")))
+        .count();
+    assert!(in_chain >= 2, "{links:?}");
+    notes.extend(links);
     for p7s in &notes {
         let content = PathBuf::from(p7s.to_string_lossy().trim_end_matches(".p7s"));
         let (ok, text) = openssl_ts_verifies(p7s, &content, &tsa.root, env.dir.path());
@@ -647,8 +656,9 @@ fn a_tsa_failing_at_the_batch_note_leaves_the_batch_unfinished_and_the_rerun_fin
     let b = batch(&env, "b", 1);
     let store = env.path("store");
     let profile = profile_with(&env, "p", &tsa.profile_section(5.0, 0));
-    // The probe, the PDF, the document's note; then the batch note fails.
-    tsa.fail_after(3, Mode::HttpError);
+    // The probe, the run-start link of the store's chain, the PDF, the document's note; then
+    // the batch note fails.
+    tsa.fail_after(4, Mode::HttpError);
     let (code, out) = ingest(&env, &b, &profile, &store);
     assert_eq!(code, 1, "{out}");
     assert!(
