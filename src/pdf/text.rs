@@ -2,11 +2,23 @@
 //!
 //! Placement follows the idea of Tesseract's PDF renderer and OCRmyPDF's hOCR transform (read,
 //! not copied): text render mode 3 (neither fill nor stroke, ISO 32000-1 9.3.6), one text line
-//! per OCR line, every word positioned at its box's bottom-left with the line's height as font
-//! size and stretched with `Tz` to reach the next word's start, so that the word plus one real
-//! space character cover the word and the gap after it. Extraction then yields the words in
-//! the engine's order with single spaces and line breaks, and a search highlight covers the
-//! printed word.
+//! per OCR line, every word positioned at its box's bottom-left and stretched with `Tz` to
+//! reach the next word's start, so that the word plus one real space character cover the word
+//! and the gap after it. A search highlight covers the printed word.
+//!
+//! The text size is where the layer speaks to extractors. pdftotext (poppler) does not read
+//! the content stream in order: it rebuilds blocks from geometry and orders the blocks itself.
+//! Tesseract's blocks on a multi-column page are paragraphs, and paragraphs of neighbouring
+//! columns that line up look to poppler like the cells of a table, read row by row across the
+//! columns (issue #13: 28 % CER on three columns, 50 % on four; Tesseract's own PDF renderer
+//! fares no better). So the sizes are chosen from the engine's reading order:
+//! - consecutive engine blocks stacked in one column form a *run*; a run is cut where a gap is
+//!   far wider than its usual line pitch (a headline above the columns);
+//! - every line of a run gets one size, large enough that poppler's line-to-line step (1.5
+//!   sizes) spans the run's widest paragraph gap, and small enough that two lines never fall
+//!   within half a size of each other: the run becomes one poppler block, read top to bottom;
+//! - runs side by side alternate between two sizes more than 20 % apart, so that poppler never
+//!   pulls a neighbouring column's words into a block across a narrow gutter.
 //!
 //! Word boxes are in the upright frame (after `rotation`); the layer is wrapped in a `cm` that
 //! maps that frame onto the unrotated page, whose `/Rotate` turns it upright for display.
@@ -74,18 +86,10 @@ pub(crate) fn text_layer(
         num(m[4]),
         num(m[5])
     ));
-    let block_sizes = block_line_heights(words);
-    for line in lines(words) {
-        // One size and one baseline per line keeps extraction from splitting the line; one
-        // size per layout block keeps the block's lines together: pdftotext starts a new
-        // block where the font size jumps, and blocks of one or two lines from neighbouring
-        // columns then get read across the columns (issue #13).
+    let sizes = line_sizes(words);
+    for (line, size_px) in lines(words).zip(sizes) {
         let bottom = line.iter().map(|w| w.top + w.height).max().unwrap_or(0);
-        let size_px = block_sizes
-            .iter()
-            .find(|b| b.0 == line[0].block)
-            .map_or(0, |b| b.1);
-        let size = (f64::from(size_px) * sy).max(1.0);
+        let size = (size_px * sy).max(1.0);
         let baseline = upright_h - f64::from(bottom) * sy;
         out.push_str(&format!("{font} {} Tf\n", num(size)));
         for (i, word) in line.iter().enumerate() {
@@ -128,24 +132,185 @@ pub(crate) fn text_layer(
     Ok(out.into_bytes())
 }
 
-/// (block, text size in pixels) for every layout block: the median height of its lines,
-/// where a line runs from its highest top to its lowest bottom. pdftotext starts a new
-/// block where the font size changes from one line to the next; with one size per line, a
-/// column fell apart into blocks of one or two lines that it then read across the columns
-/// (issue #13). One size per block keeps Tesseract's blocks together.
-fn block_line_heights(words: &[Word]) -> Vec<(u32, u32)> {
-    let mut per_line: Vec<(u32, u32)> = lines(words)
-        .map(|line| {
-            let bottom = line.iter().map(|w| w.top + w.height).max().unwrap_or(0);
-            let top = line.iter().map(|w| w.top).min().unwrap_or(0);
-            (line[0].block, bottom.saturating_sub(top))
+/// poppler adds the next line to a block while its baseline is at most this many text sizes
+/// below the block's last one; the sizes aim a little under it.
+const LINE_STEP: f64 = 1.45;
+/// A run is cut where a baseline gap exceeds this many of its median gaps: a headline or a
+/// table far above the text, not a paragraph break.
+const CUT_GAP: f64 = 2.7;
+/// Lines must stay more than half a size apart to stay separate lines: size < 2 pitches.
+const MAX_SIZE_PER_PITCH: f64 = 1.9;
+/// Neighbouring runs differ in size by this factor; poppler pulls outlying words into a block
+/// only within 20 % of its size.
+const NEIGHBOUR_STEP: f64 = 1.25;
+
+/// One line's box in the upright frame, in pixels.
+#[derive(Clone, Copy)]
+struct LineBox {
+    block: u32,
+    left: u32,
+    top: u32,
+    right: u32,
+    bottom: u32,
+}
+
+/// A run of lines that gets one size, with its box and the sizes it allows.
+struct Group {
+    lines: std::ops::Range<usize>,
+    left: u32,
+    top: u32,
+    right: u32,
+    bottom: u32,
+    /// The smallest size that holds the group together as one block.
+    need: f64,
+    /// The largest size that keeps its lines apart.
+    limit: f64,
+    /// The median line height: the floor for any size.
+    line_height: f64,
+    /// 0 or 1: side-by-side groups take turns (see [`NEIGHBOUR_STEP`]).
+    class: u8,
+}
+
+/// The text size in pixels for every line of `words`, in the order of [`lines`] (see the
+/// module documentation for why).
+fn line_sizes(words: &[Word]) -> Vec<f64> {
+    let boxes: Vec<LineBox> = lines(words)
+        .map(|line| LineBox {
+            block: line[0].block,
+            left: line.iter().map(|w| w.left).min().unwrap_or(0),
+            top: line.iter().map(|w| w.top).min().unwrap_or(0),
+            right: line.iter().map(|w| w.left + w.width).max().unwrap_or(0),
+            bottom: line.iter().map(|w| w.top + w.height).max().unwrap_or(0),
         })
         .collect();
-    per_line.sort_unstable();
-    per_line
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|group| (group[0].0, group[group.len() / 2].1))
-        .collect()
+    let mut groups: Vec<Group> = runs(&boxes)
+        .into_iter()
+        .flat_map(|run| cut_run(&boxes, run))
+        .map(|range| group(&boxes, range))
+        .collect();
+    colour_neighbours(&mut groups);
+    let mut sizes = vec![0.0; boxes.len()];
+    for g in &groups {
+        let wanted = g.need * if g.class == 1 { NEIGHBOUR_STEP } else { 1.0 };
+        let size = wanted.min(g.limit).max(g.line_height).max(1.0);
+        for s in &mut sizes[g.lines.clone()] {
+            *s = size;
+        }
+    }
+    sizes
+}
+
+/// Consecutive engine blocks that stack in one column (each below the last, overlapping it
+/// by more than half the narrower width), as ranges of line indices.
+fn runs(boxes: &[LineBox]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<(std::ops::Range<usize>, LineBox)> = Vec::new();
+    let mut i = 0;
+    while i < boxes.len() {
+        let mut j = i + 1;
+        while j < boxes.len() && boxes[j].block == boxes[i].block {
+            j += 1;
+        }
+        let b = union(&boxes[i..j]);
+        match runs.last_mut() {
+            Some((range, r)) if stacks_below(r, &b) => {
+                range.end = j;
+                *r = union(&[*r, b]);
+            }
+            _ => runs.push((i..j, b)),
+        }
+        i = j;
+    }
+    runs.into_iter().map(|(range, _)| range).collect()
+}
+
+fn union(boxes: &[LineBox]) -> LineBox {
+    LineBox {
+        block: boxes[0].block,
+        left: boxes.iter().map(|b| b.left).min().unwrap_or(0),
+        top: boxes.iter().map(|b| b.top).min().unwrap_or(0),
+        right: boxes.iter().map(|b| b.right).max().unwrap_or(0),
+        bottom: boxes.iter().map(|b| b.bottom).max().unwrap_or(0),
+    }
+}
+
+/// `b` starts below `run` (a few pixels of overlap allowed) and shares most of its width.
+fn stacks_below(run: &LineBox, b: &LineBox) -> bool {
+    let overlap = i64::from(run.right.min(b.right)) - i64::from(run.left.max(b.left));
+    let narrower = (run.right - run.left).min(b.right - b.left);
+    b.top + 5 >= run.bottom && overlap > 0 && overlap as f64 > 0.5 * f64::from(narrower)
+}
+
+/// Cuts a run where a baseline does not step down, or steps down far more than usual.
+fn cut_run(boxes: &[LineBox], run: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let gaps: Vec<i64> = boxes[run.clone()]
+        .windows(2)
+        .map(|w| i64::from(w[1].bottom) - i64::from(w[0].bottom))
+        .collect();
+    let mut positive: Vec<i64> = gaps.iter().copied().filter(|g| *g > 0).collect();
+    positive.sort_unstable();
+    let median = positive.get(positive.len() / 2).copied().unwrap_or(0);
+    let mut out = Vec::new();
+    let mut start = run.start;
+    for (k, gap) in gaps.iter().enumerate() {
+        if *gap <= 0 || (median > 0 && *gap as f64 > CUT_GAP * median as f64) {
+            let cut = run.start + k + 1;
+            out.push(start..cut);
+            start = cut;
+        }
+    }
+    out.push(start..run.end);
+    out
+}
+
+fn group(boxes: &[LineBox], lines: std::ops::Range<usize>) -> Group {
+    let members = &boxes[lines.clone()];
+    let mut heights: Vec<u32> = members.iter().map(|b| b.bottom - b.top).collect();
+    heights.sort_unstable();
+    let line_height = f64::from(heights[heights.len() / 2]);
+    let gaps: Vec<f64> = members
+        .windows(2)
+        .map(|w| (f64::from(w[1].bottom) - f64::from(w[0].bottom)).max(1.0))
+        .collect();
+    let widest = gaps.iter().copied().fold(0.0, f64::max);
+    let need = line_height.max(widest / LINE_STEP);
+    let limit = gaps
+        .iter()
+        .copied()
+        .reduce(f64::min)
+        .map_or(2.0 * need, |pitch| MAX_SIZE_PER_PITCH * pitch);
+    let b = union(members);
+    Group {
+        lines,
+        left: b.left,
+        top: b.top,
+        right: b.right,
+        bottom: b.bottom,
+        need,
+        limit,
+        line_height,
+        class: 0,
+    }
+}
+
+/// Gives each group the other class than its nearest neighbour to the left (overlapping it
+/// vertically), going from left to right.
+fn colour_neighbours(groups: &mut [Group]) {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&i| groups[i].left);
+    for &i in &order {
+        let g = &groups[i];
+        let left = order
+            .iter()
+            .copied()
+            .filter(|&j| {
+                let o = &groups[j];
+                j != i && o.right <= g.left && o.top < g.bottom && o.bottom > g.top
+            })
+            .max_by_key(|&j| groups[j].right);
+        if let Some(j) = left {
+            groups[i].class = 1 - groups[j].class;
+        }
+    }
 }
 
 /// Consecutive words sharing block, paragraph and line number.
@@ -185,11 +350,12 @@ mod tests {
         let words = [
             word("Grüße", 300, 300, 250, 1),
             word("aus", 600, 300, 150, 1),
-            word("Leipzig", 300, 400, 350, 2),
+            word("Leipzig", 300, 360, 350, 2),
         ];
         let mut g = GlyphMap::default();
         let s = String::from_utf8(text_layer(&words, &frame(0), "/F0", &mut g).unwrap()).unwrap();
-        // Line 1: size = 50 px = 12 pt, baseline = 842 - 350*0.24 = 758.
+        // Lines 60 px apart, 50 px high: size = 50 px = 12 pt (60 / 1.45 is less), baseline =
+        // 842 - 350*0.24 = 758.
         assert!(s.contains("/F0 12 Tf"), "{s}");
         // "Grüße " = 6 glyphs * 0.5 * 12 = 36 pt natural; target 300 px = 72 pt -> 200 %.
         assert!(
@@ -201,11 +367,67 @@ mod tests {
             s.contains("200 Tz 1 0 0 1 144 758 Tm <000700080009> Tj"),
             "{s}"
         );
-        assert!(s.contains("734 Tm"), "{s}");
+        assert!(s.contains("743.6 Tm"), "{s}");
         assert!(s.starts_with("q 1 0 0 1 0 0 cm\nBT\n3 Tr\n"));
         assert!(s.ends_with("ET\nQ\n"));
         // .notdef + G r ü ß e space a u s L i p z g.
         assert_eq!(g.glyph_count(), 15);
+    }
+
+    /// A word of `width` px at (`left`, `top`), 40 px high, in engine block `block`.
+    fn at(left: u32, top: u32, block: u32, line: u32) -> Word {
+        Word {
+            block,
+            height: 40,
+            ..word("Wort", left, top, 300, line)
+        }
+    }
+
+    /// A column at `left` of `paragraphs` paragraphs of three lines each (pitch 50 px, one
+    /// empty line between paragraphs), one engine block per paragraph as Tesseract gives
+    /// them, starting at block number `first_block`.
+    fn column(left: u32, first_block: u32, paragraphs: u32) -> Vec<Word> {
+        let mut out = Vec::new();
+        for p in 0..paragraphs {
+            for l in 0..3 {
+                out.push(at(left, 400 + p * 200 + l * 50, first_block + p, l + 1));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_column_of_paragraphs_gets_one_size_that_bridges_them_and_neighbours_differ() {
+        // Headline far above, then two columns of three paragraphs, 60 px apart.
+        let mut words = vec![Word {
+            height: 60,
+            ..word("Amtsblatt", 100, 100, 700, 1)
+        }];
+        words.extend(column(100, 2, 3));
+        words.extend(column(460, 5, 3));
+        let sizes = line_sizes(&words);
+        assert_eq!(sizes.len(), 1 + 9 + 9);
+        // The headline is cut off: 300 px above the text is no paragraph break.
+        assert_eq!(sizes[0], 60.0);
+        let (left, right) = (&sizes[1..10], &sizes[10..]);
+        assert!(left.iter().all(|s| *s == left[0]), "{sizes:?}");
+        assert!(right.iter().all(|s| *s == right[0]), "{sizes:?}");
+        for s in [left[0], right[0]] {
+            // poppler's line step of 1.5 sizes spans the 100 px paragraph gap ...
+            assert!(1.5 * s > 100.0, "{sizes:?}");
+            // ... and the 50 px lines stay more than half a size apart.
+            assert!(0.5 * s < 50.0, "{sizes:?}");
+        }
+        // Side by side, the sizes differ by more than poppler's 20 %.
+        let (a, b) = (left[0].min(right[0]), left[0].max(right[0]));
+        assert!(b > 1.2 * a, "{sizes:?}");
+    }
+
+    #[test]
+    fn a_single_column_letter_keeps_the_line_height() {
+        // Lines 50 px apart, 40 px high, no paragraph gap: nothing to bridge.
+        let words: Vec<Word> = (0..5).map(|l| at(100, 400 + l * 50, 1, l + 1)).collect();
+        assert!(line_sizes(&words).iter().all(|s| *s == 40.0));
     }
 
     #[test]

@@ -68,12 +68,6 @@ fn tesseract_cli(image: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Pages where the text layer is known to fall short of SPEC §5 today: Tesseract reads them
-/// in the right order (the CLI figure), but pdftotext reorders our text layer's lines across
-/// the columns of three-column print and the last row of the ruled table. Issue #13 stays
-/// open for them; `layout_pages_known_short_of_spec` checks them and fails until fixed.
-const READING_ORDER_NOT_YET: [&str; 2] = ["three_columns", "form_table"];
-
 /// (page name, our CER, CLI CER, our text, CLI text) of one layout page.
 type CerRow = (String, f64, f64, String, String);
 
@@ -142,12 +136,8 @@ fn layout_pages_read_as_well_as_the_tesseract_command_line() {
     let (rows, report) = layout_cers(&[]);
     let table = table(&rows);
     eprintln!("{table}");
-    let checked: Vec<_> = rows
-        .into_iter()
-        .filter(|r| !READING_ORDER_NOT_YET.contains(&r.0.as_str()))
-        .collect();
-    assert_eq!(checked.len(), 6);
-    let worse = short_of_spec(&checked);
+    assert_eq!(rows.len(), 9);
+    let worse = short_of_spec(&rows);
     assert!(worse.is_empty(), "{table}\n{}", worse.join("\n"));
 
     // The Aktenzeichen in the DIN 5008 information block still files the letter.
@@ -175,14 +165,6 @@ fn layout_pages_read_as_well_as_the_tesseract_command_line() {
             .starts_with(&format!("vollstreckung/{}/", layouts::LETTER_AZ)),
         "{letter}"
     );
-}
-
-#[test]
-#[ignore = "fails today: pdftotext reorders the text layer of these pages (issue #13, open)"]
-fn layout_pages_known_short_of_spec() {
-    let (rows, _) = layout_cers(&READING_ORDER_NOT_YET);
-    let worse = short_of_spec(&rows);
-    assert!(worse.is_empty(), "{}\n{}", table(&rows), worse.join("\n"));
 }
 
 /// Gray 8-bit PNG without any resolution chunk (the profile's `assume_dpi` gives it).
