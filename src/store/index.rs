@@ -309,6 +309,13 @@ impl Index {
         .collect()
     }
 
+    /// The ids of the documents that have a row in `fulltext` (every recorded document gets
+    /// one, empty when its pages hold no text).
+    pub(crate) fn ids_with_text(&self) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT doc_id FROM fulltext")?;
+        stmt.query_map([], |r| r.get(0))?.collect()
+    }
+
     pub(crate) fn list(&self, efile: Option<&str>) -> rusqlite::Result<Vec<IndexedDoc>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM documents d \

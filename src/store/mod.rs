@@ -348,6 +348,13 @@ impl Store {
             .map_err(|e| StoreError::index(&self.index_path(), e))
     }
 
+    /// The ids of the indexed documents that have a full-text row.
+    pub fn ids_with_text(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        self.index
+            .ids_with_text()
+            .map_err(|e| StoreError::index(&self.index_path(), e))
+    }
+
     /// Every indexed document, or those of one e-file, ordered by e-file and doc id.
     pub fn list(&self, efile: Option<&str>) -> Result<Vec<IndexedDoc>, StoreError> {
         self.index

@@ -338,8 +338,10 @@ pub(super) fn reconcile_index(
 ) {
     let path = store.join(crate::store::INDEX_FILE);
     let mut r = ItemReport::new(&path, ItemKind::Unknown);
-    let rows = match crate::store::Store::open_read_only(store).and_then(|s| s.list(None)) {
-        Ok(rows) => rows,
+    let read = crate::store::Store::open_read_only(store)
+        .and_then(|s| Ok((s.list(None)?, s.ids_with_text()?)));
+    let (rows, with_text) = match read {
+        Ok(read) => read,
         Err(e) => {
             r.fail(format!(
                 "the index cannot be read ({e}); `resiscan store reindex --store {}` rebuilds \
@@ -388,6 +390,33 @@ pub(super) fn reconcile_index(
             row.retention_until.as_deref(),
             noted.retention_until.as_deref(),
         );
+        // The note and meta paths are the PDF's stem with their suffixes (SPEC §4).
+        let stem = row.pdf_path.strip_suffix(".pdf").unwrap_or(&row.pdf_path);
+        let note_path = format!("{stem}.transfer.yaml");
+        let meta_path = format!("{stem}.meta.json");
+        differs("note_path", Some(&row.note_path), Some(&note_path));
+        differs("meta_path", Some(&row.meta_path), Some(&meta_path));
+        // Filed means in an e-file, unclassified means in none; a QA rejection may be either.
+        let status_fits = match row.status {
+            crate::store::DocStatus::Filed => row.efile_id.is_some(),
+            crate::store::DocStatus::Unclassified => row.efile_id.is_none(),
+            crate::store::DocStatus::Rejected => true,
+        };
+        if !status_fits {
+            r.fail(format!(
+                "row {}: status {:?} does not fit its e-file {}",
+                row.doc_id,
+                row.status,
+                row.efile_id.as_deref().unwrap_or("(none)")
+            ));
+        }
+        // A document without full text cannot be found by `store search`.
+        if !with_text.contains(&row.doc_id) {
+            r.fail(format!(
+                "row {}: the index holds no full text for it, `store search` cannot find it",
+                row.doc_id
+            ));
+        }
     }
     for id in seen.docs.keys() {
         if !in_index.contains(id.as_str()) {

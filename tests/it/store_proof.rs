@@ -266,6 +266,12 @@ fn d3_index_and_meta_edits_are_found_and_reindex_restores_the_index() {
         "UPDATE documents SET pdf_path = 'x/y.pdf' WHERE doc_id = 'n2_0001'",
     );
     sql(&store, "DELETE FROM documents WHERE doc_id = 'n2_0002'");
+    // A filed document made "unclassified", and its full text gone from the search.
+    sql(
+        &store,
+        "UPDATE documents SET status = 'unclassified' WHERE doc_id = 'n1_0001'",
+    );
+    sql(&store, "DELETE FROM fulltext WHERE doc_id = 'n1_0001'");
 
     let (code, out) = verify(&env, &store, &[]);
     assert_eq!(code, Some(1), "{out}");
@@ -283,6 +289,14 @@ fn d3_index_and_meta_edits_are_found_and_reindex_restores_the_index() {
     assert!(index.contains("row n2_0001: pdf_path is x/y.pdf"), "{out}");
     assert!(
         index.contains("n2_0002: the signed batch note lists it as filed, the index has no row"),
+        "{out}"
+    );
+    assert!(
+        index.contains("row n1_0001: status Unclassified does not fit its e-file"),
+        "{out}"
+    );
+    assert!(
+        index.contains("row n1_0001: the index holds no full text for it"),
         "{out}"
     );
 
