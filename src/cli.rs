@@ -261,6 +261,17 @@ pub enum StoreCommand {
         #[arg(value_name = "DIR", required_unless_present = "store")]
         dir: Option<PathBuf>,
     },
+    /// Bring a store written before resiscan kept a signed chain under one: every batch is
+    /// checked first, then one signed link per batch vouches for what its notes account for.
+    Adopt {
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        /// The profile whose signing identity signs the links.
+        #[arg(long, value_name = "FILE")]
+        profile: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[cfg(test)]

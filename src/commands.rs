@@ -552,6 +552,35 @@ fn store(cmd: StoreCommand) -> anyhow::Result<Exit> {
                 return Ok(Exit::Failure);
             }
         }
+        StoreCommand::Adopt {
+            store,
+            profile,
+            json,
+        } => {
+            use crate::config::{Needs, SignerSource, configure};
+            let configured = configure(&profile, Needs::All)
+                .with_context(|| format!("store adopt: profile {}", profile.display()))?;
+            let identity = match configured.identity {
+                Some(identity) => identity,
+                None => SignerSource::Demo
+                    .load(&store)
+                    .context("store adopt: the store's demo identity")?
+                    .with_timestamp(configured.timestamp.clone()),
+            };
+            let adopted = crate::store::Store::adopt(&store, &identity)?;
+            if json {
+                print_json(&adopted)?;
+            } else {
+                println!(
+                    "{}: adopted {} batches into a signed chain ({} files vouched for); store \
+                     head: {}",
+                    store.display(),
+                    adopted.batches,
+                    adopted.files,
+                    adopted.store_head
+                );
+            }
+        }
     }
     Ok(Exit::Ok)
 }

@@ -13,6 +13,8 @@
 //!   marker.
 //! - `qa`, written by `qa record` (and `qa serve`, which goes through it): the signed QA
 //!   addendum and the `meta.json` it updated.
+//! - `adopt`, written by `store adopt` for each batch of a store written before the chain
+//!   existed: what that batch's signed notes account for (see `store::adopt`).
 //!
 //! `verify` folds the links in order into the set of files the store must hold, with their
 //! hashes, and holds the disk against it: a file missing, changed or present without a link
@@ -40,6 +42,9 @@ pub enum Event {
     RunStart,
     Batch,
     Qa,
+    /// Written by `store adopt` for a batch of a store that had no chain yet: it vouches for
+    /// what the batch's signed notes account for, as a `batch` link would.
+    Adopt,
 }
 
 /// One link of the chain, as written to `_chain/<seq>.json`.
@@ -256,7 +261,7 @@ pub fn expected(chain: &[ReadLink]) -> Expected {
                     .insert(l.link.batch.clone(), l.link.documents.clone());
                 out.batches.entry(l.link.batch.clone()).or_insert(None);
             }
-            Event::Batch => {
+            Event::Batch | Event::Adopt => {
                 out.under_way.remove(&l.link.batch);
                 out.batches.insert(l.link.batch.clone(), Some(l.link.seq));
             }

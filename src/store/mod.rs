@@ -10,6 +10,7 @@
 //! - re-runs are idempotent: the index knows every filed document by its stable doc id and by
 //!   the digest of its source files ([`Store::lookup`], [`Store::find_by_sources`]).
 
+mod adopt;
 pub mod chain;
 mod index;
 mod meta;
@@ -23,6 +24,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 pub use crate::atomic_file::{AtomicFile, atomic_write, sync_dir};
+pub use adopt::{AdoptError, Adopted};
 pub use index::{DocStatus, Hit, IndexedDoc, NewEntry};
 pub use meta::{
     META_FORMAT, Meta, MetaClassification, MetaEfile, MetaField, MetaHashes, MetaSource,

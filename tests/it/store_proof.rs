@@ -635,3 +635,80 @@ fn d8_document_ids_stay_unique_across_batches() {
     let (code, out) = verify(&env, &env.path("store"), &[]);
     assert_eq!(code, Some(0), "{out}");
 }
+
+/// `resiscan store adopt` on `store` with the demo profile: (exit code, stdout + stderr).
+fn adopt(env: &TestEnv, store: &Path) -> (Option<i32>, String) {
+    let out = env
+        .cmd()
+        .args(["store", "adopt", "--store"])
+        .arg(store)
+        .arg("--profile")
+        .arg(repo_path("profiles/demo.yaml"))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn a_store_from_before_the_chain_is_adopted_only_when_every_batch_verifies() {
+    let env = TestEnv::new();
+    // A store as resiscan wrote it before the chain: the same files, no `_chain/`.
+    let store = copied_store(&env);
+    std::fs::remove_dir_all(store.join("_chain")).unwrap();
+    let (code, out) = verify(&env, &store, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no signed chain"), "{out}");
+
+    // A damaged PDF: adoption refuses, names it, and writes no chain.
+    let damaged = env.path("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&store)
+        .arg(damaged.join("store"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let bad_store = damaged.join("store");
+    let victim = pdfs(&bad_store)[0].clone();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(&victim, bytes).unwrap();
+    let (code, out) = adopt(&env, &bad_store);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("not adopted") && out.contains(victim.file_name().unwrap().to_str().unwrap()),
+        "{out}"
+    );
+    assert!(!bad_store.join("_chain").exists(), "{out}");
+
+    // The intact store: one link per batch, and verify holds it to them from now on.
+    let (code, out) = adopt(&env, &store);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("adopted 2 batches"), "{out}");
+    let head = out.split("store head: ").nth(1).unwrap().trim().to_string();
+    let (code, out) = verify(&env, &store, &["--head", &head]);
+    assert_eq!(code, Some(0), "{out}");
+    let link: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("_chain/00000001.json")).unwrap())
+            .unwrap();
+    assert_eq!(link["event"], "adopt", "{link}");
+
+    // Once is enough; and what was adopted is held like any other batch.
+    let (code, out) = adopt(&env, &store);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("already has a signed chain"), "{out}");
+    let doc = pdfs(&store)[0].clone();
+    remove_document(&doc);
+    let (code, out) = verify(&env, &store, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        line_of(&out, &doc.display().to_string()).contains("missing"),
+        "{out}"
+    );
+}
