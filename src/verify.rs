@@ -103,26 +103,7 @@ impl TrustStore {
                 path: path.clone(),
                 reason,
             };
-            let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-            let der = if bytes.starts_with(b"-----BEGIN") {
-                match x509_parser::pem::parse_x509_pem(&bytes) {
-                    Ok((_, pem)) if pem.label == "X509 CRL" => pem.contents,
-                    Ok((_, pem)) => {
-                        return Err(err(format!(
-                            "PEM block is a {}, not an X509 CRL",
-                            pem.label
-                        )));
-                    }
-                    Err(e) => return Err(err(format!("not PEM: {e}"))),
-                }
-            } else {
-                bytes
-            };
-            match x509_parser::parse_x509_crl(&der) {
-                Ok(([], _)) => {}
-                Ok(_) => return Err(err("trailing bytes after the CRL".into())),
-                Err(e) => return Err(err(format!("not a certificate revocation list ({e})"))),
-            }
+            let der = crate::crypto::crl::read_crl(path).map_err(err)?.der;
             self.crls.push(Crl {
                 path: path.clone(),
                 der,
@@ -632,11 +613,24 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
             "/ByteRange runs past the end of the file ({signed_end} > {len} bytes): file truncated"
         ));
     }
+    // Revisions after the signed one may only add validation data (PAdES B-LT's DSS);
+    // anything else is a change to the signed document.
+    let mut embedded = None;
     if signed_end < len {
-        report.fail(format!(
-            "{APPENDED}: {} bytes after the signed range",
-            len - signed_end
-        ));
+        match crate::pdf::update::check_appended(&mut file, signed_end, len) {
+            Ok(found) => {
+                for r in &found.revisions {
+                    report
+                        .notes
+                        .push(format!("appended after the signature: {r}"));
+                }
+                embedded = Some(found);
+            }
+            Err(reason) => report.fail(format!(
+                "{APPENDED}: {} bytes after the signed range; {reason}",
+                len - signed_end
+            )),
+        }
     }
 
     let alg =
@@ -645,7 +639,21 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
         .map_err(|e| format!("cannot read: {e}"))?;
     let sig = verify_detached(cms, &digest)
         .map_err(|e| format!("signature container unreadable: {e}"))?;
-    judge_signature(sig, signed_at, trust, report);
+    // The CRLs the PDF carries (B-LT) are judged like `--crl` ones: a validator needs nothing
+    // from outside. Their issuers' signatures are checked as any CRL's.
+    match embedded.filter(|e| !e.dss.crls.is_empty()) {
+        Some(found) => {
+            let mut with_dss = trust.clone();
+            with_dss
+                .crls
+                .extend(found.dss.crls.into_iter().map(|der| Crl {
+                    path: PathBuf::from("embedded in the PDF's DSS"),
+                    der,
+                }));
+            judge_signature(sig, signed_at, &with_dss, report);
+        }
+        None => judge_signature(sig, signed_at, trust, report),
+    }
     Ok(())
 }
 
