@@ -344,7 +344,8 @@ pub(crate) fn dss_objects(
 }
 
 /// Appends a DSS with `dss` (PAdES B-LT) to the signed PDF in `file` (open for reading and
-/// writing) and fsyncs; returns the bytes added.
+/// writing); returns the bytes added. No fsync: the caller files the PDF and syncs it then
+/// (ingest does before the rename into the store).
 pub fn append_dss(file: &mut File, dss: &Dss) -> Result<u64, UpdateError> {
     let base = Base::read(file)?;
     let mut update = Update::new(&base);
@@ -353,7 +354,6 @@ pub fn append_dss(file: &mut File, dss: &Dss) -> Result<u64, UpdateError> {
     let (bytes, _) = update.render(None);
     file.seek(SeekFrom::Start(base.len))?;
     file.write_all(&bytes)?;
-    file.sync_all()?;
     Ok(bytes.len() as u64)
 }
 
