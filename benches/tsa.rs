@@ -83,7 +83,7 @@ fn signed_pdf(id: &SigningIdentity, path: &std::path::Path) -> Vec<u8> {
         pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
     }
     let xref = pdf.len();
-    pdf.extend_from_slice(format!("xref\n0 6\n0000000000 65535 f\r\n").as_bytes());
+    pdf.extend_from_slice(b"xref\n0 6\n0000000000 65535 f\r\n");
     for o in &offsets {
         pdf.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
     }
