@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain(&args),
         Command::Store(cmd) => store(cmd),
         Command::Coversheet(args) => coversheet(&args),
+        Command::Renew(args) => renew(&args),
     };
     match result {
         Ok(exit) => exit,
@@ -484,6 +485,18 @@ fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
         print!("{}", crate::classify::explain(&result));
     }
     Ok(Exit::Ok)
+}
+
+/// `renew` is part of SPEC §7 but not built yet: say so plainly, touch nothing.
+fn renew(args: &crate::cli::RenewArgs) -> anyhow::Result<Exit> {
+    anyhow::bail!(
+        "`resiscan renew` is not built in this version: no document timestamps (PAdES B-LTA) \
+         and no archive timestamps over the notes are made, and nothing in {} was changed. \
+         PDFs filed with `signing.revocation: embed` are PAdES B-LT (signature timestamp, \
+         chains and CRLs embedded); renewing them before the TSA's certificate or the \
+         algorithms weaken is still to be done",
+        args.store.display()
+    )
 }
 
 fn coversheet(args: &crate::cli::CoversheetArgs) -> anyhow::Result<Exit> {

@@ -314,3 +314,23 @@ fn bad_crl_files_are_refused_at_profile_load_naming_the_file() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("needs the CRLs to embed"), "{text}");
 }
+
+/// `renew` (SPEC §7, PAdES B-LTA) is not built: the command says so plainly, exits 1 and
+/// leaves the store as it was.
+#[test]
+fn renew_says_plainly_that_it_is_not_built_and_changes_nothing() {
+    let env = TestEnv::new();
+    let store = env.mkdir("store");
+    let marker = env.write("store/keep.txt", "unchanged");
+    let out = env
+        .cmd()
+        .args(["renew", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("not built"), "{text}");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "unchanged");
+    assert_eq!(std::fs::read_dir(&store).unwrap().count(), 1);
+}
