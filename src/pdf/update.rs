@@ -194,6 +194,8 @@ impl Base {
 pub(crate) enum NewObject {
     Value(u32, Obj),
     Stream(u32, Dict, Vec<u8>),
+    /// Written as given (a signature dictionary with fixed-width placeholders).
+    Raw(u32, String),
 }
 
 /// An update being put together: objects numbered from the base's `/Size` on.
@@ -221,16 +223,17 @@ impl<'a> Update<'a> {
         self.objects.push(o);
     }
 
-    /// The bytes of the update: objects, xref section, trailer. `marker` ("/Contents <") is
-    /// looked for in the written object that carries it, so a caller can patch a placeholder:
-    /// its offset (relative to the update's start) comes back.
+    /// The bytes of the update: objects, xref section, trailer. In the object `marker_in`
+    /// (a [`NewObject::Raw`] signature dictionary) the `/ByteRange [` placeholder is looked
+    /// for, so the caller can patch it: the offset of its `[` (relative to the update's start)
+    /// comes back.
     pub(crate) fn render(self, marker_in: Option<u32>) -> (Vec<u8>, Option<usize>) {
         let mut out = Vec::new();
         let mut offsets: BTreeMap<u32, u64> = BTreeMap::new();
         let mut marker_at = None;
         for o in &self.objects {
             let num = match o {
-                NewObject::Value(n, _) | NewObject::Stream(n, _, _) => *n,
+                NewObject::Value(n, _) | NewObject::Stream(n, _, _) | NewObject::Raw(n, _) => *n,
             };
             offsets.insert(num, self.base.len + out.len() as u64);
             out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
@@ -240,6 +243,12 @@ impl<'a> Update<'a> {
                     write_obj(v, &mut text);
                     if marker_in == Some(num) {
                         marker_at = text.find("/Contents <").map(|p| out.len() + p + 10);
+                    }
+                    out.extend_from_slice(text.as_bytes());
+                }
+                NewObject::Raw(_, text) => {
+                    if marker_in == Some(num) {
+                        marker_at = text.find("/ByteRange [").map(|p| out.len() + p + 11);
                     }
                     out.extend_from_slice(text.as_bytes());
                 }
@@ -357,6 +366,124 @@ pub fn append_dss(file: &mut File, dss: &Dss) -> Result<u64, UpdateError> {
     Ok(bytes.len() as u64)
 }
 
+/// Width of the `/ByteRange` placeholder a document timestamp is written with.
+const BYTE_RANGE_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
+
+/// Appends a document timestamp (PAdES B-LTA: `/Type /DocTimeStamp`, `/SubFilter
+/// /ETSI.RFC3161`, ETSI EN 319 142-1 5.5) to the PDF in `file` as one incremental update: the
+/// timestamp dictionary, an invisible signature field for it in the catalog's `/AcroForm`,
+/// the new catalog. The token covers the whole file but its own `/Contents`. Returns the bytes
+/// added. Nothing is written when the TSA fails.
+pub fn append_doc_timestamp(
+    file: &mut File,
+    tsa: &crate::crypto::tsp::Tsa,
+) -> Result<u64, DocTimestampError> {
+    use sha2::{Digest, Sha256};
+    let base = Base::read(file)?;
+    let s = |m: &str| DocTimestampError::Update(UpdateError::Structure(m.into()));
+    let Some(Obj::Dict(acroform)) = base.catalog.get(b"AcroForm") else {
+        return Err(s("the catalog has no direct /AcroForm dictionary"));
+    };
+    let Some(Obj::Array(fields)) = acroform.get(b"Fields") else {
+        return Err(s("the /AcroForm has no /Fields array"));
+    };
+    let mut update = Update::new(&base);
+    let value = update.reserve();
+    let field = update.reserve();
+    let hex_len = 2 * tsa.token_room();
+    let sig = format!(
+        "<< /Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161 /ByteRange \
+         {BYTE_RANGE_PLACEHOLDER} /Contents <{}> >>",
+        "0".repeat(hex_len)
+    );
+    update.push(NewObject::Raw(value, sig));
+    let name = format!("DocTimeStamp{}", fields.len() + 1);
+    let mut widget = Dict::default();
+    for (k, v) in [
+        (&b"FT"[..], Obj::Name(b"Sig".to_vec())),
+        (b"T", Obj::Str(name.into_bytes())),
+        (b"V", Obj::Ref(value, 0)),
+        (b"Type", Obj::Name(b"Annot".to_vec())),
+        (b"Subtype", Obj::Name(b"Widget".to_vec())),
+        // Print | Locked, zero Rect: invisible, no appearance needed (ISO 19005-2 6.3.3).
+        (b"F", Obj::Int(132)),
+        (b"Rect", Obj::Array(vec![Obj::Int(0); 4])),
+    ] {
+        widget.set(k, v);
+    }
+    update.push(NewObject::Value(field, Obj::Dict(widget)));
+    let mut new_fields = fields.clone();
+    new_fields.push(Obj::Ref(field, 0));
+    let mut acroform = acroform.clone();
+    acroform.set(b"Fields", Obj::Array(new_fields));
+    let mut catalog = base.catalog.clone();
+    catalog.set(b"AcroForm", Obj::Dict(acroform));
+    update.push(NewObject::Value(base.root.0, Obj::Dict(catalog)));
+    let (mut bytes, br_at) = update.render(Some(value));
+    let br_at = br_at.ok_or_else(|| s("internal: no /ByteRange placeholder written"))?;
+    // The hole: the /Contents hex string, < and > included (ISO 32000-1 12.8.1).
+    let lt = br_at
+        + bytes[br_at..]
+            .windows(11)
+            .position(|w| w == b"/Contents <")
+            .ok_or_else(|| s("internal: no /Contents placeholder written"))?
+        + 10;
+    let hole = (base.len + lt as u64, base.len + (lt + hex_len + 2) as u64);
+    let total = base.len + bytes.len() as u64;
+    let range = format!("[0 {} {} {}", hole.0, hole.1, total - hole.1);
+    let padded = format!(
+        "{range}{}]",
+        " ".repeat(BYTE_RANGE_PLACEHOLDER.len() - range.len() - 1)
+    );
+    bytes[br_at..br_at + padded.len()].copy_from_slice(padded.as_bytes());
+    // The imprint: the old file as it stands, then the update but its hole.
+    let mut h = Sha256::new();
+    file.seek(SeekFrom::Start(0))?;
+    io::copy(
+        &mut Read::by_ref(file).take(base.len),
+        &mut HashWriter(&mut h),
+    )?;
+    h.update(&bytes[..lt]);
+    h.update(&bytes[lt + hex_len + 2..]);
+    let imprint: [u8; 32] = h.finalize().into();
+    let token = tsa.stamp(&imprint).map_err(DocTimestampError::Tsa)?;
+    let hex = hex::encode_upper(&token);
+    if hex.len() > hex_len {
+        return Err(s("the timestamp token is larger than the room kept for it"));
+    }
+    bytes[lt + 1..lt + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    file.seek(SeekFrom::Start(base.len))?;
+    file.write_all(&bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        sha2::Digest::update(self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DocTimestampError {
+    #[error(transparent)]
+    Update(#[from] UpdateError),
+    #[error(transparent)]
+    Tsa(crate::crypto::tsp::TsaError),
+}
+
+impl From<io::Error> for DocTimestampError {
+    fn from(e: io::Error) -> Self {
+        DocTimestampError::Update(UpdateError::Io(e))
+    }
+}
+
 /// What the revisions after the signed range hold, as `verify` found them.
 #[derive(Debug, Clone, Default)]
 pub struct Appended {
@@ -434,6 +561,14 @@ pub fn check_appended(file: &mut File, signed_end: u64, len: u64) -> Result<Appe
             return Err(at("no %%EOF after the trailer".into()));
         }
         p.pos += 5;
+        // The revision ends after its %%EOF line (what a document timestamp covers).
+        if tail.get(p.pos) == Some(&b'\r') {
+            p.pos += 1;
+        }
+        if tail.get(p.pos) == Some(&b'\n') {
+            p.pos += 1;
+        }
+        let rev_end = signed_end + p.pos as u64;
         // The xref lists exactly these objects, where they are: a reader sees what we check.
         let listed: BTreeMap<u32, u64> = section
             .entries
@@ -475,7 +610,13 @@ pub fn check_appended(file: &mut File, signed_end: u64, len: u64) -> Result<Appe
             return Err(at("its trailer's /Size does not cover its objects".into()));
         }
         let root = t.reference(b"Root").ok_or_else(|| at("no /Root".into()))?;
-        let line = judge_revision(file, &chain, len, root.0, &objects, &mut out).map_err(at)?;
+        let raw = Raw {
+            tail: &tail,
+            start: signed_end,
+            rev_end,
+        };
+        let line =
+            judge_revision(file, &chain, len, root.0, &objects, &raw, &mut out).map_err(at)?;
         out.revisions.push(format!("revision {revision}: {line}"));
         chain.sections.insert(0, section);
         prev_startxref = xref_at;
@@ -485,12 +626,20 @@ pub fn check_appended(file: &mut File, signed_end: u64, len: u64) -> Result<Appe
 
 /// Only the catalog may be redefined, and only by its `/DSS`; every new object is the DSS or
 /// a certificate or CRL stream it references.
+/// The appended bytes (from `start` on), and where the revision being judged ends.
+struct Raw<'a> {
+    tail: &'a [u8],
+    start: u64,
+    rev_end: u64,
+}
+
 fn judge_revision(
     file: &mut File,
     chain: &XrefChain,
     chain_len: u64,
     root: u32,
     objects: &BTreeMap<u32, (u64, Indirect)>,
+    raw: &Raw<'_>,
     out: &mut Appended,
 ) -> Result<String, String> {
     let mut accounted: BTreeSet<u32> = BTreeSet::new();
@@ -512,8 +661,32 @@ fn judge_revision(
     let Obj::Dict(old_cat) = chain.object(file, root, chain_len)?.value else {
         return Err("the previous catalog is not a dictionary".into());
     };
-    if new_cat.without(&[b"DSS"]) != old_cat.without(&[b"DSS"]) {
+    if new_cat.without(&[b"DSS", b"AcroForm"]) != old_cat.without(&[b"DSS", b"AcroForm"]) {
         return Err("it changes the catalog beyond /DSS".into());
+    }
+    let mut stamps = Vec::new();
+    if new_cat.get(b"AcroForm") != old_cat.get(b"AcroForm") {
+        // Only new document-timestamp fields may join the form.
+        let (Some(Obj::Dict(new_form)), Some(Obj::Dict(old_form))) =
+            (new_cat.get(b"AcroForm"), old_cat.get(b"AcroForm"))
+        else {
+            return Err("it changes the catalog's /AcroForm".into());
+        };
+        let (Some(Obj::Array(new_fields)), Some(Obj::Array(old_fields))) =
+            (new_form.get(b"Fields"), old_form.get(b"Fields"))
+        else {
+            return Err("it changes the /AcroForm's /Fields".into());
+        };
+        if new_form.without(&[b"Fields"]) != old_form.without(&[b"Fields"])
+            || !new_fields.starts_with(old_fields)
+        {
+            return Err("it changes the /AcroForm beyond adding fields".into());
+        }
+        for added in &new_fields[old_fields.len()..] {
+            let stamp = doc_timestamp_field(added, objects, raw)?;
+            accounted.extend([stamp.0, stamp.1]);
+            stamps.push(stamp.2);
+        }
     }
     let old_dss = match old_cat.reference(b"DSS") {
         Some((n, _)) => match chain.object(file, n, chain_len)?.value {
@@ -605,10 +778,128 @@ fn judge_revision(
     if let Some(n) = objects.keys().find(|n| !accounted.contains(n)) {
         return Err(format!("it adds object {n}, which is not validation data"));
     }
+    if !stamps.is_empty() {
+        let what = format!("{} document timestamp(s)", stamps.len());
+        line = if line.is_empty() {
+            what
+        } else {
+            format!("{line}, {what}")
+        };
+        out.doc_timestamps.extend(stamps);
+    }
     if line.is_empty() {
         line = "catalog rewritten unchanged".into();
     }
     Ok(line)
+}
+
+/// A new form field that must be an invisible document-timestamp field: its number, its
+/// timestamp dictionary's, and the timestamp, whose `/ByteRange` must leave out exactly its
+/// `/Contents` and reach the end of this revision.
+fn doc_timestamp_field(
+    field: &Obj,
+    objects: &BTreeMap<u32, (u64, Indirect)>,
+    raw: &Raw<'_>,
+) -> Result<(u32, u32, DocTimestamp), String> {
+    let Obj::Ref(f, _) = field else {
+        return Err("a new form field is not a reference".into());
+    };
+    let Some((_, fo)) = objects.get(f) else {
+        return Err(format!("new form field {f} is not in this revision"));
+    };
+    let Obj::Dict(w) = &fo.value else {
+        return Err(format!("new form field {f} is not a dictionary"));
+    };
+    let allowed: &[&[u8]] = &[b"FT", b"T", b"V", b"Type", b"Subtype", b"F", b"Rect", b"P"];
+    let zero_rect = matches!(w.get(b"Rect"), Some(Obj::Array(r))
+        if r.len() == 4 && r.iter().all(|v| matches!(v, Obj::Int(0)) || matches!(v, Obj::Real(x) if x.parse::<f64>() == Ok(0.0))));
+    if w.0.iter().any(|(k, _)| !allowed.contains(&k.as_slice()))
+        || w.get(b"FT") != Some(&Obj::Name(b"Sig".to_vec()))
+        || !zero_rect
+    {
+        return Err(format!(
+            "new form field {f} is not an invisible signature field (only document timestamps \
+             may be added)"
+        ));
+    }
+    let Some((v, _)) = w.reference(b"V") else {
+        return Err(format!("new form field {f} has no /V"));
+    };
+    let Some((v_off, vo)) = objects.get(&v) else {
+        return Err(format!(
+            "the value of new form field {f} is not in this revision"
+        ));
+    };
+    let Obj::Dict(d) = &vo.value else {
+        return Err(format!("object {v} is not a dictionary"));
+    };
+    let allowed: &[&[u8]] = &[b"Type", b"Filter", b"SubFilter", b"ByteRange", b"Contents"];
+    if d.0.iter().any(|(k, _)| !allowed.contains(&k.as_slice()))
+        || d.get(b"Type") != Some(&Obj::Name(b"DocTimeStamp".to_vec()))
+        || d.get(b"SubFilter") != Some(&Obj::Name(b"ETSI.RFC3161".to_vec()))
+    {
+        return Err(format!(
+            "new form field {f} holds a signature, not a document timestamp (/Type \
+             /DocTimeStamp, /SubFilter /ETSI.RFC3161): the document was signed again or changed"
+        ));
+    }
+    let Some(Obj::Hex(token)) = d.get(b"Contents") else {
+        return Err(format!(
+            "document timestamp {v} has no /Contents hex string"
+        ));
+    };
+    let range: Vec<u64> = match d.get(b"ByteRange") {
+        Some(Obj::Array(a)) => a
+            .iter()
+            .filter_map(|o| match o {
+                Obj::Int(i) => u64::try_from(*i).ok(),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let [0, a, b, c] = range[..] else {
+        return Err(format!(
+            "document timestamp {v}: /ByteRange is not [0 a b c]"
+        ));
+    };
+    // Where its /Contents string lies in the file.
+    let from = usize::try_from(v_off - raw.start).map_err(|_| "offset out of range")?;
+    // `end` counts from the start of the appended bytes, as the parser ran over all of them.
+    let text = raw
+        .tail
+        .get(from..vo.end)
+        .ok_or("document timestamp: object outside the appended bytes")?;
+    let key = text
+        .windows(9)
+        .position(|w| w == b"/Contents")
+        .ok_or("document timestamp: no /Contents")?;
+    let lt = key
+        + 9
+        + text[key + 9..]
+            .iter()
+            .position(|b| *b == b'<')
+            .ok_or("document timestamp: no /Contents string")?;
+    let gt = lt
+        + text[lt..]
+            .iter()
+            .position(|b| *b == b'>')
+            .ok_or("document timestamp: /Contents not closed")?;
+    let hole = (v_off + lt as u64, v_off + gt as u64 + 1);
+    if (a, b) != hole || b.checked_add(c) != Some(raw.rev_end) {
+        return Err(format!(
+            "document timestamp {v}: /ByteRange [0 {a} {b} {c}] does not cover its revision \
+             but exactly its /Contents"
+        ));
+    }
+    Ok((
+        *f,
+        v,
+        DocTimestamp {
+            byte_range: [0, a, b, c],
+            token: token.clone(),
+        },
+    ))
 }
 
 #[cfg(test)]

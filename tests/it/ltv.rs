@@ -334,3 +334,129 @@ fn renew_says_plainly_that_it_is_not_built_and_changes_nothing() {
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "unchanged");
     assert_eq!(std::fs::read_dir(&store).unwrap().count(), 1);
 }
+
+/// The PDF half of PAdES B-LTA, through the library (the `renew` command is not built): a DSS
+/// refresh and a document timestamp appended to a B-LT PDF. Our verify accepts both updates
+/// and checks the document timestamp; pyHanko finds the signature still intact and trusted
+/// (the updates judged LTA_UPDATES) and the document timestamp intact and trusted. A byte
+/// changed in what only the document timestamp covers breaks it.
+#[test]
+fn a_document_timestamp_after_the_dss_is_accepted_and_checked_by_verify_and_pyhanko() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let dir = env.path("tsa");
+    let crl = gen_crl(&dir, "good.crl");
+    let signing = signer_section(&dir, "") + &ltv_section(&tsa, &[&crl]);
+    let profile = env.write("p.yaml", profile_text(&signing, "hoch"));
+    let b = batch(&env, "b", 1);
+    let store = env.path("store");
+    let (code, out) = ingest(&env, &b, &profile, &store);
+    assert_eq!(code, 0, "{out}");
+    let filed = files(&store, ".pdf").remove(0);
+    // A copy under the same name (verify holds a PDF's name against the document it is).
+    let pdf = env.mkdir("lta").join(filed.file_name().unwrap());
+    std::fs::copy(&filed, &pdf).unwrap();
+    let root = dir.join("root.pem");
+    let client = resiscan::crypto::tsp::Tsa::new(resiscan::crypto::tsp::TsaConfig {
+        url: tsa.url.clone(),
+        trust_path: root.clone(),
+        trust: vec![
+            x509_parser::pem::parse_x509_pem(&std::fs::read(&root).unwrap())
+                .unwrap()
+                .1
+                .contents,
+        ],
+        timeout: std::time::Duration::from_secs(10),
+        retries: 0,
+    });
+    let mut f = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&pdf)
+        .unwrap();
+    let fresh = resiscan::crypto::crl::read_crl(&gen_crl(&dir, "fresh.crl"))
+        .unwrap()
+        .der;
+    resiscan::pdf::update::append_dss(
+        &mut f,
+        &resiscan::pdf::update::Dss {
+            certs: Vec::new(),
+            crls: vec![fresh],
+        },
+    )
+    .unwrap();
+    let added = resiscan::pdf::update::append_doc_timestamp(&mut f, &client).unwrap();
+    assert!(added > 0);
+    drop(f);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert_eq!(count(&bytes, b"%%EOF"), 4);
+    assert_eq!(count(&bytes, b"/Type /DocTimeStamp"), 1);
+
+    let verify_file = |p: &Path| {
+        let out = env
+            .cmd()
+            .arg("verify")
+            .arg(p)
+            .arg("--trust")
+            .arg(&root)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, v) = verify_file(&pdf);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(v.contains("document timestamp 1: 20"), "{v}");
+    assert!(v.contains("1 document timestamp(s)"), "{v}");
+    assert!(v.contains("timestamp: 20"), "{v}");
+    let q = Command::new("qpdf")
+        .arg("--check")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stdout));
+    match pdfa_check(&pdf) {
+        Some(out) => assert!(
+            out.contains(" OK\n"),
+            "B-LTA PDF fails PDF/A-2b checks: {out}"
+        ),
+        None => eprintln!("pdfa_check.py or pikepdf missing: outside PDF/A check skipped"),
+    }
+
+    let text = pyhanko(&pdf, true, &[&root]);
+    assert!(
+        text.starts_with(
+            "intact=True valid=True trusted=True timestamp=True timestamp_trusted=True"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("modification=LTA_UPDATES"), "{text}");
+    assert!(
+        text.contains("doc_timestamps=1 doc_ts_intact=True doc_ts_valid=True doc_ts_trusted=True"),
+        "{text}"
+    );
+
+    // One byte changed inside the DSS refresh, which only the document timestamp covers: in
+    // the signature bits at the end of the fresh CRL's stream, so the file still parses and
+    // the CRL still reads — only the document timestamp's imprint can tell.
+    let mut bad = bytes.clone();
+    let needle = b"/Type /DSS";
+    let dss: Vec<usize> = (0..bytes.len() - needle.len())
+        .filter(|&i| &bytes[i..i + needle.len()] == needle)
+        .collect();
+    assert_eq!(dss.len(), 2);
+    let end = bytes[..dss[1]]
+        .windows(10)
+        .rposition(|w| w == b"\nendstream")
+        .unwrap();
+    bad[end - 3] ^= 0x01;
+    let tampered = env.mkdir("tampered").join(filed.file_name().unwrap());
+    std::fs::write(&tampered, &bad).unwrap();
+    let (code, v) = verify_file(&tampered);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v.contains("INVALID"), "{v}");
+    assert!(v.contains("document timestamp 1 invalid"), "{v}");
+}

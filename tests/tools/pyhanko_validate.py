@@ -2,6 +2,8 @@
 tests/it/tsa.rs and tests/it/ltv.rs: `pyhanko_validate.py [--ltv] FILE.pdf ROOT.pem...`.
 Prints one line `intact=.. valid=.. trusted=.. timestamp=.. timestamp_trusted=.. time=..` and,
 with --ltv, a second one `revoked=.. dss_certs=.. dss_crls=.. modification=.. coverage=..`,
+for PDFs with document timestamps (B-LTA) `doc_timestamps=N doc_ts_intact=.. doc_ts_valid=..
+doc_ts_trusted=..`,
 then pyHanko's own details. Nothing is fetched from the network.
 
 Without --ltv revocation is not checked. With --ltv (PAdES B-LT) the validation context holds
@@ -13,7 +15,7 @@ import sys
 
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko_certvalidator import ValidationContext
@@ -69,6 +71,19 @@ def main() -> int:
                     len(dss.crls) if dss else 0,
                     status.modification_level.name if status.modification_level else None,
                     status.coverage.name if status.coverage else None,
+                )
+            )
+        # PAdES B-LTA: every document timestamp, validated against the same context.
+        doc_ts = [s for s in reader.embedded_signatures if s.sig_object.get("/Type") == "/DocTimeStamp"]
+        if doc_ts:
+            results = [validate_pdf_timestamp(s, validation_context=vc) for s in doc_ts]
+            print(
+                "doc_timestamps=%d doc_ts_intact=%s doc_ts_valid=%s doc_ts_trusted=%s"
+                % (
+                    len(results),
+                    all(r.intact for r in results),
+                    all(r.valid for r in results),
+                    all(r.trusted for r in results),
                 )
             )
         print(status.pretty_print_details())
