@@ -58,6 +58,52 @@ fn tsa(c: &mut Criterion) {
         })
     });
     dss_append(c, &stamped, dir.path(), &server.root);
+    doc_timestamp(c, &stamped, dir.path(), &server.root, &server.url);
+}
+
+/// PAdES B-LTA's per-document step (what `renew` would do per PDF, which is not built): a
+/// document timestamp appended, including the request to the local test TSA.
+fn doc_timestamp(
+    c: &mut Criterion,
+    id: &SigningIdentity,
+    dir: &std::path::Path,
+    root: &std::path::Path,
+    url: &str,
+) {
+    use resiscan::pdf::update::append_doc_timestamp;
+    let path = dir.join("lta.pdf");
+    let signed = signed_pdf(id, &path);
+    let client = Tsa::new(TsaConfig {
+        url: url.to_string(),
+        trust_path: root.to_path_buf(),
+        trust: vec![x509_der(&std::fs::read(root).expect("root"))],
+        timeout: Duration::from_secs(10),
+        retries: 0,
+    });
+    // One token first, so the room kept for the next is sized by a real one (as in a run).
+    let token = client.stamp(&[0x5a; 32]).expect("stamp");
+    eprintln!("B-LTA: the test TSA's token is {} bytes", token.len());
+    let mut f = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("open");
+    let added = append_doc_timestamp(&mut f, &client).expect("doc timestamp");
+    eprintln!("B-LTA: a document timestamp adds {added} bytes per PDF");
+    c.bench_function("pades_b_lta_doc_timestamp_localhost", |b| {
+        b.iter_batched(
+            || {
+                std::fs::write(&path, &signed).expect("reset");
+                std::fs::File::options()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .expect("open")
+            },
+            |mut f| append_doc_timestamp(&mut f, &client).expect("doc timestamp"),
+            criterion::BatchSize::PerIteration,
+        )
+    });
 }
 
 /// A signed one-page PDF laid out as the writer lays it out (catalog 1, field, signature
