@@ -221,7 +221,21 @@ fn describe_profile(
         pr.ocr.languages.value.join("+"),
         pr.ocr.min_confidence
     );
-    let _ = writeln!(s, "pdf: PDF/A-2b, PAdES B-B signed");
+    let signing = pr.signing.as_ref().map(|s| &s.value);
+    let embed = signing.is_some_and(|s| {
+        s.revocation
+            .as_ref()
+            .is_some_and(|r| r.value == crate::profile::Revocation::Embed)
+    });
+    let level = match signing {
+        Some(s) if embed => format!(
+            "B-LT (signature timestamp, a DSS with the chains and {} CRL(s) appended)",
+            s.crls.len()
+        ),
+        Some(s) if s.timestamp.is_some() => "B-T (with a signature timestamp)".to_string(),
+        _ => "B-B".to_string(),
+    };
+    let _ = writeln!(s, "pdf: PDF/A-2b, PAdES {level} signed");
     match (pr.signing.as_ref().map(|s| &s.value), signer) {
         (Some(sig), _) if sig.demo => {
             let _ = writeln!(s, "signer: demo identity, generated per store (untrusted)");

@@ -389,6 +389,16 @@ pub(crate) fn revocation_embed(
         return None;
     }
     let place = s.revocation.as_ref().expect("embed is set");
+    if tsa.is_none() {
+        out.push(at(
+            place,
+            "signing.revocation: embed makes PDFs PAdES B-LT, which rests on a signature \
+             timestamp, and the profile configures no (usable) signing.timestamp"
+                .into(),
+            Some("configure signing.timestamp {url, trust}, or remove revocation: embed"),
+        ));
+        return None;
+    }
     if s.crls.is_empty() {
         out.push(at(
             place,

@@ -976,6 +976,78 @@ mod tests {
         f.write_all(&bytes).unwrap();
     }
 
+    /// A revision adding a form field whose value is `sig_dict`, with the catalog updated.
+    fn append_field(path: &std::path::Path, sig_dict: &str, rect: &str) {
+        let mut f = open(path);
+        let base = Base::read(&mut f).unwrap();
+        let Some(Obj::Dict(form)) = base.catalog.get(b"AcroForm") else {
+            panic!("no form")
+        };
+        let Some(Obj::Array(fields)) = form.get(b"Fields") else {
+            panic!("no fields")
+        };
+        let mut u = Update::new(&base);
+        let v = u.reserve();
+        let w = u.reserve();
+        u.push(NewObject::Raw(v, sig_dict.to_string()));
+        let widget = format!("<< /FT /Sig /T (X) /V {v} 0 R /Rect {rect} >>");
+        u.push(NewObject::Value(
+            w,
+            Parser::new(widget.as_bytes(), 0).value().unwrap(),
+        ));
+        let mut fields = fields.clone();
+        fields.push(Obj::Ref(w, 0));
+        let mut form = form.clone();
+        form.set(b"Fields", Obj::Array(fields));
+        let mut cat = base.catalog.clone();
+        cat.set(b"AcroForm", Obj::Dict(form));
+        u.push(NewObject::Value(base.root.0, Obj::Dict(cat)));
+        let (bytes, _) = u.render(None);
+        f.seek(SeekFrom::End(0)).unwrap();
+        f.write_all(&bytes).unwrap();
+    }
+
+    #[test]
+    fn only_invisible_document_timestamp_fields_may_join_the_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = signed(dir.path());
+        let signed_len = std::fs::metadata(&path).unwrap().len();
+        let check = |p: &std::path::Path| {
+            let len = std::fs::metadata(p).unwrap().len();
+            check_appended(&mut open(p), signed_len, len)
+        };
+        // A second signature (a /Sig, e.g. someone signing an edited copy).
+        let p1 = dir.path().join("sig.pdf");
+        std::fs::copy(&path, &p1).unwrap();
+        append_field(
+            &p1,
+            "<< /Type /Sig /SubFilter /ETSI.CAdES.detached /ByteRange [0 1 2 3] /Contents <00> >>",
+            "[0 0 0 0]",
+        );
+        let e = check(&p1).unwrap_err();
+        assert!(e.contains("not a document timestamp"), "{e}");
+        // A visible field.
+        let p2 = dir.path().join("visible.pdf");
+        std::fs::copy(&path, &p2).unwrap();
+        append_field(
+            &p2,
+            "<< /Type /DocTimeStamp /SubFilter /ETSI.RFC3161 /ByteRange [0 1 2 3] /Contents <00> >>",
+            "[10 10 200 50]",
+        );
+        let e = check(&p2).unwrap_err();
+        assert!(e.contains("not an invisible signature field"), "{e}");
+        // A document timestamp whose /ByteRange does not cover its revision.
+        let p3 = dir.path().join("range.pdf");
+        std::fs::copy(&path, &p3).unwrap();
+        append_field(
+            &p3,
+            "<< /Type /DocTimeStamp /SubFilter /ETSI.RFC3161 /ByteRange [0 1 2 3] /Contents <00> >>",
+            "[0 0 0 0]",
+        );
+        let e = check(&p3).unwrap_err();
+        assert!(e.contains("does not cover its revision"), "{e}");
+    }
+
     #[test]
     fn updates_that_change_the_document_are_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -82,6 +82,19 @@ fn b_lt_embeds_chains_and_crls_and_verify_and_pyhanko_need_nothing_else() {
     let signed_len = first_revision(&bytes);
     assert!(signed_len < bytes.len());
 
+    // profile check says what the PDFs will be.
+    let out = env
+        .cmd()
+        .args(["profile", "check"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("PAdES B-LT (signature timestamp, a DSS"),
+        "{text}"
+    );
+
     // Our verify: valid and trusted, the update named, the whole store consistent.
     let root = dir.join("root.pem");
     let (code, v) = verify(&env, &store, &[&root], None);
@@ -313,6 +326,14 @@ fn bad_crl_files_are_refused_at_profile_load_naming_the_file() {
     );
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("needs the CRLs to embed"), "{text}");
+    // embed without a TSA: B-LT rests on B-T.
+    let crl = gen_crl(&dir, "plain.crl");
+    let (code, text, _) = check(
+        "notsa",
+        &format!("  revocation: embed\n  crls: [{}]\n", crl.display()),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("rests on a signature timestamp"), "{text}");
 }
 
 /// `renew` (SPEC §7, PAdES B-LTA) is not built: the command says so plainly, exits 1 and
