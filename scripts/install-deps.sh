@@ -30,7 +30,8 @@ fi
 # into a virtual environment beside the checkout (.venv-tools/, git-ignored); skipped when
 # present. python3-venv (in the list above) is Debian's venv module.
 venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-tools"
-if ! "$venv/bin/python" -c "import pyhanko, pyhanko_certvalidator" 2>/dev/null; then
+# pikepdf there too: /work/shared/tools/pdfa_check.py, the outside PDF/A-2b check, needs it.
+if ! "$venv/bin/python" -c "import pyhanko, pyhanko_certvalidator, pikepdf" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "pyHanko==0.38.0" "pyhanko-certvalidator==0.33.0"
+  "$venv/bin/python" -m pip install -q "pyHanko==0.38.0" "pyhanko-certvalidator==0.33.0" "pikepdf==10.18.0"
 fi

@@ -45,6 +45,19 @@ pub enum Command {
     /// Print cover sheets (Deckblatt): a QR code with the e-file and fields, Patch T bars and
     /// the same data in plain text. Put one in front of a document: at ingest it routes it.
     Coversheet(CoversheetArgs),
+    /// Renew the store's evidence (PAdES B-LTA document timestamps, archive timestamps over
+    /// the notes; SPEC §7). Not built in this version: it says so and changes nothing.
+    Renew(RenewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// The e-file store whose evidence to renew.
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// The profile whose signing.timestamp (and signing.crls) renewal would use.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

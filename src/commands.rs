@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain(&args),
         Command::Store(cmd) => store(cmd),
         Command::Coversheet(args) => coversheet(&args),
+        Command::Renew(args) => renew(&args),
     };
     match result {
         Ok(exit) => exit,
@@ -220,7 +221,21 @@ fn describe_profile(
         pr.ocr.languages.value.join("+"),
         pr.ocr.min_confidence
     );
-    let _ = writeln!(s, "pdf: PDF/A-2b, PAdES B-B signed");
+    let signing = pr.signing.as_ref().map(|s| &s.value);
+    let embed = signing.is_some_and(|s| {
+        s.revocation
+            .as_ref()
+            .is_some_and(|r| r.value == crate::profile::Revocation::Embed)
+    });
+    let level = match signing {
+        Some(s) if embed => format!(
+            "B-LT (signature timestamp, a DSS with the chains and {} CRL(s) appended)",
+            s.crls.len()
+        ),
+        Some(s) if s.timestamp.is_some() => "B-T (with a signature timestamp)".to_string(),
+        _ => "B-B".to_string(),
+    };
+    let _ = writeln!(s, "pdf: PDF/A-2b, PAdES {level} signed");
     match (pr.signing.as_ref().map(|s| &s.value), signer) {
         (Some(sig), _) if sig.demo => {
             let _ = writeln!(s, "signer: demo identity, generated per store (untrusted)");
@@ -484,6 +499,18 @@ fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
         print!("{}", crate::classify::explain(&result));
     }
     Ok(Exit::Ok)
+}
+
+/// `renew` is part of SPEC §7 but not built yet: say so plainly, touch nothing.
+fn renew(args: &crate::cli::RenewArgs) -> anyhow::Result<Exit> {
+    anyhow::bail!(
+        "`resiscan renew` is not built in this version: no document timestamps (PAdES B-LTA) \
+         and no archive timestamps over the notes are made, and nothing in {} was changed. \
+         PDFs filed with `signing.revocation: embed` are PAdES B-LT (signature timestamp, \
+         chains and CRLs embedded); renewing them before the TSA's certificate or the \
+         algorithms weaken is still to be done",
+        args.store.display()
+    )
 }
 
 fn coversheet(args: &crate::cli::CoversheetArgs) -> anyhow::Result<Exit> {

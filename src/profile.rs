@@ -249,6 +249,22 @@ pub struct SigningSettings {
     /// (PAdES B-T, CAdES-T; SPEC §7).
     #[serde(default)]
     pub timestamp: Option<Spanned<TimestampSettings>>,
+    /// `embed`: every PDF gets a DSS (the chains and `crls`) appended after its signature,
+    /// PAdES B-LT (SPEC §7); `none` (the default) leaves it out.
+    #[serde(default)]
+    pub revocation: Option<Spanned<Revocation>>,
+    /// CRLs (PEM or DER) to embed with `revocation: embed`, each signed by an issuer in the
+    /// signer's or the TSA's chain.
+    #[serde(default)]
+    pub crls: Vec<Spanned<PathBuf>>,
+}
+
+/// `signing.revocation` (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Revocation {
+    None,
+    Embed,
 }
 
 /// `signing.timestamp` (SPEC §7).
@@ -1088,7 +1104,7 @@ efiles:
             + "    retention: {years: 10}\nunit: u\nprocedure_doc: p\nscan: {min_dpi: 300, assume_dpi: 300, blank_pages: drop, max_megapixels: 150}\nocr: {languages: [deu], min_confidence: 60, detect_orientation: true, tessdata: /tmp}\npdf: {pdfa: 2b}\nunclassified: _K\nqa: {sample_percent: 5}\nseparation: {split_on: [patch_t], keep_sheets: true}\n";
         let full = full.replace(
             "signing: {demo: true}",
-            "signing: {certificate: c, key: k, chain: [x], demo: false, timestamp: {url: u, trust: t, timeout_seconds: 5, retries: 1}}",
+            "signing: {certificate: c, key: k, chain: [x], demo: false, timestamp: {url: u, trust: t, timeout_seconds: 5, retries: 1}, revocation: embed, crls: [c.crl]}",
         );
         let p = parse(&full).unwrap();
         let json = serde_json::to_value(&p).unwrap();

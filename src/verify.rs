@@ -103,26 +103,7 @@ impl TrustStore {
                 path: path.clone(),
                 reason,
             };
-            let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-            let der = if bytes.starts_with(b"-----BEGIN") {
-                match x509_parser::pem::parse_x509_pem(&bytes) {
-                    Ok((_, pem)) if pem.label == "X509 CRL" => pem.contents,
-                    Ok((_, pem)) => {
-                        return Err(err(format!(
-                            "PEM block is a {}, not an X509 CRL",
-                            pem.label
-                        )));
-                    }
-                    Err(e) => return Err(err(format!("not PEM: {e}"))),
-                }
-            } else {
-                bytes
-            };
-            match x509_parser::parse_x509_crl(&der) {
-                Ok(([], _)) => {}
-                Ok(_) => return Err(err("trailing bytes after the CRL".into())),
-                Err(e) => return Err(err(format!("not a certificate revocation list ({e})"))),
-            }
+            let der = crate::crypto::crl::read_crl(path).map_err(err)?.der;
             self.crls.push(Crl {
                 path: path.clone(),
                 der,
@@ -527,7 +508,35 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
         .metadata()
         .map_err(|e| format!("cannot read: {e}"))?
         .len();
-    let br_pos = rfind_in_file(&mut file, len, b"/ByteRange")
+    // The newest signature dictionary that is a signature, not a document timestamp (PAdES
+    // B-LTA appends those after it; they are checked with the revisions they close).
+    let mut search_end = len;
+    let (obj_start, dict) = loop {
+        let (obj_start, dict) = signature_dictionary(&mut file, len, search_end)?;
+        let is_doc_ts = dict
+            .iter()
+            .any(|(k, v)| k == b"Type" && matches!(v, Obj::Name(n) if n == b"DocTimeStamp"));
+        if !is_doc_ts {
+            break (obj_start, dict);
+        }
+        search_end = obj_start;
+    };
+    let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    check_signature_dictionary(&mut file, len, obj_start, get, trust, report)
+}
+
+/// A dictionary's entries as the lexer reads them.
+type DictEntries = Vec<(Vec<u8>, Obj)>;
+
+/// The last dictionary holding `/ByteRange` before `search_end`: its object's offset and its
+/// entries.
+fn signature_dictionary(
+    file: &mut File,
+    len: u64,
+    search_end: u64,
+) -> Result<(u64, DictEntries), String> {
+    let file = &mut *file;
+    let br_pos = rfind_in_file(file, search_end, b"/ByteRange")
         .map_err(|e| format!("cannot read: {e}"))?
         .ok_or("not signed: no signature dictionary (/ByteRange) found")?;
 
@@ -536,8 +545,8 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
     let mut obj_start = None;
     for lookback in [8192, DICT_LOOKBACK] {
         let window_start = br_pos.saturating_sub(lookback);
-        let head = read_range(&mut file, window_start, br_pos - window_start)
-            .map_err(|e| e.to_string())?;
+        let head =
+            read_range(file, window_start, br_pos - window_start).map_err(|e| e.to_string())?;
         obj_start = find_object_start(&head).map(|p| window_start + p as u64);
         if obj_start.is_some() || window_start == 0 {
             break;
@@ -546,7 +555,7 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
     let obj_start = obj_start.ok_or("signature dictionary: no 'obj' header before /ByteRange")?;
     // The dictionary may contain a large /Contents string; read generously but bounded.
     let tail_len = (len - obj_start).min(br_pos - obj_start + DICT_LOOKAHEAD);
-    let text = read_range(&mut file, obj_start, tail_len).map_err(|e| e.to_string())?;
+    let text = read_range(file, obj_start, tail_len).map_err(|e| e.to_string())?;
     let body_at = text
         .windows(3)
         .position(|w| w == b"obj")
@@ -557,20 +566,24 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
         pos: body_at,
         depth: 0,
     };
-    let dict = match lexer.value() {
-        Some(Obj::Dict(d)) => d,
-        _ => return Err("signature dictionary: the object is not a readable dictionary".into()),
-    };
-    let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    match lexer.value() {
+        Some(Obj::Dict(d)) => Ok((obj_start, d)),
+        _ => Err("signature dictionary: the object is not a readable dictionary".into()),
+    }
+}
 
+/// The checks of one signature dictionary (`get` reads its entries) at `obj_start`.
+fn check_signature_dictionary<'d>(
+    file: &mut File,
+    len: u64,
+    obj_start: u64,
+    get: impl Fn(&[u8]) -> Option<&'d Obj>,
+    trust: &TrustStore,
+    report: &mut ItemReport,
+) -> Result<(), String> {
     match get(b"Type") {
         None => {}
         Some(Obj::Name(n)) if n == b"Sig" => {}
-        Some(Obj::Name(n)) if n == b"DocTimeStamp" => {
-            return Err(
-                "the last signature is a document timestamp; timestamps are not checked".into(),
-            );
-        }
         Some(_) => return Err("signature dictionary /Type is not /Sig".into()),
     }
     match get(b"SubFilter") {
@@ -632,21 +645,92 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
             "/ByteRange runs past the end of the file ({signed_end} > {len} bytes): file truncated"
         ));
     }
+    // Revisions after the signed one may only add validation data (PAdES B-LT's DSS);
+    // anything else is a change to the signed document.
+    let mut embedded = None;
     if signed_end < len {
-        report.fail(format!(
-            "{APPENDED}: {} bytes after the signed range",
-            len - signed_end
-        ));
+        match crate::pdf::update::check_appended(file, signed_end, len) {
+            Ok(found) => {
+                for r in &found.revisions {
+                    report
+                        .notes
+                        .push(format!("appended after the signature: {r}"));
+                }
+                check_doc_timestamps(file, &found.doc_timestamps, trust, report);
+                embedded = Some(found);
+            }
+            Err(reason) => report.fail(format!(
+                "{APPENDED}: {} bytes after the signed range; {reason}",
+                len - signed_end
+            )),
+        }
     }
 
     let alg =
         digest_algorithm_of(cms).map_err(|e| format!("signature container unreadable: {e}"))?;
-    let digest = digest_ranges(&mut file, &[(0, len1), (start2, len2)], alg)
+    let digest = digest_ranges(file, &[(0, len1), (start2, len2)], alg)
         .map_err(|e| format!("cannot read: {e}"))?;
     let sig = verify_detached(cms, &digest)
         .map_err(|e| format!("signature container unreadable: {e}"))?;
-    judge_signature(sig, signed_at, trust, report);
+    // The CRLs the PDF carries (B-LT) are judged like `--crl` ones: a validator needs nothing
+    // from outside. Their issuers' signatures are checked as any CRL's.
+    match embedded.filter(|e| !e.dss.crls.is_empty()) {
+        Some(found) => {
+            let mut with_dss = trust.clone();
+            with_dss
+                .crls
+                .extend(found.dss.crls.into_iter().map(|der| Crl {
+                    path: PathBuf::from("embedded in the PDF's DSS"),
+                    der,
+                }));
+            judge_signature(sig, signed_at, &with_dss, report);
+        }
+        None => judge_signature(sig, signed_at, trust, report),
+    }
     Ok(())
+}
+
+/// PAdES B-LTA document timestamps: each token's imprint must be the SHA-256 of the bytes its
+/// `/ByteRange` covers, its TSA's signature valid and its certificate chained to a `--trust`
+/// anchor at its time. Each proves that the file up to it existed then.
+fn check_doc_timestamps(
+    file: &mut File,
+    stamps: &[crate::pdf::update::DocTimestamp],
+    trust: &TrustStore,
+    report: &mut ItemReport,
+) {
+    for (i, ts) in stamps.iter().enumerate() {
+        let [_, a, b, c] = ts.byte_range;
+        let digest = match digest_ranges(
+            file,
+            &[(0, a), (b, c)],
+            crate::crypto::hash::DigestAlgorithm::Sha256,
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                report.fail(format!("document timestamp {}: cannot read: {e}", i + 1));
+                continue;
+            }
+        };
+        match crate::crypto::tsp::check_token(&ts.token, &digest, None, &trust.anchors) {
+            Ok(info) => {
+                if !info.trusted {
+                    report.distrust(format!(
+                        "the document timestamp's TSA \"{}\" does not chain to a trusted \
+                         certificate",
+                        info.tsa_subject
+                    ));
+                }
+                report.notes.push(format!(
+                    "document timestamp {}: {} by {}",
+                    i + 1,
+                    crate::machine::rfc3339(info.gen_time),
+                    info.tsa_subject
+                ));
+            }
+            Err(reason) => report.fail(format!("document timestamp {} invalid: {reason}", i + 1)),
+        }
+    }
 }
 
 fn read_range(file: &mut File, offset: u64, len: u64) -> io::Result<Vec<u8>> {

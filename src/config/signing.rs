@@ -268,6 +268,19 @@ pub(crate) fn signing_identity(
                 Some("remove demo: true to sign with the given key"),
             ));
         }
+        if let Some(r) = s
+            .revocation
+            .as_ref()
+            .filter(|r| r.value == crate::profile::Revocation::Embed)
+        {
+            out.push(at(
+                r,
+                "signing.revocation: embed needs a real signer: the demo identity has no CA \
+                 whose CRLs could be embedded"
+                    .into(),
+                Some("give signing.certificate, key and chain, or remove revocation: embed"),
+            ));
+        }
         if let Err(refused) = demo_allowed(profile.protection.integrity) {
             out.push(at(
                 signing,
@@ -303,7 +316,10 @@ pub(crate) fn signing_identity(
     // expired key fails here and not at night.
     let source = SignerSource::of(profile, base_dir).ok()?;
     match source.load(base_dir) {
-        Ok(id) => Some(id.with_timestamp(tsa)),
+        Ok(id) => {
+            let embed = revocation_embed(profile, base_dir, &id, tsa.as_deref(), out);
+            Some(id.with_timestamp(tsa).with_embed(embed))
+        }
         Err(e) => {
             let SignerSource::Files {
                 key: key_file,
@@ -338,6 +354,117 @@ pub(crate) fn signing_identity(
             None
         }
     }
+}
+
+/// `signing.revocation: embed` with `signing.crls` (PAdES B-LT, SPEC §7): every CRL is read
+/// and must be issued (and signed) by a certificate of the signer's chain or the TSA's trust
+/// file, so that what ingest embeds speaks about the certificates it signs with. A CRL that
+/// revokes the signer itself is refused: every PDF signed with it would be invalid. Problems go
+/// into `out` naming the file and its line.
+pub(crate) fn revocation_embed(
+    profile: &Profile,
+    base_dir: &Path,
+    id: &SigningIdentity,
+    tsa: Option<&Tsa>,
+    out: &mut Vec<Problem>,
+) -> Option<Arc<crate::crypto::crl::Embed>> {
+    use crate::crypto::crl::{Embed, crl_issuer, read_crl};
+    use crate::profile::Revocation;
+    let signing = profile.signing.as_ref()?;
+    let s = &signing.value;
+    let embed = s
+        .revocation
+        .as_ref()
+        .is_some_and(|r| r.value == Revocation::Embed);
+    if !embed {
+        if let Some(first) = s.crls.first() {
+            out.push(at(
+                first,
+                "signing.crls is given but signing.revocation is not embed: the CRLs would not \
+                 be used"
+                    .into(),
+                Some("add `revocation: embed` to the signing section, or remove crls"),
+            ));
+        }
+        return None;
+    }
+    let place = s.revocation.as_ref().expect("embed is set");
+    if tsa.is_none() {
+        out.push(at(
+            place,
+            "signing.revocation: embed makes PDFs PAdES B-LT, which rests on a signature \
+             timestamp, and the profile configures no (usable) signing.timestamp"
+                .into(),
+            Some("configure signing.timestamp {url, trust}, or remove revocation: embed"),
+        ));
+        return None;
+    }
+    if s.crls.is_empty() {
+        out.push(at(
+            place,
+            "signing.revocation: embed needs the CRLs to embed (signing.crls)".into(),
+            Some("list the CA's current CRL files: crls: [keys/ca.crl]"),
+        ));
+        return None;
+    }
+    let mut pool: Vec<Vec<u8>> = std::iter::once(id.certificate_der().to_vec())
+        .chain(id.chain_der().iter().cloned())
+        .collect();
+    let tsa_certs: Vec<Vec<u8>> = tsa.map(|t| t.config().trust.clone()).unwrap_or_default();
+    pool.extend(tsa_certs.iter().cloned());
+    let signer = crate::crypto::identity::parse_cert(id.certificate_der()).ok()?;
+    let now = time::OffsetDateTime::now_utc();
+    let mut result = Embed {
+        crls: Vec::new(),
+        certs: tsa_certs,
+    };
+    let before = out.len();
+    for f in &s.crls {
+        let path = base_dir.join(&f.value);
+        let problem = |reason: String| {
+            at(
+                f,
+                format!("signing.crls entry {}: {reason}", path.display()),
+                Some(
+                    "give CRLs (PEM or DER) issued by the signer's CA or the TSA's CA; paths are \
+                     relative to the profile's folder",
+                ),
+            )
+        };
+        let crl = match read_crl(&path) {
+            Ok(c) => c,
+            Err(reason) => {
+                out.push(problem(reason));
+                continue;
+            }
+        };
+        let issuer = match crl_issuer(&crl, &pool) {
+            Ok(issuer) => issuer.to_vec(),
+            Err(reason) => {
+                out.push(problem(format!("does not match the chain: {reason}")));
+                continue;
+            }
+        };
+        if let Ok((_, parsed)) = x509_parser::parse_x509_crl(&crl.der)
+            && parsed.issuer().as_raw() == signer.issuer().as_raw()
+            && let Some(entry) = parsed
+                .iter_revoked_certificates()
+                .find(|r| r.raw_serial() == signer.raw_serial())
+            && entry.revocation_date.to_datetime() <= now
+        {
+            out.push(problem(format!(
+                "it revokes the signing certificate itself (since {}): every signature made \
+                 with it would be invalid",
+                crate::machine::rfc3339(entry.revocation_date.to_datetime())
+            )));
+            continue;
+        }
+        if !result.certs.contains(&issuer) {
+            result.certs.push(issuer);
+        }
+        result.crls.push(crl);
+    }
+    (out.len() == before).then(|| Arc::new(result))
 }
 
 fn check_file(base_dir: &Path, f: &Spanned<PathBuf>, what: &str, out: &mut Vec<Problem>) {

@@ -358,6 +358,30 @@ pub fn verify_detached(
     verify_signed(cms_der, Expect::Detached(content_digest)).map(|(r, _)| r)
 }
 
+/// Every certificate a CMS signature carries, its signature timestamps' TSA certificates
+/// included (DER, each once): what a PAdES DSS holds so that a validator needs no other
+/// source for the chains.
+pub fn certificates_of(cms_der: &[u8]) -> Result<Vec<Vec<u8>>, CryptoError> {
+    // The content digest does not matter here: only the structure is read (a digest
+    // mismatch is merely listed among the report's problems).
+    let alg = digest_algorithm_of(cms_der)?;
+    let sig = verify_detached(cms_der, &alg.digest(b""))?;
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut add = |der: &Vec<u8>| {
+        if !out.contains(der) {
+            out.push(der.clone());
+        }
+    };
+    add(&sig.signer_cert_der);
+    sig.chain_der.iter().for_each(&mut add);
+    for token in &sig.timestamp_tokens {
+        let tst = verify_tst(token)?;
+        add(&tst.report.signer_cert_der);
+        tst.report.chain_der.iter().for_each(&mut add);
+    }
+    Ok(out)
+}
+
 /// A timestamp token's CMS as [`verify_tst`] found it.
 #[derive(Debug, Clone)]
 pub struct TstSignature {

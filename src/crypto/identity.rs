@@ -134,6 +134,9 @@ pub struct SigningIdentity {
     warnings: Vec<String>,
     /// The TSA every signature is timestamped by (`signing.timestamp`), if any.
     tsa: Option<std::sync::Arc<super::tsp::Tsa>>,
+    /// `signing.revocation: embed`: what each PDF's DSS gets besides its signature's
+    /// certificates (PAdES B-LT).
+    embed: Option<std::sync::Arc<super::crl::Embed>>,
 }
 
 impl fmt::Debug for SigningIdentity {
@@ -328,6 +331,7 @@ impl SigningIdentity {
             demo,
             warnings,
             tsa: None,
+            embed: None,
         })
     }
 
@@ -360,6 +364,17 @@ impl SigningIdentity {
     pub fn with_timestamp(mut self, tsa: Option<std::sync::Arc<super::tsp::Tsa>>) -> Self {
         self.tsa = tsa;
         self
+    }
+
+    /// This identity, whose PDFs get a DSS with `embed` appended (PAdES B-LT).
+    pub fn with_embed(mut self, embed: Option<std::sync::Arc<super::crl::Embed>>) -> Self {
+        self.embed = embed;
+        self
+    }
+
+    /// What goes into each PDF's DSS (`signing.revocation: embed`), if anything.
+    pub fn embed(&self) -> Option<&super::crl::Embed> {
+        self.embed.as_deref()
     }
 
     /// The TSA that timestamps this identity's signatures.

@@ -4,6 +4,7 @@
 
 pub(crate) mod chain;
 pub mod cms;
+pub mod crl;
 mod derwalk;
 pub mod hash;
 pub mod identity;

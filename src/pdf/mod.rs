@@ -8,9 +8,11 @@
 pub mod cover;
 mod font;
 mod icc;
+mod objects;
 pub mod sign;
 mod syntax;
 mod text;
+pub mod update;
 mod writer;
 mod xmp;
 

@@ -53,12 +53,12 @@ impl From<io::Error> for SignError {
 }
 
 /// Fills the placeholder of a finished PDF with a PAdES B-B signature by `identity`, then
-/// fsyncs. `file` must be open for reading and writing.
+/// fsyncs; returns the CMS (DER) it wrote. `file` must be open for reading and writing.
 pub fn sign_pdf_in_place(
     file: &mut File,
     placeholder: &SignaturePlaceholder,
     identity: &SigningIdentity,
-) -> Result<(), SignError> {
+) -> Result<Vec<u8>, SignError> {
     let file_len = file.metadata()?.len();
     let ph = placeholder;
     let bad = |m: String| SignError::Placeholder(m);
@@ -136,10 +136,10 @@ pub fn sign_pdf_in_place(
                     available: ph.contents_hex_len,
                 });
             }
-            Ok(hex)
+            Ok((hex, cms))
         });
-    let hex = match signed {
-        Ok(hex) => hex,
+    let (hex, cms) = match signed {
+        Ok(signed) => signed,
         Err(e) => {
             // Leave the file as the writer made it, so a retry (bigger placeholder, other
             // key) starts from the same state.
@@ -151,7 +151,7 @@ pub fn sign_pdf_in_place(
     // signer does).
     write_at(file, ph.contents_offset + 1, hex.as_bytes())?;
     file.sync_all()?;
-    Ok(())
+    Ok(cms)
 }
 
 fn read_at(file: &mut File, offset: u64, len: usize) -> io::Result<Vec<u8>> {

@@ -701,22 +701,37 @@ impl Run<'_, '_> {
             tmp,
         } = pdf;
         let t = Instant::now();
-        crate::pdf::sign::sign_pdf_in_place(&mut file, &placeholder, self.ctx.identity).map_err(
-            |e| -> StageError {
+        let cms = crate::pdf::sign::sign_pdf_in_place(&mut file, &placeholder, self.ctx.identity)
+            .map_err(|e| -> StageError {
+            match e {
+                crate::pdf::sign::SignError::Io(source) => StoreFault::Io {
+                    what: "signing",
+                    path: tmp.0.clone(),
+                    cause: source,
+                }
+                .into(),
+                crate::pdf::sign::SignError::Cms(crate::crypto::CryptoError::Timestamp(tsa)) => {
+                    StoreFault::Timestamp(tsa).into()
+                }
+                other => DocError::SignPdf(other).into(),
+            }
+        })?;
+        // PAdES B-LT (`signing.revocation: embed`): the DSS goes on in the same temporary
+        // file, before it is hashed and filed, so the store only ever sees the finished PDF.
+        if let Some(embed) = self.ctx.identity.embed() {
+            let dss = super::dss_for(&cms, embed).map_err(DocError::Dss)?;
+            crate::pdf::update::append_dss(&mut file, &dss).map_err(|e| -> StageError {
                 match e {
-                    crate::pdf::sign::SignError::Io(source) => StoreFault::Io {
-                        what: "signing",
+                    crate::pdf::update::UpdateError::Io(cause) => StoreFault::Io {
+                        what: "appending the DSS to",
                         path: tmp.0.clone(),
-                        cause: source,
+                        cause,
                     }
                     .into(),
-                    crate::pdf::sign::SignError::Cms(crate::crypto::CryptoError::Timestamp(
-                        tsa,
-                    )) => StoreFault::Timestamp(tsa).into(),
-                    other => DocError::SignPdf(other).into(),
+                    other => DocError::Dss(other.to_string()).into(),
                 }
-            },
-        )?;
+            })?;
+        }
         file.seek(std::io::SeekFrom::Start(0))
             .map_err(StoreFault::io("reading", &tmp.0))?;
         let mut reader = crate::crypto::HashingReader::new(&mut file);

@@ -58,6 +58,24 @@ fn contents_hex_len(identity: &SigningIdentity) -> usize {
     2 * (certs + CMS_OVERHEAD + token)
 }
 
+/// The DSS of a PDF whose signature is `cms` (PAdES B-LT): the certificates the signature
+/// and its timestamps carry, the TSA's anchors and the CRL issuers, and the CRLs.
+fn dss_for(
+    cms: &[u8],
+    embed: &crate::crypto::crl::Embed,
+) -> Result<crate::pdf::update::Dss, String> {
+    let mut dss = crate::pdf::update::Dss::default();
+    let certs = crate::crypto::cms::certificates_of(cms)
+        .map_err(|e| format!("the signature just made does not read back: {e}"))?;
+    for der in certs.iter().chain(&embed.certs) {
+        dss.add_cert(der);
+    }
+    for crl in &embed.crls {
+        dss.add_crl(&crl.der);
+    }
+    Ok(dss)
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IngestError {

@@ -71,6 +71,8 @@ pub(crate) enum DocError {
     NoPlaceholder,
     #[error("signing the PDF: {0}")]
     SignPdf(crate::pdf::sign::SignError),
+    #[error("appending the DSS (signing.revocation: embed): {0}")]
+    Dss(String),
     #[error("e-file path for '{efile}': {cause}")]
     FilingPath {
         efile: String,

@@ -242,6 +242,16 @@ const SIGNING: &[Key] = &[
         Shape::Record(TIMESTAMP),
         "timestamp: {url: \"http://tsa.example.de/tsp\", trust: keys/tsa-root.pem}",
     ),
+    key(
+        "revocation",
+        Shape::Word(&["none", "embed"]),
+        "revocation: embed",
+    ),
+    key(
+        "crls",
+        Shape::List(&Shape::Text),
+        "crls: [keys/ca.crl, keys/tsa-ca.crl]",
+    ),
 ];
 
 /// `signing.timestamp` (SPEC §7), plus `timeout_seconds` and `retries`.

@@ -8,6 +8,7 @@ mod faults;
 mod fuzz_corpus;
 mod images;
 mod ingest;
+mod ltv;
 mod pki;
 mod qa;
 mod qa_serve;

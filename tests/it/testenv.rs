@@ -263,12 +263,17 @@ pub fn pdfa_check(pdf: &Path) -> Option<String> {
     if !checker.is_file() {
         return None;
     }
-    let python = ["python3", "/usr/bin/python3"].into_iter().find(|py| {
-        std::process::Command::new(py)
-            .args(["-c", "import pikepdf"])
-            .status()
-            .is_ok_and(|s| s.success())
-    })?;
+    // pikepdf from the system, or from the tools venv scripts/install-deps.sh makes.
+    let venv = repo_path(".venv-tools/bin/python");
+    let venv = venv.to_string_lossy().into_owned();
+    let python = ["python3", "/usr/bin/python3", venv.as_str()]
+        .into_iter()
+        .find(|py| {
+            std::process::Command::new(py)
+                .args(["-c", "import pikepdf"])
+                .status()
+                .is_ok_and(|s| s.success())
+        })?;
     let out = std::process::Command::new(python)
         .arg(&checker)
         .arg(pdf)

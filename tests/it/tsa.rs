@@ -24,7 +24,7 @@ fn profile_with(env: &TestEnv, name: &str, section: &str) -> PathBuf {
     env.write(&format!("{name}.yaml"), text)
 }
 
-fn batch(env: &TestEnv, name: &str, letters: usize) -> PathBuf {
+pub(crate) fn batch(env: &TestEnv, name: &str, letters: usize) -> PathBuf {
     let b = env.mkdir(name);
     for i in 0..letters {
         render_letter(
@@ -36,7 +36,7 @@ fn batch(env: &TestEnv, name: &str, letters: usize) -> PathBuf {
     b
 }
 
-fn ingest(env: &TestEnv, batch: &Path, profile: &Path, store: &Path) -> (i32, String) {
+pub(crate) fn ingest(env: &TestEnv, batch: &Path, profile: &Path, store: &Path) -> (i32, String) {
     let out = env
         .cmd()
         .arg("ingest")
@@ -55,7 +55,7 @@ fn ingest(env: &TestEnv, batch: &Path, profile: &Path, store: &Path) -> (i32, St
 }
 
 /// Every file under `dir` (not .resiscan) ending in `ext`.
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+pub(crate) fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -305,7 +305,7 @@ fn profile_check_names_the_line_of_a_bad_timestamp_section() {
 
 /// A signer issued by the TSA's root CA in `dir` (valid from 10 days ago), as a
 /// `signing:` section with `extra` appended.
-fn signer_section(dir: &Path, extra: &str) -> String {
+pub(crate) fn signer_section(dir: &Path, extra: &str) -> String {
     crate::tsa_server::openssl(
         dir,
         &[
@@ -364,7 +364,7 @@ fn signer_section(dir: &Path, extra: &str) -> String {
 }
 
 /// Revokes signer.pem with the revocation time `at` and writes crl.pem.
-fn revoke_signer(dir: &Path, at: time::OffsetDateTime) -> PathBuf {
+pub(crate) fn revoke_signer(dir: &Path, at: time::OffsetDateTime) -> PathBuf {
     let revoked = std::fs::read_to_string(dir.join("index.txt"))
         .unwrap()
         .lines()
@@ -417,7 +417,12 @@ fn revoke_signer(dir: &Path, at: time::OffsetDateTime) -> PathBuf {
     dir.join("crl.pem")
 }
 
-fn verify(env: &TestEnv, store: &Path, args: &[&Path], crl: Option<&Path>) -> (i32, String) {
+pub(crate) fn verify(
+    env: &TestEnv,
+    store: &Path,
+    args: &[&Path],
+    crl: Option<&Path>,
+) -> (i32, String) {
     let mut c = env.cmd();
     c.arg("verify").arg(store);
     for a in args {
@@ -433,7 +438,7 @@ fn verify(env: &TestEnv, store: &Path, args: &[&Path], crl: Option<&Path>) -> (i
     )
 }
 
-fn profile_text(signing: &str, level: &str) -> String {
+pub(crate) fn profile_text(signing: &str, level: &str) -> String {
     std::fs::read_to_string(repo_path("profiles/demo.yaml"))
         .unwrap()
         .replace("signing:\n  demo: true\n", signing)
