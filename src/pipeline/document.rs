@@ -1116,6 +1116,11 @@ fn base_record(batch: &Batch, doc: &DocumentSource, fate: Fate) -> DocumentRecor
         pdf_sha256: None,
         filing: None,
         index_fields: BTreeMap::new(),
+        separator_sheets: doc
+            .stack
+            .as_ref()
+            .map(|p| p.sheets.clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -78,6 +78,57 @@ fn flags(d: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A document's `separator_sheets` as (kind, source file, page in it, page in the stack, kept).
+fn sheets(d: &serde_json::Value) -> Vec<(String, String, u64, u64, bool)> {
+    d["separator_sheets"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["kind"].as_str().unwrap().to_string(),
+                        s["source"].as_str().unwrap().to_string(),
+                        s["source_page"].as_u64().unwrap(),
+                        s["stack_page"].as_u64().unwrap(),
+                        s["kept"].as_bool().unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `meta.json` beside a document's PDF.
+fn meta(store: &Path, d: &serde_json::Value) -> serde_json::Value {
+    let pdf = d["pdf"].as_str().unwrap();
+    let path = store.join(pdf.replace(".pdf", ".meta.json"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// `verify STORE` passes (the chain vouches for every file, meta.json with its new keys
+/// included), and `store reindex` rebuilds `documents` rows from the notes, after which it
+/// still passes.
+fn store_verifies_and_reindexes(env: &TestEnv, store: &Path, documents: usize) {
+    let (code, out) = env.verify_trusting_demo(store);
+    assert_eq!(code, Some(0), "{out}");
+    let re = env
+        .cmd()
+        .args(["store", "reindex"])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert_eq!(
+        re.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&re.stderr)
+    );
+    let said = String::from_utf8_lossy(&re.stdout);
+    assert!(said.contains(&format!("{documents} documents")), "{said}");
+    let (code, out) = env.verify_trusting_demo(store);
+    assert_eq!(code, Some(0), "{out}");
+}
+
 fn pdf_pages(pdf: &Path) -> usize {
     let out = Command::new("pdfinfo").arg(pdf).output().expect("pdfinfo");
     String::from_utf8_lossy(&out.stdout)
@@ -130,17 +181,27 @@ fn a_patch_t_stack_is_cut_into_documents_without_its_sheets() {
         .map(|d| pdf_pages(&store.join(d["pdf"].as_str().unwrap())))
         .collect();
     assert_eq!(pages, [1, 2, 1], "no separator sheet inside a PDF");
-    // Every sheet named with kind, file and page within the entry.
+    // Every sheet listed with kind, file, page in it, page within the entry, removed: with
+    // the document it starts; of two in a row the first, which starts no document, goes with
+    // the document before it.
+    let t = |page: u64| {
+        (
+            "patch_t".to_string(),
+            format!("stapel/0{page}.png"),
+            1,
+            page,
+            false,
+        )
+    };
+    assert_eq!(sheets(&docs[0]), []);
+    assert_eq!(sheets(&docs[1]), [t(2), t(5)]);
+    assert_eq!(sheets(&docs[2]), [t(6)]);
+    assert!(docs[1]["separator_sheets"][0]["payload"].is_null());
     let all: Vec<String> = docs.iter().flat_map(flags).collect();
-    for page in [2, 5, 6] {
-        let file = format!("stapel/0{page}.png page 1");
-        assert!(
-            all.iter().any(|f| f.starts_with("separator sheet patch_t")
-                && f.contains(&format!("page {page} of the stack"))
-                && f.contains(&file)),
-            "sheet {page}: {all:?}"
-        );
-    }
+    assert!(
+        !all.iter().any(|f| f.contains("separator sheet patch_t")),
+        "the sheets are listed, not flagged: {all:?}"
+    );
     assert!(
         all.iter()
             .any(|f| f.starts_with("notice:") && f.contains("pages 5 and 6")),
@@ -155,6 +216,19 @@ fn a_patch_t_stack_is_cut_into_documents_without_its_sheets() {
     let note = std::fs::read_to_string(report.dir.join("transfer-note.yaml")).unwrap();
     assert!(note.contains("found_documents: 3"), "{note}");
     assert!(note.contains("complete: true"), "{note}");
+    // Both notes list the sheets: the batch note's document entry and the document's own.
+    let parsed = resiscan::note::TransferNote::from_yaml(note.as_bytes()).unwrap();
+    let listed: Vec<usize> = parsed
+        .documents
+        .iter()
+        .flat_map(|d| d.separator_sheets.iter().map(|s| s.stack_page))
+        .collect();
+    assert_eq!(listed, [2, 5, 5 + 1]);
+    let pdf = docs[2]["pdf"].as_str().unwrap();
+    let own = store.join(pdf.replace(".pdf", ".transfer.yaml"));
+    let own = resiscan::note::TransferNote::from_yaml(&std::fs::read(&own).unwrap()).unwrap();
+    assert_eq!(own.documents[0].separator_sheets.len(), 1);
+    assert_eq!(own.documents[0].separator_sheets[0].source, "stapel/06.png");
     // A re-run files nothing twice: the ids are stable.
     let (code, again) = env.ingest(&batch, &profile(&env, "[patch_t]", false), &store);
     assert_eq!(code, 0, "{}", again.stderr);
@@ -216,12 +290,10 @@ fn keep_sheets_keeps_them_and_a_g4_tiff_stack_turned_by_90_degrees_splits() {
         "{}",
         docs[1]
     );
-    assert!(
-        flags(&docs[1])
-            .iter()
-            .any(|f| f.contains("stack.tif page 2")),
-        "{:?}",
-        flags(&docs[1])
+    assert_eq!(
+        sheets(&docs[1]),
+        [("patch_t".into(), "stack.tif".into(), 2, 2, true)],
+        "the sheet is listed and kept"
     );
 }
 
@@ -311,6 +383,21 @@ fn a_cover_sheet_routes_its_document_and_an_unknown_efile_goes_to_klaerung() {
     for d in docs {
         assert_eq!(pdf_pages(&store.join(d["pdf"].as_str().unwrap())), 1);
     }
+    // Each cover sheet listed with its payload, with the document it starts.
+    assert_eq!(
+        sheets(&docs[1]),
+        [("cover".into(), "post/03.png".into(), 1, 3, false)]
+    );
+    let payload = docs[0]["separator_sheets"][0]["payload"].as_str().unwrap();
+    assert_eq!(
+        payload,
+        "RESISCAN-COVER/1\nefile=vollstreckung\naz=VB-2026-04711"
+    );
+    assert_eq!(
+        meta(&store, &docs[0])["index_fields"]["az"]["source"],
+        "cover"
+    );
+    store_verifies_and_reindexes(&env, &store, 2);
 }
 
 #[test]
@@ -441,17 +528,25 @@ fn a_code39_patcht_sheet_splits_and_a_code128_wins_over_a_smudged_aktenzeichen()
         docs[1]["classification"]["efile"]["fields"]["az"]["source"],
         "text"
     );
-    // The sheet is listed with the document it starts.
-    let sheet = flags(&docs[1]);
-    assert!(
-        sheet
-            .iter()
-            .any(|f| f.contains("separator sheet barcode \"PATCHT\": page 2 of the stack")),
-        "{sheet:?}"
+    // The sheet is listed with the document it starts, with what its barcode reads.
+    assert_eq!(
+        sheets(&docs[1]),
+        [("barcode".into(), "stapel/02.png".into(), 1, 2, false)]
     );
+    assert_eq!(docs[1]["separator_sheets"][0]["payload"], "PATCHT");
     for d in docs {
         assert_eq!(pdf_pages(&store.join(d["pdf"].as_str().unwrap())), 1);
     }
+    // meta.json says where each field came from, as the note's decided_by does.
+    assert_eq!(
+        meta(&store, &docs[0])["index_fields"]["az"]["source"],
+        "barcode"
+    );
+    assert_eq!(
+        meta(&store, &docs[1])["index_fields"]["az"]["source"],
+        "text"
+    );
+    store_verifies_and_reindexes(&env, &store, 2);
 }
 
 #[test]
