@@ -424,6 +424,120 @@ fn coversheet_refuses_an_unknown_efile_field_or_value() {
     }
 }
 
+/// `explain --json --profile PROFILE DOC`: its `barcodes` list and the whole answer.
+fn explain_json(
+    env: &TestEnv,
+    profile: &Path,
+    doc: &Path,
+) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let out = env
+        .cmd()
+        .args(["explain", "--json", "--profile"])
+        .arg(profile)
+        .arg(doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (v["barcodes"].as_array().unwrap().clone(), v)
+}
+
+#[test]
+fn explain_reads_the_codes_of_a_cover_sheet_pdf_and_of_a_turned_image() {
+    let env = TestEnv::new();
+    let prof = profile(&env, "[patch_t, cover]", false);
+    let pdf = env.path("cover.pdf");
+    let out = env
+        .cmd()
+        .args(["coversheet", "--profile"])
+        .arg(&prof)
+        .args([
+            "--efile",
+            "vollstreckung",
+            "--field",
+            "az=VB-2026-04711",
+            "--out",
+        ])
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The PDF straight from `coversheet` (vector bars and modules, no image): rendered.
+    let (codes, v) = explain_json(&env, &prof, &pdf);
+    let payload = "RESISCAN-COVER/1\nefile=vollstreckung\naz=VB-2026-04711";
+    let qr = codes
+        .iter()
+        .find(|c| c["symbology"] == "QR")
+        .unwrap_or_else(|| panic!("{codes:?}"));
+    assert_eq!(qr["value"], payload);
+    assert_eq!(qr["page"], 1);
+    assert_eq!(qr["rotation"], 0);
+    assert_eq!(
+        qr["feeds"][0], "cover sheet: routes to e-file 'vollstreckung'",
+        "{qr}"
+    );
+    assert!(
+        codes
+            .iter()
+            .any(|c| c["value"] == "patch_t"
+                && c["feeds"][0] == "separator sheet (split_on: patch_t)"),
+        "{codes:?}"
+    );
+    // The cover on page 1 routes the document, as at ingest.
+    assert_eq!(v["efile"]["id"], "vollstreckung", "{v}");
+    assert_eq!(v["efile"]["fields"]["az"]["source"], "cover", "{v}");
+
+    // A scanned page, fed sideways (turned 270°): an image file is decoded directly.
+    let png = env.path("cover.png");
+    let status = Command::new("pdftoppm")
+        .args(["-r", "300", "-gray", "-png", "-singlefile"])
+        .arg(&pdf)
+        .arg(env.path("cover"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let turned = env.path("turned.png");
+    magick(&[&[png.to_str().unwrap()], &["-rotate", "270"]], &turned);
+    let (codes, _) = explain_json(&env, &prof, &turned);
+    let qr = codes.iter().find(|c| c["symbology"] == "QR").unwrap();
+    assert_eq!(qr["rotation"], 270, "{qr}");
+    // Without cover in split_on, the sheet is read but said to route nothing.
+    let (codes, v) = explain_json(&env, &profile(&env, "[patch_2]", false), &turned);
+    let qr = codes.iter().find(|c| c["symbology"] == "QR").unwrap();
+    assert!(
+        qr["feeds"][0]
+            .as_str()
+            .unwrap()
+            .contains("split_on does not list cover"),
+        "{qr}"
+    );
+    assert!(v["efile"].is_null(), "{v}");
+    assert!(
+        codes.iter().any(|c| c["value"] == "patch_t"
+            && c["feeds"][0]
+                .as_str()
+                .unwrap()
+                .contains("does not list patch_t")),
+        "{codes:?}"
+    );
+    // The text form names them too.
+    let out = env
+        .cmd()
+        .args(["explain", "--profile"])
+        .arg(&prof)
+        .arg(&turned)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("page 1: QR"), "{said}");
+    assert!(said.contains("turned 270°"), "{said}");
+    assert!(said.contains("text: none read"), "{said}");
+}
+
 /// A gray PGM of `text` in `symbology`, `module` px a module, 1D bars `height` px high.
 fn barcode_pgm(
     symbology: resiscan::barcode::Symbology,
@@ -547,6 +661,28 @@ fn a_code39_patcht_sheet_splits_and_a_code128_wins_over_a_smudged_aktenzeichen()
         "text"
     );
     store_verifies_and_reindexes(&env, &store, 2);
+    // explain shows the barcodes of the filed PDF (rendered) and of the sheet (an image),
+    // with the rules they feed.
+    let (codes, v) = explain_json(&env, &prof, &store.join(docs[0]["pdf"].as_str().unwrap()));
+    let c128 = codes
+        .iter()
+        .find(|c| c["symbology"] == "Code 128")
+        .unwrap_or_else(|| panic!("{codes:?}"));
+    assert_eq!(c128["value"], "VB-2026-04711");
+    assert_eq!(c128["page"], 1);
+    assert_eq!(
+        c128["feeds"][0], "field az = VB-2026-04711 of e-file 'vollstreckung'",
+        "{c128}"
+    );
+    assert_eq!(v["efile"]["fields"]["az"]["source"], "barcode", "{v}");
+    let (codes, _) = explain_json(&env, &prof, &s.join("02.png"));
+    let c39 = codes.iter().find(|c| c["symbology"] == "Code 39").unwrap();
+    assert_eq!(c39["value"], "PATCHT");
+    assert_eq!(c39["rotation"].as_u64().unwrap() % 180, 0, "{c39}");
+    assert_eq!(
+        c39["feeds"][0], "separator sheet (split_on: \"barcode:PATCHT\")",
+        "{c39}"
+    );
 }
 
 #[test]
