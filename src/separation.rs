@@ -276,8 +276,34 @@ pub enum PageMark {
     Sheet(SheetKind),
 }
 
+/// The barcodes read on each page of an entry (1-based page within the entry).
+pub type PageCodes = BTreeMap<usize, Vec<Barcode>>;
+
 /// Looks at one page for the separators `split_on` asks for, reading no more than that needs.
 pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
+    page_mark_and_codes(page, dpi, split_on, false).0
+}
+
+/// As [`page_mark`]; with `all_codes` (the profile has barcode fields, which read every page
+/// for the four symbologies anyway) the page's barcodes are read once here, used for
+/// `barcode:TEXT` and cover sheets, and handed back for the page stage.
+pub fn page_mark_and_codes(
+    page: &GrayImage,
+    dpi: u32,
+    split_on: &[SplitOn],
+    all_codes: bool,
+) -> (PageMark, Option<Vec<Barcode>>) {
+    let codes = all_codes.then(|| crate::barcode::read_barcodes(page, dpi, &Symbology::ALL));
+    let mark = page_mark_with(page, dpi, split_on, codes.as_deref());
+    (mark, codes)
+}
+
+fn page_mark_with(
+    page: &GrayImage,
+    dpi: u32,
+    split_on: &[SplitOn],
+    codes: Option<&[Barcode]>,
+) -> PageMark {
     if split_on.is_empty() {
         return PageMark::Page;
     }
@@ -311,9 +337,11 @@ pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
         // Scanner noise (specks on the paper) can break the finder patterns at full
         // resolution; binned by two the specks average out and the 0.6 mm modules still have
         // 3–4 px. Only tried on Patch T pages, so cheap.
-        let cover = || {
-            let codes = crate::barcode::read_barcodes(page, dpi, &[Symbology::Qr]);
-            codes.iter().find_map(|b| CoverPayload::decode(&b.text))
+        let cover = || match codes {
+            Some(codes) => codes.iter().find_map(|b| CoverPayload::decode(&b.text)),
+            None => crate::barcode::read_barcodes(page, dpi, &[Symbology::Qr])
+                .iter()
+                .find_map(|b| CoverPayload::decode(&b.text)),
         };
         let binned = || {
             let small = crate::barcode::binned(page, 2);
@@ -330,7 +358,14 @@ pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
         return PageMark::Sheet(SheetKind::Patch(c));
     }
     if !texts.is_empty() {
-        let codes = crate::barcode::read_barcodes(page, dpi, &Symbology::ALL);
+        let read;
+        let codes = match codes {
+            Some(c) => c,
+            None => {
+                read = crate::barcode::read_barcodes(page, dpi, &Symbology::ALL);
+                &read[..]
+            }
+        };
         if let Some(b) = codes.iter().find(|b| texts.contains(&b.text.as_str())) {
             return PageMark::Sheet(SheetKind::Barcode(b.text.clone()));
         }
@@ -760,6 +795,23 @@ mod tests {
             "{:?}",
             kept[1].sheets
         );
+    }
+
+    #[test]
+    fn barcodes_read_for_the_fields_are_read_once_and_handed_on() {
+        use crate::barcode::testutil::{draw, page};
+        let m = crate::barcode::encoded_modules(Symbology::Code39, "PATCHT").unwrap();
+        let mut p = page(8.27, 11.69, 300);
+        draw(&mut p, &m, 300, 600, 4, 150);
+        let split_on = [SplitOn::Barcode("PATCHT".into())];
+        let (mark, codes) = page_mark_and_codes(&p, 300, &split_on, true);
+        assert_eq!(mark, PageMark::Sheet(SheetKind::Barcode("PATCHT".into())));
+        let codes = codes.expect("read for the fields");
+        assert_eq!(codes.len(), 1);
+        assert_eq!(codes[0].text, "PATCHT");
+        // Without barcode fields nothing is handed on, and the mark is the same.
+        let (mark2, none) = page_mark_and_codes(&p, 300, &split_on, false);
+        assert_eq!((mark2, none), (mark, None));
     }
 
     #[test]

@@ -7,6 +7,15 @@ use std::process::Command;
 
 use crate::testenv::{self, TestEnv, enforcement_letter, render_letter, repo_path};
 
+// `scans` includes the same generators privately; a second copy here keeps that file as it is.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/letters.rs"]
+mod letters;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/layouts.rs"]
+mod layouts;
+
 /// The demo profile with `separation` (and any `extra` YAML) appended.
 fn profile(env: &TestEnv, split_on: &str, keep: bool) -> std::path::PathBuf {
     let demo = std::fs::read_to_string(repo_path("profiles/demo.yaml")).unwrap();
@@ -19,9 +28,14 @@ fn profile(env: &TestEnv, split_on: &str, keep: bool) -> std::path::PathBuf {
 /// A white A4 page at 300 dpi with a Kodak Patch T drawn to the geometry (bars N W N W,
 /// 0.08/0.20 in, 6 in long, from 0.5 in below the top), turned by `skew` degrees, with noise.
 fn patch_t_sheet(out: &Path, skew: f32) {
+    patch_sheet(out, [false, true, false, true], skew);
+}
+
+/// As [`patch_t_sheet`] with the bars `wide` (true = 0.20 in) from the leading edge.
+fn patch_sheet(out: &Path, bars: [bool; 4], skew: f32) {
     let mut draw = Vec::new();
     let mut y = 150; // 0.5 in
-    for (k, wide) in [false, true, false, true].into_iter().enumerate() {
+    for (k, wide) in bars.into_iter().enumerate() {
         let h = if wide { 60 } else { 24 };
         draw.push("-draw".to_string());
         draw.push(format!(
@@ -735,4 +749,130 @@ fn a_torn_patch_sheet_stays_a_page_and_is_flagged() {
             .any(|x| x.contains("page 2 of the stack") && x.contains("torn")),
         "{f:?}"
     );
+}
+
+#[test]
+fn patch_2_and_3_and_a_qr_or_datamatrix_text_sheet_split_and_an_entry_e_2_is_refused() {
+    use resiscan::barcode::Symbology;
+    let env = TestEnv::new();
+    let batch = env.mkdir("2026-12-02-mix");
+    let s = batch.join("stapel");
+    let tmp = env.mkdir("parts");
+    // Letter | Patch 2 (W N N W) | letter | QR "TRENNBLATT" | letter | Patch 3 (W N W N), fed
+    // upside down | DataMatrix "TRENNBLATT" turned 90° | letter.
+    render_letter(&s.join("01.png"), &enforcement_letter("VB-2026-00031"), &[]);
+    patch_sheet(&s.join("02.png"), [true, false, false, true], 1.0);
+    render_letter(&s.join("03.png"), &enforcement_letter("VB-2026-00032"), &[]);
+    barcode_pgm(Symbology::Qr, "TRENNBLATT", 12, 0, &tmp.join("qr.pgm"));
+    magick(
+        &[
+            &["-size", "2480x3508", "xc:white"],
+            &[tmp.join("qr.pgm").to_str().unwrap()],
+            &["-geometry", "+1500+2600", "-composite"],
+        ],
+        &s.join("04.png"),
+    );
+    render_letter(&s.join("05.png"), &enforcement_letter("VB-2026-00033"), &[]);
+    patch_sheet(&tmp.join("p3.png"), [true, false, true, false], -1.0);
+    magick(
+        &[&[tmp.join("p3.png").to_str().unwrap()], &["-rotate", "180"]],
+        &s.join("06.png"),
+    );
+    barcode_pgm(
+        Symbology::DataMatrix,
+        "TRENNBLATT",
+        12,
+        0,
+        &tmp.join("dm.pgm"),
+    );
+    magick(
+        &[
+            &["-size", "2480x3508", "xc:white"],
+            &[tmp.join("dm.pgm").to_str().unwrap()],
+            &["-geometry", "+400+900", "-composite", "-rotate", "90"],
+        ],
+        &s.join("07.png"),
+    );
+    render_letter(&s.join("08.png"), &enforcement_letter("VB-2026-00034"), &[]);
+    // An entry whose id is the stack's second document's id.
+    render_letter(
+        &batch.join("stapel_2.png"),
+        &enforcement_letter("VB-2026-00099"),
+        &[],
+    );
+    let store = env.path("store");
+    let prof = profile(&env, r#"[patch_2, patch_3, "barcode:TRENNBLATT"]"#, false);
+    let (code, report) = env.ingest(&batch, &prof, &store);
+    assert_ne!(code, 0, "one entry is quarantined: {}", report.stderr);
+    let docs: Vec<&serde_json::Value> = report
+        .documents()
+        .iter()
+        .filter(|d| d["fate"] == "filed")
+        .collect();
+    let azs: Vec<&str> = docs
+        .iter()
+        .map(|d| d["index_fields"]["az"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        azs,
+        [
+            "VB-2026-00031",
+            "VB-2026-00032",
+            "VB-2026-00033",
+            "VB-2026-00034"
+        ],
+        "{}",
+        report.report
+    );
+    let kinds: Vec<Vec<(String, u64)>> = docs
+        .iter()
+        .map(|d| sheets(d).into_iter().map(|s| (s.0, s.3)).collect())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            vec![],
+            vec![("patch_2".to_string(), 2)],
+            // Patch 3 and the DataMatrix sheet in a row: the first goes with the document
+            // before it.
+            vec![("barcode".to_string(), 4), ("patch_3".to_string(), 6)],
+            vec![("barcode".to_string(), 7)]
+        ],
+        "{}",
+        report.report
+    );
+    for d in &docs {
+        assert_eq!(pdf_pages(&store.join(d["pdf"].as_str().unwrap())), 1);
+    }
+    assert_eq!(docs[1]["id"], "2026-12-02-mix_stapel_2");
+    let reason = report.quarantine_reason("stapel_2");
+    assert!(
+        reason.contains("also the id of a document from entry 'stapel'"),
+        "{reason}"
+    );
+}
+
+/// The cheap ink test in front of the barcode readers (issue #14's cost): pages of plain print
+/// skip rxing, a page with a barcode never does (every barcode test above and in
+/// `barcode::tests` goes through it; `barcode::tests` checks the symbols' ink directly).
+#[test]
+fn pages_of_plain_print_skip_the_barcode_readers() {
+    use resiscan::barcode::may_hold_barcode;
+    let font = letters::load_font().expect("DejaVu Sans (fonts-dejavu-core)");
+    for (i, text) in letters::texts::ratenzahlung().iter().enumerate() {
+        let page = letters::render_page(&font, text, 300);
+        assert!(!may_hold_barcode(&page, 300), "letter page {i}");
+    }
+    for l in layouts::all(&font) {
+        let looked_at = may_hold_barcode(&l.image, layouts::DPI);
+        // Large bold headings, a photo and a dark band are dense enough to be looked at.
+        let dense = matches!(l.name, "three_columns" | "photo_page" | "dark_band");
+        assert_eq!(
+            looked_at,
+            dense,
+            "{}: densest ink {}",
+            l.name,
+            resiscan::barcode::densest_ink(&l.image, layouts::DPI)
+        );
+    }
 }
