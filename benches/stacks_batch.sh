@@ -8,7 +8,9 @@
 #   text      + separation: {split_on: ["barcode:PATCHT"]} (every page read for 4 symbologies);
 #   fields    + separation as `text` and the az field also read from barcodes (one read a page,
 #             handed from the stack stage to the page stage).
-# Prints the median wall seconds of each and its ratio to `plain`.
+# Prints the median wall seconds of each and its ratio to `plain`, and the same for CPU seconds
+# (user + system): on a machine shared with other work the wall time swings with their load,
+# the CPU time far less.
 # Usage: benches/stacks_batch.sh [PAGES (default 12)] [JOBS (default 2)] [RUNS (default 3)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,17 +39,20 @@ for round in $(seq "$RUNS"); do
   line="round $round:"
   for p in plain patch text fields; do
     rm -rf "$work/store"
-    /usr/bin/time -f "%e" -o "$work/time" target/release/resiscan ingest "$work/batch" \
+    /usr/bin/time -f "%e %U %S" -o "$work/time" target/release/resiscan ingest "$work/batch" \
       --profile "$work/$p.yaml" --store "$work/store" --jobs "$JOBS" -q >/dev/null 2>"$work/err" || true
-    s=$(tail -n 1 "$work/time")
+    read -r s u k < <(tail -n 1 "$work/time")
     echo "$s" >>"$work/$p.s"
-    line="$line $p ${s}s"
+    echo "$u + $k" | bc >>"$work/$p.cpu"
+    line="$line $p ${s}s/$(tail -n 1 "$work/$p.cpu")cpu"
   done
   echo "$line" >&2
 done
 plain=$(median <"$work/plain.s")
-echo "pages=$PAGES jobs=$JOBS runs=$RUNS (median wall seconds; ratio to plain)"
+plain_cpu=$(median <"$work/plain.cpu")
+echo "pages=$PAGES jobs=$JOBS runs=$RUNS (medians; ratios to plain)"
 for p in plain patch text fields; do
   s=$(median <"$work/$p.s")
-  echo "$p: ${s} s  ratio $(echo "scale=3; $s / $plain" | bc)"
+  c=$(median <"$work/$p.cpu")
+  echo "$p: wall ${s} s (ratio $(echo "scale=3; $s / $plain" | bc)), cpu ${c} s (ratio $(echo "scale=3; $c / $plain_cpu" | bc))"
 done

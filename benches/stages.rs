@@ -5,8 +5,8 @@
 //! CMYK JPEG to the gray raster, and writing a page whose JPEG carries an ICC profile or is
 //! CMYK (the ICCBased colour space, with the default CMYK profile). The whole-batch
 //! comparison against bare Tesseract is `benches/batch.sh`. Issue #14 added the patch-code
-//! reader, a stack page's separator check and the barcode readers; its second round the ink
-//! test in front of the readers and the readers on a page with a label.
+//! reader, a stack page's separator check and the barcode readers; its second round an ink
+//! test (not used by the readers) and the readers on a page with a label.
 //!
 //! Run: `cargo bench --bench stages`.
 
@@ -208,9 +208,9 @@ fn stages(c: &mut Criterion) {
             )
         })
     });
-    // The ink test alone (what a page of plain print now pays for `barcode:TEXT` separation
-    // or barcode fields: `barcodes_all_four` on the letter stops after it), and the readers on
-    // a page that passes it: the letter with a Code 128 label (0.33 mm modules, 12 mm high).
+    // The ink test alone (meant to spare pages of plain print the readers; not used by them,
+    // see `barcode::BARCODE_INK`), and the readers on the letter with a Code 128 label (0.33 mm
+    // modules, 12 mm high).
     c.bench_function("barcode_ink_test", |b| {
         b.iter(|| resiscan::barcode::may_hold_barcode(black_box(&page), DPI))
     });
