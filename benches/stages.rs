@@ -5,7 +5,8 @@
 //! CMYK JPEG to the gray raster, and writing a page whose JPEG carries an ICC profile or is
 //! CMYK (the ICCBased colour space, with the default CMYK profile). The whole-batch
 //! comparison against bare Tesseract is `benches/batch.sh`. Issue #14 added the patch-code
-//! reader, a stack page's separator check and the barcode readers.
+//! reader, a stack page's separator check and the barcode readers; its second round an ink
+//! test (not used by the readers) and the readers on a page with a label.
 //!
 //! Run: `cargo bench --bench stages`.
 
@@ -206,6 +207,40 @@ fn stages(c: &mut Criterion) {
                 &resiscan::barcode::Symbology::ALL,
             )
         })
+    });
+    // The ink test alone (meant to spare pages of plain print the readers; not used by them,
+    // see `barcode::BARCODE_INK`), and the readers on the letter with a Code 128 label (0.33 mm
+    // modules, 12 mm high).
+    c.bench_function("barcode_ink_test", |b| {
+        b.iter(|| resiscan::barcode::may_hold_barcode(black_box(&page), DPI))
+    });
+    let mut labelled = page.clone();
+    let m =
+        resiscan::barcode::encoded_modules(resiscan::barcode::Symbology::Code128, "VB-2026-04711")
+            .expect("encodes");
+    for y in 150..300u32 {
+        for x in 0..m.width * 4 {
+            if m.is_dark(x / 4, 0) {
+                labelled.pixels[(y * labelled.width + 1200 + x) as usize] = 0;
+            }
+        }
+    }
+    assert!(
+        !resiscan::barcode::read_barcodes(&labelled, DPI, &resiscan::barcode::Symbology::ALL)
+            .is_empty()
+    );
+    c.bench_function("barcodes_all_four_labelled_letter", |b| {
+        b.iter(|| {
+            resiscan::barcode::read_barcodes(
+                black_box(&labelled),
+                DPI,
+                &resiscan::barcode::Symbology::ALL,
+            )
+        })
+    });
+    let text_sheet = [resiscan::profile::SplitOn::Barcode("PATCHT".into())];
+    c.bench_function("stack_page_barcode_text", |b| {
+        b.iter(|| resiscan::separation::page_mark(black_box(&page), DPI, &text_sheet))
     });
     c.bench_function("barcodes_1d_only", |b| {
         b.iter(|| {

@@ -238,7 +238,8 @@ pub struct QaServeArgs {
 pub struct ExplainArgs {
     #[arg(long, value_name = "FILE")]
     pub profile: PathBuf,
-    /// A PDF (its text layer is read) or a text file.
+    /// A PDF (its text layer is read, its pages rendered to read their barcodes), an image
+    /// file (PNG, JPEG, TIFF: its barcodes, patch codes and cover sheets; no OCR) or a text file.
     #[arg(value_name = "DOC")]
     pub doc: PathBuf,
     #[arg(long)]

@@ -489,14 +489,58 @@ fn qa(cmd: QaCommand) -> anyhow::Result<Exit> {
 }
 
 fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
+    use crate::barcode::found;
     let configured = crate::config::configure(&args.profile, crate::config::Needs::FilePlan)?;
-    // Every error of document_text names the file already.
-    let text = crate::classify::document_text(&args.doc)?;
-    let result = configured.plan.classifier.classify(&text);
-    if args.json {
-        print_json(&result)?;
+    let profile = &configured.profile.profile;
+    // An image file has barcodes but no text (explain runs no OCR); a PDF both; a text file
+    // only text. Every error of document_text and document_pages names the file already.
+    let image = found::is_image_file(&args.doc);
+    let text = if image {
+        String::new()
     } else {
+        crate::classify::document_text(&args.doc)?
+    };
+    let max_pixels = u64::from(profile.scan.max_megapixels) * 1_000_000;
+    let pages = found::document_pages(&args.doc, max_pixels)?;
+    let codes = found::found_codes(profile, &pages);
+    let texts: Vec<String> = codes
+        .iter()
+        .filter(|c| c.symbology != "patch code")
+        .map(|c| c.value.clone())
+        .collect();
+    let mut result = configured
+        .plan
+        .classifier
+        .classify_with_barcodes(&text, &texts);
+    // A cover sheet on the first page routes the document, as at ingest (with split_on: cover).
+    if profile.split_on().contains(&crate::profile::SplitOn::Cover)
+        && let Some(cover) = codes
+            .iter()
+            .filter(|c| c.page == 1)
+            .find_map(|c| crate::separation::CoverPayload::decode(&c.value))
+    {
+        result = crate::classify::routed_by_cover(profile, result, &cover);
+    }
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Explained<'a> {
+            #[serde(flatten)]
+            result: &'a crate::classify::Classification,
+            barcodes: &'a [found::FoundCode],
+        }
+        print_json(&Explained {
+            result: &result,
+            barcodes: &codes,
+        })?;
+    } else {
+        if image {
+            println!(
+                "text: none read (an image file: explain runs no OCR; the decision rests on its \
+                 barcodes only)"
+            );
+        }
         print!("{}", crate::classify::explain(&result));
+        print!("{}", found::explained(&codes, pages.len()));
     }
     Ok(Exit::Ok)
 }

@@ -195,6 +195,27 @@ pub struct DocumentRecord {
     pub filing: Option<Filing>,
     /// Index fields (Verschlagwortung): name -> value (normalised) as filed.
     pub index_fields: BTreeMap<String, String>,
+    /// The separator sheets of a stack (SPEC §6) that belong to this document: the one that
+    /// starts it, and any with no document after them. Empty (and not written) for documents
+    /// that are not cut from a stack, so notes of other profiles stay as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub separator_sheets: Vec<SeparatorSheet>,
+}
+
+/// One separator sheet found in a stack (SPEC §6): never silently lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeparatorSheet {
+    /// `patch_t`, `patch_2`, `patch_3`, `barcode` or `cover`.
+    pub kind: String,
+    /// The source file (relative to the batch) and the page within it (1-based).
+    pub source: String,
+    pub source_page: usize,
+    /// 1-based page within the entry (the stack).
+    pub stack_page: usize,
+    /// What a `barcode` sheet's barcode reads, or a cover sheet's whole payload.
+    pub payload: Option<String>,
+    /// `keep_sheets: true`: the sheet is a page of the PDF; else it was left out.
+    pub kept: bool,
 }
 
 /// A.NB.4 e: the concordance statement and what it rests on.
@@ -359,6 +380,7 @@ mod tests {
                 pdf_sha256: Some("01".into()),
                 filing: None,
                 index_fields: BTreeMap::from([("az".to_string(), "VB-2026-00417".to_string())]),
+                separator_sheets: vec![],
             }],
             concordance: Concordance::automatic(vec!["dpi >= 300".into()]),
         }

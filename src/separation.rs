@@ -276,8 +276,34 @@ pub enum PageMark {
     Sheet(SheetKind),
 }
 
+/// The barcodes read on each page of an entry (1-based page within the entry).
+pub type PageCodes = BTreeMap<usize, Vec<Barcode>>;
+
 /// Looks at one page for the separators `split_on` asks for, reading no more than that needs.
 pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
+    page_mark_and_codes(page, dpi, split_on, false).0
+}
+
+/// As [`page_mark`]; with `all_codes` (the profile has barcode fields, which read every page
+/// for the four symbologies anyway) the page's barcodes are read once here, used for
+/// `barcode:TEXT` and cover sheets, and handed back for the page stage.
+pub fn page_mark_and_codes(
+    page: &GrayImage,
+    dpi: u32,
+    split_on: &[SplitOn],
+    all_codes: bool,
+) -> (PageMark, Option<Vec<Barcode>>) {
+    let codes = all_codes.then(|| crate::barcode::read_barcodes(page, dpi, &Symbology::ALL));
+    let mark = page_mark_with(page, dpi, split_on, codes.as_deref());
+    (mark, codes)
+}
+
+fn page_mark_with(
+    page: &GrayImage,
+    dpi: u32,
+    split_on: &[SplitOn],
+    codes: Option<&[Barcode]>,
+) -> PageMark {
     if split_on.is_empty() {
         return PageMark::Page;
     }
@@ -311,9 +337,11 @@ pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
         // Scanner noise (specks on the paper) can break the finder patterns at full
         // resolution; binned by two the specks average out and the 0.6 mm modules still have
         // 3–4 px. Only tried on Patch T pages, so cheap.
-        let cover = || {
-            let codes = crate::barcode::read_barcodes(page, dpi, &[Symbology::Qr]);
-            codes.iter().find_map(|b| CoverPayload::decode(&b.text))
+        let cover = || match codes {
+            Some(codes) => codes.iter().find_map(|b| CoverPayload::decode(&b.text)),
+            None => crate::barcode::read_barcodes(page, dpi, &[Symbology::Qr])
+                .iter()
+                .find_map(|b| CoverPayload::decode(&b.text)),
         };
         let binned = || {
             let small = crate::barcode::binned(page, 2);
@@ -330,7 +358,14 @@ pub fn page_mark(page: &GrayImage, dpi: u32, split_on: &[SplitOn]) -> PageMark {
         return PageMark::Sheet(SheetKind::Patch(c));
     }
     if !texts.is_empty() {
-        let codes = crate::barcode::read_barcodes(page, dpi, &Symbology::ALL);
+        let read;
+        let codes = match codes {
+            Some(c) => c,
+            None => {
+                read = crate::barcode::read_barcodes(page, dpi, &Symbology::ALL);
+                &read[..]
+            }
+        };
         if let Some(b) = codes.iter().find(|b| texts.contains(&b.text.as_str())) {
             return PageMark::Sheet(SheetKind::Barcode(b.text.clone()));
         }
@@ -460,8 +495,10 @@ pub struct StackPart {
     pub number: usize,
     /// Pages of the entry (1-based) that go into this document, in order.
     pub pages: Vec<usize>,
-    /// Lines for the note: the separator sheets of this part of the stack (the one that
-    /// starts the document), pages flagged as damaged sheets, notices.
+    /// The separator sheets of this part of the stack: the one that starts the document, and
+    /// any with no document after them (the stack's end, or twice in a row).
+    pub sheets: Vec<crate::note::SeparatorSheet>,
+    /// Lines for the note's flags: pages flagged as damaged sheets, notices, cover routing.
     pub flags: Vec<String>,
     /// The cover sheet that starts the document.
     pub cover: Option<CoverPayload>,
@@ -478,6 +515,22 @@ pub fn stack_parts(entry_id: &str, split: &Split, at: &PageSources) -> Option<Ve
             .map(|(f, p)| format!("{f} page {p}"))
             .unwrap_or_else(|| format!("page {page}"))
     };
+    // A sheet is kept when `keep_sheets` made it a page of some document.
+    let listed = |s: &Sheet| crate::note::SeparatorSheet {
+        kind: s.kind.name().to_string(),
+        source: at
+            .get(s.page - 1)
+            .map(|(f, _)| f.clone())
+            .unwrap_or_default(),
+        source_page: at.get(s.page - 1).map(|(_, p)| *p).unwrap_or(0),
+        stack_page: s.page,
+        payload: match &s.kind {
+            SheetKind::Patch(_) => None,
+            SheetKind::Barcode(t) => Some(t.clone()),
+            SheetKind::Cover(c) => Some(c.encode()),
+        },
+        kept: split.docs.iter().any(|d| d.pages.contains(&s.page)),
+    };
     if split.sheets.is_empty() && split.docs.iter().all(|d| d.flagged.is_empty()) {
         return None;
     }
@@ -487,8 +540,9 @@ pub fn stack_parts(entry_id: &str, split: &Split, at: &PageSources) -> Option<Ve
         .enumerate()
         .map(|(i, d)| {
             let mut flags = Vec::new();
+            let mut sheets = Vec::new();
             if let Some(sheet) = &d.started_by {
-                flags.push(sheet_line(sheet, &where_(sheet.page)));
+                sheets.push(listed(sheet));
             }
             // Sheets with no document after them (the stack's end, or twice in a row) are
             // listed with the document before them, so every sheet is in some note.
@@ -498,7 +552,7 @@ pub fn stack_parts(entry_id: &str, split: &Split, at: &PageSources) -> Option<Ve
                 let before_next = next_start.is_none_or(|n| s.page < n.page);
                 let starts_this = d.started_by.as_ref().is_some_and(|x| x.page == s.page);
                 if after_this && before_next && !starts_this {
-                    flags.push(sheet_line(s, &where_(s.page)));
+                    sheets.push(listed(s));
                 }
             }
             for (page, why) in &d.flagged {
@@ -520,25 +574,13 @@ pub fn stack_parts(entry_id: &str, split: &Split, at: &PageSources) -> Option<Ve
                 entry_id: entry_id.to_string(),
                 number: d.number,
                 pages: d.pages.clone(),
+                sheets,
                 flags,
                 cover: d.cover.clone(),
             }
         })
         .collect();
     Some(parts)
-}
-
-fn sheet_line(s: &Sheet, at: &str) -> String {
-    let detail = match &s.kind {
-        SheetKind::Patch(_) => String::new(),
-        SheetKind::Barcode(t) => format!(" {t:?}"),
-        SheetKind::Cover(c) => format!(" e-file {}", c.efile),
-    };
-    format!(
-        "separator sheet {}{detail}: page {} of the stack ({at})",
-        s.kind.name(),
-        s.page
-    )
 }
 
 /// The id of the `number`-th document of the stack `entry_id` (see the module comment).
@@ -691,6 +733,85 @@ mod tests {
         assert_eq!(s.docs[0].cover.as_ref(), Some(&cover));
         assert_eq!(s.docs[0].pages, [2, 3]);
         assert_eq!(s.docs[1].cover, None);
+    }
+
+    #[test]
+    fn every_sheet_is_listed_with_its_file_page_payload_and_whether_it_was_kept() {
+        let code = PageMark::Sheet(SheetKind::Barcode("PATCHT".into()));
+        let cover = CoverPayload {
+            efile: "bauamt".into(),
+            fields: BTreeMap::from([("az".into(), "VB-2024-00042".into())]),
+        };
+        // P | PATCHT | P | cover | T (end): sheets on pages 2, 4, 5.
+        let marks = [
+            P,
+            code,
+            P,
+            PageMark::Sheet(SheetKind::Cover(cover.clone())),
+            t(),
+        ];
+        let at: PageSources = vec![
+            ("s/a.tif".into(), 1),
+            ("s/a.tif".into(), 2),
+            ("s/b.png".into(), 1),
+            ("s/c.tif".into(), 1),
+            ("s/c.tif".into(), 2),
+        ];
+        let parts = stack_parts("e", &split_stack(&marks, false), &at).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].sheets.is_empty(), "{:?}", parts[0].sheets);
+        let listed: Vec<_> = parts[1]
+            .sheets
+            .iter()
+            .map(|s| {
+                (
+                    s.kind.as_str(),
+                    s.source.as_str(),
+                    s.source_page,
+                    s.stack_page,
+                    s.kept,
+                )
+            })
+            .collect();
+        // The PATCHT sheet starts document 2; nothing follows the cover and the Patch T, so
+        // document 2 lists them too (the cover routes no document: no flag says it does).
+        assert_eq!(
+            listed,
+            [
+                ("barcode", "s/a.tif", 2, 2, false),
+                ("cover", "s/c.tif", 1, 4, false),
+                ("patch_t", "s/c.tif", 2, 5, false)
+            ]
+        );
+        assert_eq!(parts[1].sheets[0].payload.as_deref(), Some("PATCHT"));
+        assert_eq!(parts[1].sheets[1].payload, Some(cover.encode()));
+        assert_eq!(parts[1].sheets[2].payload, None);
+        assert!(!parts[1].flags.iter().any(|f| f.starts_with("routing")));
+        // keep_sheets: the sheet that starts a document is a page of it; a sheet at the end
+        // joins the last document.
+        let kept = stack_parts("e", &split_stack(&marks, true), &at).unwrap();
+        assert!(
+            kept[1].sheets.iter().all(|s| s.kept),
+            "{:?}",
+            kept[1].sheets
+        );
+    }
+
+    #[test]
+    fn barcodes_read_for_the_fields_are_read_once_and_handed_on() {
+        use crate::barcode::testutil::{draw, page};
+        let m = crate::barcode::encoded_modules(Symbology::Code39, "PATCHT").unwrap();
+        let mut p = page(8.27, 11.69, 300);
+        draw(&mut p, &m, 300, 600, 4, 150);
+        let split_on = [SplitOn::Barcode("PATCHT".into())];
+        let (mark, codes) = page_mark_and_codes(&p, 300, &split_on, true);
+        assert_eq!(mark, PageMark::Sheet(SheetKind::Barcode("PATCHT".into())));
+        let codes = codes.expect("read for the fields");
+        assert_eq!(codes.len(), 1);
+        assert_eq!(codes[0].text, "PATCHT");
+        // Without barcode fields nothing is handed on, and the mark is the same.
+        let (mark2, none) = page_mark_and_codes(&p, 300, &split_on, false);
+        assert_eq!((mark2, none), (mark, None));
     }
 
     #[test]

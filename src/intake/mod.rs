@@ -30,6 +30,10 @@ pub struct DocumentSource {
     /// With `separation`: which part of its entry's stack this document is (SPEC §6); `None`
     /// for a whole entry.
     pub stack: Option<Box<crate::separation::StackPart>>,
+    /// With `separation` and barcode fields: the barcodes the stack stage already read on each
+    /// page of the entry (1-based page within the entry), so the page stage does not read them
+    /// a second time. `None`: the page stage reads them itself.
+    pub read_codes: Option<std::sync::Arc<crate::separation::PageCodes>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -265,6 +269,7 @@ pub fn read_batch(root: &Path) -> Result<Batch, IntakeError> {
             files: vec![entry.path.clone()],
             refusal: None,
             stack: None,
+            read_codes: None,
         };
         let other_document = |target: &Path| {
             real_paths

@@ -595,11 +595,20 @@ impl Run<'_, '_> {
                 self.times.ocr_ms += ms(t.elapsed());
                 if wants_barcodes {
                     let t = Instant::now();
-                    for b in crate::barcode::read_barcodes(
-                        &page.gray,
-                        dpi.round() as u32,
-                        &crate::barcode::Symbology::ALL,
-                    ) {
+                    // Read once: the stack stage may have read this page's barcodes already.
+                    let already = self
+                        .doc
+                        .read_codes
+                        .as_ref()
+                        .and_then(|c| c.get(&stack_page).cloned());
+                    let codes = already.unwrap_or_else(|| {
+                        crate::barcode::read_barcodes(
+                            &page.gray,
+                            dpi.round() as u32,
+                            &crate::barcode::Symbology::ALL,
+                        )
+                    });
+                    for b in codes {
                         log.flags.push(format!("page {page_number}: barcode {b}"));
                         barcodes.push(b.text);
                     }
@@ -1131,6 +1140,11 @@ fn base_record(batch: &Batch, doc: &DocumentSource, fate: Fate) -> DocumentRecor
         pdf_sha256: None,
         filing: None,
         index_fields: BTreeMap::new(),
+        separator_sheets: doc
+            .stack
+            .as_ref()
+            .map(|p| p.sheets.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -1413,6 +1427,7 @@ mod tests {
             ],
             refusal: None,
             stack: None,
+            read_codes: None,
         }
     }
 

@@ -133,6 +133,7 @@ mod tests {
                 pdf_sha256: Some("ab".repeat(32)),
                 filing: None,
                 index_fields: Default::default(),
+                separator_sheets: Vec::new(),
             },
             classification: None,
             times: Default::default(),

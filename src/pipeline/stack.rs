@@ -25,6 +25,9 @@ pub(super) fn split_batch(profile: &Profile, batch: Batch, jobs: usize) -> Batch
         return batch;
     };
     let split_on = profile.split_on();
+    // Barcode fields read every page for all four symbologies anyway: read them here once and
+    // hand them on, so neither stage reads a page twice.
+    let all_codes = profile.efiles.iter().any(|r| !r.barcode_fields.is_empty());
     let max_pixels = u64::from(profile.scan.max_megapixels) * 1_000_000;
     let assume = profile.scan.assume_dpi;
     let next = AtomicUsize::new(0);
@@ -38,10 +41,25 @@ pub(super) fn split_batch(profile: &Profile, batch: Batch, jobs: usize) -> Batch
             let parts = if doc.refusal.is_some() {
                 None
             } else {
-                page_marks(&batch, doc, &split_on, max_pixels, assume).and_then(|(marks, at)| {
-                    let split = separation::split_stack(&marks, settings.keep_sheets);
-                    expanded(doc, &split, &at)
-                })
+                page_marks(&batch, doc, &split_on, max_pixels, assume, all_codes).map(
+                    |(marks, at, codes)| {
+                        let split = separation::split_stack(&marks, settings.keep_sheets);
+                        let codes = all_codes.then(|| Arc::new(codes));
+                        match expanded(doc, &split, &at) {
+                            Some(mut parts) => {
+                                for p in &mut parts {
+                                    p.read_codes = codes.clone();
+                                }
+                                parts
+                            }
+                            // Unchanged but for the barcodes already read.
+                            None => vec![DocumentSource {
+                                read_codes: codes,
+                                ..doc.clone()
+                            }],
+                        }
+                    },
+                )
             };
             results
                 .lock()
@@ -106,6 +124,7 @@ fn expanded(
                 files: doc.files.clone(),
                 refusal: None,
                 stack: Some(Box::new(part)),
+                read_codes: None,
             })
             .collect(),
     )
@@ -118,9 +137,11 @@ fn page_marks(
     split_on: &[crate::profile::SplitOn],
     max_pixels: u64,
     assume_dpi: Option<u32>,
-) -> Option<(Vec<PageMark>, PageSources)> {
+    all_codes: bool,
+) -> Option<(Vec<PageMark>, PageSources, separation::PageCodes)> {
     let mut marks = Vec::new();
     let mut at = Vec::new();
+    let mut codes = separation::PageCodes::new();
     for file in &doc.files {
         let name = file
             .strip_prefix(&batch.root)
@@ -138,9 +159,14 @@ fn page_marks(
                 .filter(|&d| d > 0)
                 .or(assume_dpi)
                 .unwrap_or(300);
-            marks.push(separation::page_mark(&page.gray, dpi, split_on));
+            let (mark, read) =
+                separation::page_mark_and_codes(&page.gray, dpi, split_on, all_codes);
+            marks.push(mark);
             at.push((name.clone(), index + 1));
+            if let Some(read) = read {
+                codes.insert(at.len(), read);
+            }
         }
     }
-    Some((marks, at))
+    Some((marks, at, codes))
 }

@@ -68,6 +68,7 @@ pub(crate) fn filed_doc(id: &str) -> DocumentRecord {
             retention_until: Some("2036-11-25".into()),
         }),
         index_fields: BTreeMap::from([("az".to_string(), format!("VB-2026-{n:05}"))]),
+        separator_sheets: Vec::new(),
     }
 }
 

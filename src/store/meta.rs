@@ -57,6 +57,11 @@ pub struct MetaField {
     pub value: String,
     /// Exactly what the OCR text said (differs from `value` after an OCR-slip correction).
     pub raw: String,
+    /// Where the value was read (SPEC §6): `text`, `barcode` or `cover` (the transfer note's
+    /// `decided_by` says the same in words). `null` only when the meta record was built
+    /// without the classification (older records read back have no key at all).
+    #[serde(default)]
+    pub source: Option<crate::classify::FieldSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +102,7 @@ impl Meta {
                         MetaField {
                             value: v.value.clone(),
                             raw: v.raw.clone(),
+                            source: Some(v.source),
                         },
                     )
                 })
@@ -110,6 +116,7 @@ impl Meta {
                         MetaField {
                             value: v.clone(),
                             raw: v.clone(),
+                            source: None,
                         },
                     )
                 })
@@ -196,6 +203,7 @@ mod tests {
             pdf_sha256: Some("bb".repeat(32)),
             filing: None,
             index_fields: BTreeMap::from([("az".into(), "VB-2026-00417".into())]),
+            separator_sheets: Vec::new(),
         }
     }
 
@@ -268,6 +276,42 @@ mod tests {
         );
         assert_eq!(m.index_fields["az"].value, "2026");
         assert_eq!(m.index_fields["az"].raw, "2O26");
+        assert_eq!(
+            m.index_fields["az"].source,
+            Some(crate::classify::FieldSource::Text)
+        );
+    }
+
+    #[test]
+    fn each_field_says_where_it_was_read() {
+        let efiles = crate::profile::parse(
+            "name: t\norganisation: o\nprotection: {integrity: normal}\nefiles:\n  - id: v\n    match: {all: [Mahnung]}\n    fields:\n      az: {text: 'Az\\s*(\\d{4})', barcode: '^AZ(\\d{4})$'}\n      nr: 'Nr\\s*(\\d{3})'\n    path: x\n",
+        )
+        .unwrap()
+        .efiles;
+        let c = crate::classify::Classifier::new(&efiles)
+            .unwrap()
+            .classify_with_barcodes("Mahnung Az 1111 Nr 123", &["AZ2222".to_string()]);
+        let m = Meta::new(
+            &record(),
+            "b1",
+            Some(&c),
+            &filing(Some("v")),
+            "x",
+            datetime!(2026-01-01 0:00 UTC),
+        );
+        let v: serde_json::Value = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["index_fields"]["az"]["value"], "2222", "{v}");
+        assert_eq!(v["index_fields"]["az"]["source"], "barcode");
+        assert_eq!(v["index_fields"]["nr"]["source"], "text");
+        // A meta.json written before the key existed still reads.
+        let mut old = v.clone();
+        old["index_fields"]["az"]
+            .as_object_mut()
+            .unwrap()
+            .remove("source");
+        let back: Meta = serde_json::from_value(old).unwrap();
+        assert_eq!(back.index_fields["az"].source, None);
     }
 
     #[test]

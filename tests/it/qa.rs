@@ -128,6 +128,7 @@ fn store_with(env: &TestEnv, level: Level, n: usize) -> PathBuf {
                 retention_until: None,
             }),
             index_fields: BTreeMap::new(),
+            separator_sheets: vec![],
         };
         if i == 2 {
             d.flags = vec!["low OCR confidence 42 < 60".into()];
