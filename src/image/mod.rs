@@ -132,6 +132,24 @@ pub struct GrayImage {
     pub pixels: Vec<u8>,
 }
 
+impl GrayImage {
+    /// The raster as an `image` crate buffer borrowing these pixels, for the crate's pixel
+    /// operations; `None` when `pixels` is shorter than `width` x `height`.
+    pub(crate) fn as_buffer(&self) -> Option<::image::ImageBuffer<::image::Luma<u8>, &[u8]>> {
+        ::image::ImageBuffer::from_raw(self.width, self.height, &self.pixels[..])
+    }
+
+    /// Takes over an `image` crate gray buffer without copying.
+    pub(crate) fn from_buffer(buffer: ::image::GrayImage) -> Self {
+        let (width, height) = buffer.dimensions();
+        GrayImage {
+            width,
+            height,
+            pixels: buffer.into_raw(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImageError {
@@ -376,6 +394,56 @@ mod tests {
         assert_eq!(out, [0, 85, 170, 255]);
         assert_eq!(packed_sample(&[0b0001_1011], 2, 3), 3);
         assert_eq!(packed_sample(&[0xAB, 0xCD], 16, 0), 0xAB);
+    }
+
+    /// What the `image` crate's `to_luma8` gives next to today's gray conversion, on
+    /// generated rasters. Gray (8 and 16 bits) agrees within one level. Colour does not: the
+    /// crate weighs Rec. 709 (0.2126/0.7152/0.0722) where `luma` weighs BT.601, which is what
+    /// JPEG's own Y channel is and what the blank test's thresholds were set on; saturated red
+    /// comes out 23 levels darker. So colour keeps `luma`, and this test says why.
+    #[test]
+    fn crate_gray_conversion_against_ours() {
+        use ::image::{DynamicImage, ImageBuffer};
+        let g16: Vec<u16> = (0..=u16::MAX).step_by(13).collect();
+        let n = g16.len() as u32;
+        let crate_g16 =
+            DynamicImage::ImageLuma16(ImageBuffer::from_raw(n, 1, g16.clone()).unwrap()).to_luma8();
+        let ours_g16 = g16.iter().map(|v| (v >> 8) as u8);
+        let worst = ours_g16
+            .zip(crate_g16.as_raw())
+            .map(|(a, &b)| (i32::from(a) - i32::from(b)).abs())
+            .max();
+        assert_eq!(
+            worst,
+            Some(1),
+            "16-bit gray: high byte against the crate's rounding"
+        );
+
+        let levels = [0u8, 1, 37, 90, 128, 200, 254, 255];
+        let mut rgb = Vec::new();
+        for r in levels {
+            for g in levels {
+                for b in levels {
+                    rgb.extend([r, g, b]);
+                }
+            }
+        }
+        let n = (rgb.len() / 3) as u32;
+        let crate_rgb =
+            DynamicImage::ImageRgb8(ImageBuffer::from_raw(n, 1, rgb.clone()).unwrap()).to_luma8();
+        let diffs: Vec<i32> = rgb
+            .chunks_exact(3)
+            .zip(crate_rgb.as_raw())
+            .map(|(p, &c)| i32::from(luma(p[0], p[1], p[2])) - i32::from(c))
+            .collect();
+        for (p, d) in rgb.chunks_exact(3).zip(&diffs) {
+            if p[0] == p[1] && p[1] == p[2] {
+                assert_eq!(*d, 0, "neutral gray {p:?} must agree");
+            }
+        }
+        let red = diffs[levels.len() * levels.len() * (levels.len() - 1)];
+        assert_eq!(red, 23, "pure red: BT.601 77 against Rec. 709 54");
+        assert!(diffs.iter().map(|d| d.abs()).max() > Some(1));
     }
 
     /// Small valid files of every format, the seeds that the fuzz-style tests damage.
