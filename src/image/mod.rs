@@ -278,6 +278,87 @@ pub(crate) fn zlib(data: &[u8]) -> Arc<[u8]> {
     enc.finish().unwrap_or_default().into()
 }
 
+/// Limits for an `image` crate decoder of a page whose header passed [`check_pixel_budget`]:
+/// exactly that size, and memory for the frame at up to 8 bytes per pixel (RGBA, 16 bits) plus
+/// `working_bytes` of the decoder's own buffers.
+pub(crate) fn decoder_limits(width: u32, height: u32, working_bytes: usize) -> ::image::Limits {
+    let mut limits = ::image::Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    limits.max_alloc = Some(u64::from(width) * u64::from(height) * 8 + working_bytes as u64);
+    limits
+}
+
+/// The decoded pixels as interleaved 8-bit samples and their channel count (1 gray, 2 gray +
+/// alpha, 3 RGB, 4 RGBA); 16-bit samples keep their high byte.
+pub(crate) fn samples8(img: &::image::DynamicImage) -> (usize, std::borrow::Cow<'_, [u8]>) {
+    use ::image::DynamicImage as D;
+    use std::borrow::Cow;
+    let high = |v: &[u16]| Cow::Owned(v.iter().map(|s| (s >> 8) as u8).collect());
+    let channels = usize::from(img.color().channel_count());
+    match img {
+        D::ImageLuma8(_) | D::ImageLumaA8(_) | D::ImageRgb8(_) | D::ImageRgba8(_) => {
+            (channels, Cow::Borrowed(img.as_bytes()))
+        }
+        D::ImageLuma16(b) => (channels, high(b.as_raw())),
+        D::ImageLumaA16(b) => (channels, high(b.as_raw())),
+        D::ImageRgb16(b) => (channels, high(b.as_raw())),
+        D::ImageRgba16(b) => (channels, high(b.as_raw())),
+        _ => (4, Cow::Owned(img.to_rgba8().into_raw())),
+    }
+}
+
+/// 16-bit gray or RGB samples big-endian, as a PDF image stream holds them; `None` for any
+/// other kind of pixels.
+pub(crate) fn samples16_be(img: &::image::DynamicImage) -> Option<Vec<u8>> {
+    let raw = match img {
+        ::image::DynamicImage::ImageLuma16(b) => b.as_raw(),
+        ::image::DynamicImage::ImageRgb16(b) => b.as_raw(),
+        _ => return None,
+    };
+    Some(raw.iter().flat_map(|s| s.to_be_bytes()).collect())
+}
+
+/// The gray raster of 8-bit samples from [`samples8`]: colour through BT.601 [`luma`], alpha
+/// composited over white paper.
+pub(crate) fn gray_over_white(channels: usize, samples: &[u8]) -> Vec<u8> {
+    match channels {
+        1 => samples.to_vec(),
+        2 => samples
+            .chunks_exact(2)
+            .map(|p| over_white(p[0], p[1]))
+            .collect(),
+        3 => samples
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect(),
+        _ => samples
+            .chunks_exact(4)
+            .map(|p| over_white(luma(p[0], p[1], p[2]), p[3]))
+            .collect(),
+    }
+}
+
+/// Samples from [`samples8`] with alpha composited over white paper and dropped: the colour
+/// count (1 or 3) and the 8-bit samples.
+pub(crate) fn composited_over_white(
+    channels: usize,
+    samples: std::borrow::Cow<'_, [u8]>,
+) -> (u8, Vec<u8>) {
+    match channels {
+        1 => (1, samples.into_owned()),
+        2 => (1, gray_over_white(2, &samples)),
+        3 => (3, samples.into_owned()),
+        _ => (
+            3,
+            samples
+                .chunks_exact(4)
+                .flat_map(|p| [0, 1, 2].map(|c| over_white(p[c], p[3])))
+                .collect(),
+        ),
+    }
+}
+
 /// ITU-R BT.601 luma in integer arithmetic (weights 77/150/29 of 256), the usual RGB -> gray
 /// mapping for OCR input.
 #[inline]
