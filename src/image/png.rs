@@ -345,6 +345,11 @@ pub(crate) mod tests {
     /// The `png` encoder writes no Adam7, so this builds an interlaced 8-bit gray PNG by hand
     /// (ISO 15948 8.2: seven passes, each a filtered sub-image).
     fn interlaced_gray8(w: u32, h: u32, px: &[u8]) -> Vec<u8> {
+        interlaced_8bit(w, h, px, None)
+    }
+
+    /// An Adam7-interlaced 8-bit PNG: gray, or indices into `plte` (RGB triples).
+    fn interlaced_8bit(w: u32, h: u32, px: &[u8], plte: Option<&[u8]>) -> Vec<u8> {
         let passes = [
             (0, 0, 8, 8),
             (4, 0, 8, 8),
@@ -378,8 +383,11 @@ pub(crate) mod tests {
         let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
         let mut ihdr = w.to_be_bytes().to_vec();
         ihdr.extend_from_slice(&h.to_be_bytes());
-        ihdr.extend_from_slice(&[8, 0, 0, 0, 1]);
+        ihdr.extend_from_slice(&[8, if plte.is_some() { 3 } else { 0 }, 0, 0, 1]);
         chunk(&mut out, b"IHDR", &ihdr);
+        if let Some(p) = plte {
+            chunk(&mut out, b"PLTE", p);
+        }
         chunk(&mut out, b"IDAT", &zlib(&raw));
         chunk(&mut out, b"IEND", &[]);
         out
@@ -615,6 +623,36 @@ pub(crate) mod tests {
             panic!()
         };
         assert_eq!(inflate_all(data), px);
+    }
+
+    /// The `image` crate expands palettes, so an interlaced palette page is embedded as the
+    /// RGB it shows (the same pixels, no longer indexed).
+    #[test]
+    fn interlaced_palette_png_is_embedded_as_its_rgb() {
+        let (w, h) = (11u32, 9u32);
+        let plte = [255u8, 0, 0, 0, 128, 0, 0, 0, 255, 250, 250, 240];
+        let px: Vec<u8> = (0..w * h).map(|i| (i * 7 % 4) as u8).collect();
+        let d = decode(interlaced_8bit(w, h, &px, Some(&plte))).unwrap();
+        let rgb: Vec<u8> = px
+            .iter()
+            .flat_map(|&i| plte[3 * usize::from(i)..3 * usize::from(i) + 3].to_vec())
+            .collect();
+        let gray: Vec<u8> = rgb
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect();
+        assert_eq!(d.gray.pixels, gray);
+        let Embed::Flate {
+            data,
+            colors: 3,
+            bits_per_component: 8,
+            palette: None,
+            ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(inflate_all(data), rgb);
     }
 
     #[test]
