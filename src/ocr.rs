@@ -314,39 +314,19 @@ pub(crate) fn words_from_tsv(tsv: &str) -> Result<Vec<Word>, OcrError> {
     Ok(words)
 }
 
-/// The raster turned clockwise by `degrees` (0, 90, 180, 270; others are taken as 0).
+/// The raster turned clockwise by `degrees` (0, 90, 180, 270; others are taken as 0), by the
+/// `image` crate's exact quarter turns.
 pub(crate) fn rotated_clockwise(page: &GrayImage, degrees: u16) -> GrayImage {
-    let (w, h) = (page.width as usize, page.height as usize);
-    let src = &page.pixels;
-    match degrees {
-        180 => GrayImage {
-            width: page.width,
-            height: page.height,
-            pixels: src.iter().rev().copied().collect(),
-        },
-        90 | 270 => {
-            // New raster is h wide and w high. Clockwise 90: new(x, y) = old(y, h-1-x);
-            // clockwise 270: new(x, y) = old(w-1-y, x).
-            let mut out = vec![0u8; w * h];
-            for y in 0..w {
-                let row = &mut out[y * h..(y + 1) * h];
-                for (x, px) in row.iter_mut().enumerate() {
-                    let (sx, sy) = if degrees == 90 {
-                        (y, h - 1 - x)
-                    } else {
-                        (w - 1 - y, x)
-                    };
-                    *px = src[sy * w + sx];
-                }
-            }
-            GrayImage {
-                width: page.height,
-                height: page.width,
-                pixels: out,
-            }
-        }
-        _ => page.clone(),
-    }
+    use ::image::imageops;
+    let Some(view) = page.as_buffer() else {
+        return page.clone();
+    };
+    GrayImage::from_buffer(match degrees {
+        90 => imageops::rotate90(&view),
+        180 => imageops::rotate180(&view),
+        270 => imageops::rotate270(&view),
+        _ => return page.clone(),
+    })
 }
 
 /// A second, bare Tesseract handle loaded with `osd.traineddata`, for
@@ -578,6 +558,67 @@ pub(crate) mod tests {
             rotated_clockwise(&rotated_clockwise(&img, 90), 270).pixels,
             img.pixels
         );
+    }
+
+    /// The hand-written quarter turn the `image` crate's replaced, kept as an independent
+    /// oracle: clockwise 90: new(x, y) = old(y, h-1-x); clockwise 270: new(x, y) = old(w-1-y, x).
+    fn turned_by_index(page: &GrayImage, degrees: u16) -> GrayImage {
+        let (w, h) = (page.width as usize, page.height as usize);
+        let src = &page.pixels;
+        if degrees == 180 {
+            let pixels = src.iter().rev().copied().collect();
+            return GrayImage {
+                pixels,
+                ..page.clone()
+            };
+        }
+        let mut out = vec![0u8; w * h];
+        for y in 0..w {
+            for x in 0..h {
+                let (sx, sy) = if degrees == 90 {
+                    (y, h - 1 - x)
+                } else {
+                    (w - 1 - y, x)
+                };
+                out[y * h + x] = src[sy * w + sx];
+            }
+        }
+        GrayImage {
+            width: page.height,
+            height: page.width,
+            pixels: out,
+        }
+    }
+
+    #[test]
+    fn crate_rotation_equals_the_index_formula_on_odd_sizes() {
+        for (w, h) in [(1u32, 1u32), (1, 7), (7, 1), (13, 5), (64, 33), (101, 257)] {
+            let img = GrayImage {
+                width: w,
+                height: h,
+                pixels: (0..w * h)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+                    .collect(),
+            };
+            for turn in [90, 180, 270] {
+                let ours = rotated_clockwise(&img, turn);
+                let oracle = turned_by_index(&img, turn);
+                assert_eq!((ours.width, ours.height), (oracle.width, oracle.height));
+                assert!(ours.pixels == oracle.pixels, "{w}x{h} turned {turn}");
+            }
+            assert_eq!(rotated_clockwise(&img, 0).pixels, img.pixels);
+            assert_eq!(rotated_clockwise(&img, 45).pixels, img.pixels);
+        }
+    }
+
+    #[test]
+    fn rotation_of_an_inconsistent_raster_returns_it_unturned() {
+        let bad = GrayImage {
+            width: 10,
+            height: 10,
+            pixels: vec![7; 3],
+        };
+        assert_eq!(rotated_clockwise(&bad, 90).pixels, vec![7; 3]);
     }
 
     #[test]

@@ -188,6 +188,10 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
     headers
         .decode_headers()
         .map_err(|e| corrupt(format!("{e:?}")))?;
+    // The APP2 `ICC_PROFILE` chunks joined in sequence order (ICC.1 Annex B.4); zune-jpeg,
+    // the `image` crate's JPEG decoder, gives `None` when they are incomplete or inconsistent,
+    // which a reader must treat as no profile.
+    let icc = headers.icc_profile();
     let via_rgb = !matches!(
         headers.input_colorspace(),
         Some(ColorSpace::YCbCr | ColorSpace::Luma)
@@ -224,7 +228,7 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
         embed: Embed::Dct {
             data: Arc::clone(bytes),
             components: h.components,
-            icc: icc_profile(&bytes[..h.sos]).map(Arc::from),
+            icc: icc.map(Arc::from),
         },
         gray: GrayImage {
             width: h.width,
@@ -317,43 +321,6 @@ pub(crate) fn rgb_by_component_ids(jpeg: &[u8]) -> bool {
         i += 2 + len;
     }
     false
-}
-
-/// The ICC profile carried in APP2 `ICC_PROFILE` segments (ICC.1 Annex B.4: each segment
-/// holds a sequence number and the count, 1-based; the chunks joined in sequence order are the
-/// profile). `None` when there is none or the chunks are incomplete or inconsistent, which a
-/// reader must treat as no profile. `head` is the file up to the first scan.
-fn icc_profile(head: &[u8]) -> Option<Vec<u8>> {
-    let mut parts: Vec<(u8, u8, &[u8])> = Vec::new();
-    let mut pos = 2usize;
-    while pos + 4 <= head.len() {
-        if head[pos] != 0xFF {
-            return None;
-        }
-        let marker = head[pos + 1];
-        if marker == 0xFF {
-            pos += 1;
-            continue;
-        }
-        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
-            pos += 2;
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([head[pos + 2], head[pos + 3]]));
-        let seg = head.get(pos + 4..pos + 2 + len)?;
-        if marker == 0xE2 && seg.len() > 14 && seg.starts_with(b"ICC_PROFILE\0") {
-            parts.push((seg[12], seg[13], &seg[14..]));
-        }
-        pos += 2 + len;
-    }
-    let count = parts.first()?.1;
-    parts.sort_by_key(|p| p.0);
-    let complete = usize::from(count) == parts.len()
-        && parts
-            .iter()
-            .enumerate()
-            .all(|(i, p)| p.1 == count && usize::from(p.0) == i + 1);
-    complete.then(|| parts.iter().flat_map(|p| p.2.iter().copied()).collect())
 }
 
 #[cfg(test)]

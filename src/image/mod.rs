@@ -132,6 +132,24 @@ pub struct GrayImage {
     pub pixels: Vec<u8>,
 }
 
+impl GrayImage {
+    /// The raster as an `image` crate buffer borrowing these pixels, for the crate's pixel
+    /// operations; `None` when `pixels` is shorter than `width` x `height`.
+    pub(crate) fn as_buffer(&self) -> Option<::image::ImageBuffer<::image::Luma<u8>, &[u8]>> {
+        ::image::ImageBuffer::from_raw(self.width, self.height, &self.pixels[..])
+    }
+
+    /// Takes over an `image` crate gray buffer without copying.
+    pub(crate) fn from_buffer(buffer: ::image::GrayImage) -> Self {
+        let (width, height) = buffer.dimensions();
+        GrayImage {
+            width,
+            height,
+            pixels: buffer.into_raw(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImageError {
@@ -260,6 +278,87 @@ pub(crate) fn zlib(data: &[u8]) -> Arc<[u8]> {
     enc.finish().unwrap_or_default().into()
 }
 
+/// Limits for an `image` crate decoder of a page whose header passed [`check_pixel_budget`]:
+/// exactly that size, and memory for the frame at up to 8 bytes per pixel (RGBA, 16 bits) plus
+/// `working_bytes` of the decoder's own buffers.
+pub(crate) fn decoder_limits(width: u32, height: u32, working_bytes: usize) -> ::image::Limits {
+    let mut limits = ::image::Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    limits.max_alloc = Some(u64::from(width) * u64::from(height) * 8 + working_bytes as u64);
+    limits
+}
+
+/// The decoded pixels as interleaved 8-bit samples and their channel count (1 gray, 2 gray +
+/// alpha, 3 RGB, 4 RGBA); 16-bit samples keep their high byte.
+pub(crate) fn samples8(img: &::image::DynamicImage) -> (usize, std::borrow::Cow<'_, [u8]>) {
+    use ::image::DynamicImage as D;
+    use std::borrow::Cow;
+    let high = |v: &[u16]| Cow::Owned(v.iter().map(|s| (s >> 8) as u8).collect());
+    let channels = usize::from(img.color().channel_count());
+    match img {
+        D::ImageLuma8(_) | D::ImageLumaA8(_) | D::ImageRgb8(_) | D::ImageRgba8(_) => {
+            (channels, Cow::Borrowed(img.as_bytes()))
+        }
+        D::ImageLuma16(b) => (channels, high(b.as_raw())),
+        D::ImageLumaA16(b) => (channels, high(b.as_raw())),
+        D::ImageRgb16(b) => (channels, high(b.as_raw())),
+        D::ImageRgba16(b) => (channels, high(b.as_raw())),
+        _ => (4, Cow::Owned(img.to_rgba8().into_raw())),
+    }
+}
+
+/// 16-bit gray or RGB samples big-endian, as a PDF image stream holds them; `None` for any
+/// other kind of pixels.
+pub(crate) fn samples16_be(img: &::image::DynamicImage) -> Option<Vec<u8>> {
+    let raw = match img {
+        ::image::DynamicImage::ImageLuma16(b) => b.as_raw(),
+        ::image::DynamicImage::ImageRgb16(b) => b.as_raw(),
+        _ => return None,
+    };
+    Some(raw.iter().flat_map(|s| s.to_be_bytes()).collect())
+}
+
+/// The gray raster of 8-bit samples from [`samples8`]: colour through BT.601 [`luma`], alpha
+/// composited over white paper.
+pub(crate) fn gray_over_white(channels: usize, samples: &[u8]) -> Vec<u8> {
+    match channels {
+        1 => samples.to_vec(),
+        2 => samples
+            .chunks_exact(2)
+            .map(|p| over_white(p[0], p[1]))
+            .collect(),
+        3 => samples
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect(),
+        _ => samples
+            .chunks_exact(4)
+            .map(|p| over_white(luma(p[0], p[1], p[2]), p[3]))
+            .collect(),
+    }
+}
+
+/// Samples from [`samples8`] with alpha composited over white paper and dropped: the colour
+/// count (1 or 3) and the 8-bit samples.
+pub(crate) fn composited_over_white(
+    channels: usize,
+    samples: std::borrow::Cow<'_, [u8]>,
+) -> (u8, Vec<u8>) {
+    match channels {
+        1 => (1, samples.into_owned()),
+        2 => (1, gray_over_white(2, &samples)),
+        3 => (3, samples.into_owned()),
+        _ => (
+            3,
+            samples
+                .chunks_exact(4)
+                .flat_map(|p| [0, 1, 2].map(|c| over_white(p[c], p[3])))
+                .collect(),
+        ),
+    }
+}
+
 /// ITU-R BT.601 luma in integer arithmetic (weights 77/150/29 of 256), the usual RGB -> gray
 /// mapping for OCR input.
 #[inline]
@@ -376,6 +475,56 @@ mod tests {
         assert_eq!(out, [0, 85, 170, 255]);
         assert_eq!(packed_sample(&[0b0001_1011], 2, 3), 3);
         assert_eq!(packed_sample(&[0xAB, 0xCD], 16, 0), 0xAB);
+    }
+
+    /// What the `image` crate's `to_luma8` gives next to today's gray conversion, on
+    /// generated rasters. Gray (8 and 16 bits) agrees within one level. Colour does not: the
+    /// crate weighs Rec. 709 (0.2126/0.7152/0.0722) where `luma` weighs BT.601, which is what
+    /// JPEG's own Y channel is and what the blank test's thresholds were set on; saturated red
+    /// comes out 23 levels darker. So colour keeps `luma`, and this test says why.
+    #[test]
+    fn crate_gray_conversion_against_ours() {
+        use ::image::{DynamicImage, ImageBuffer};
+        let g16: Vec<u16> = (0..=u16::MAX).step_by(13).collect();
+        let n = g16.len() as u32;
+        let crate_g16 =
+            DynamicImage::ImageLuma16(ImageBuffer::from_raw(n, 1, g16.clone()).unwrap()).to_luma8();
+        let ours_g16 = g16.iter().map(|v| (v >> 8) as u8);
+        let worst = ours_g16
+            .zip(crate_g16.as_raw())
+            .map(|(a, &b)| (i32::from(a) - i32::from(b)).abs())
+            .max();
+        assert_eq!(
+            worst,
+            Some(1),
+            "16-bit gray: high byte against the crate's rounding"
+        );
+
+        let levels = [0u8, 1, 37, 90, 128, 200, 254, 255];
+        let mut rgb = Vec::new();
+        for r in levels {
+            for g in levels {
+                for b in levels {
+                    rgb.extend([r, g, b]);
+                }
+            }
+        }
+        let n = (rgb.len() / 3) as u32;
+        let crate_rgb =
+            DynamicImage::ImageRgb8(ImageBuffer::from_raw(n, 1, rgb.clone()).unwrap()).to_luma8();
+        let diffs: Vec<i32> = rgb
+            .chunks_exact(3)
+            .zip(crate_rgb.as_raw())
+            .map(|(p, &c)| i32::from(luma(p[0], p[1], p[2])) - i32::from(c))
+            .collect();
+        for (p, d) in rgb.chunks_exact(3).zip(&diffs) {
+            if p[0] == p[1] && p[1] == p[2] {
+                assert_eq!(*d, 0, "neutral gray {p:?} must agree");
+            }
+        }
+        let red = diffs[levels.len() * levels.len() * (levels.len() - 1)];
+        assert_eq!(red, 23, "pure red: BT.601 77 against Rec. 709 54");
+        assert!(diffs.iter().map(|d| d.abs()).max() > Some(1));
     }
 
     /// Small valid files of every format, the seeds that the fuzz-style tests damage.

@@ -10,13 +10,13 @@ use std::sync::Arc;
 
 use super::{
     ColorKind, DecodedPage, Embed, FileFormat, GrayImage, ImageError, PageInfo, check_pixel_budget,
-    expand_low_bit_gray, luma, over_white, zlib,
+    zlib,
 };
 
 const F: FileFormat = FileFormat::Png;
 
-/// Memory the `png` decoder may use for its own buffers (chunks, row buffers); the frame
-/// itself is bounded by the pixel budget checked before decoding.
+/// Memory the decoder may use beyond the frame (chunks, row buffers); the frame itself is
+/// bounded by the pixel budget checked before decoding.
 const DECODER_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
 fn corrupt(detail: impl Into<String>) -> ImageError {
@@ -38,6 +38,8 @@ struct Chunks<'a> {
     idat: Vec<&'a [u8]>,
     /// The iCCP chunk's data (profile name, method, zlib stream), inflated only on decode.
     iccp: Option<&'a [u8]>,
+    /// The PLTE chunk's RGB triples, which an indexed page embeds as its palette.
+    plte: Option<&'a [u8]>,
 }
 
 /// Walks the chunks (ISO 15948 5.3). Only lengths and the header are checked here; the
@@ -82,6 +84,7 @@ fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
                     dpi: None,
                     idat: Vec::new(),
                     iccp: None,
+                    plte: None,
                 });
             }
             (_, None) => return Err(corrupt("first chunk is not IHDR")),
@@ -96,6 +99,7 @@ fn chunks(bytes: &[u8]) -> Result<Chunks<'_>, ImageError> {
                 h.idat.push(data)
             }
             (b"tRNS", Some(h)) => h.transparency = true,
+            (b"PLTE", Some(h)) => h.plte = Some(data),
             (b"pHYs", Some(h)) if data.len() == 9 => {
                 // The decoder checks the CRCs of the chunks it reads; this one only we read,
                 // and a damaged resolution must not size the page (libpng drops such a chunk;
@@ -194,70 +198,21 @@ fn header_checked(bytes: &[u8], max_pixels: u64) -> Result<Chunks<'_>, ImageErro
 pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedPage, ImageError> {
     let c = header_checked(bytes, max_pixels)?;
     let info = info(&c);
-    let mut decoder = png::Decoder::new_with_limits(
-        std::io::Cursor::new(&bytes[..]),
-        png::Limits {
-            bytes: DECODER_LIMIT_BYTES,
-        },
-    );
-    decoder.set_transformations(png::Transformations::IDENTITY);
-    let mut reader = decoder.read_info().map_err(decode_error)?;
-    let (palette, trns) = {
-        let i = reader.info();
-        (
-            i.palette.as_ref().map(|p| p.to_vec()),
-            i.trns.as_ref().map(|t| t.to_vec()),
-        )
-    };
-    if c.color_type == 3 && palette.is_none() {
+    if c.color_type == 3 && c.plte.is_none() {
         return Err(corrupt("palette image without PLTE chunk"));
     }
-    let conv = RowConverter::new(&c, palette.as_deref(), trns.as_deref());
-    let (w, h) = (c.width as usize, c.height as usize);
-    let mut gray = vec![0u8; w * h];
-    let reencode = c.interlaced || c.transparency;
-    let mut embed_rows: Vec<u8> = Vec::new();
-
-    if c.interlaced {
-        let size = reader
-            .output_buffer_size()
-            .ok_or_else(|| corrupt("image size overflows"))?;
-        let mut frame = vec![0u8; size];
-        let out = reader.next_frame(&mut frame).map_err(decode_error)?;
-        for (row, g) in frame
-            .chunks_exact(out.line_size)
-            .zip(gray.chunks_exact_mut(w))
-        {
-            conv.gray_row(row, g);
-            if c.transparency {
-                conv.composited_row(row, &mut embed_rows);
-            }
-        }
-        if !c.transparency {
-            // Deinterlaced samples at their original depth: the same pixels, lossless.
-            embed_rows = frame;
-        }
-    } else {
-        let mut y = 0;
-        while let Some(row) = reader.next_row().map_err(decode_error)? {
-            let Some(g) = gray.get_mut(y * w..(y + 1) * w) else {
-                break;
-            };
-            conv.gray_row(row.data(), g);
-            if c.transparency {
-                conv.composited_row(row.data(), &mut embed_rows);
-            }
-            y += 1;
-        }
-        if y < h {
-            return Err(corrupt(format!(
-                "image data ends after {y} of {h} rows (truncated?)"
-            )));
-        }
-    }
-
+    // The `image` crate decodes (palette, tRNS, low bit depths and interlacing expanded);
+    // its limits hold it to the size the header check above allowed.
+    let decoder = image::codecs::png::PngDecoder::with_limits(
+        std::io::Cursor::new(&bytes[..]),
+        super::decoder_limits(c.width, c.height, DECODER_LIMIT_BYTES),
+    )
+    .map_err(decode_error)?;
+    let pixels = image::DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     let icc = c.iccp.and_then(iccp_profile);
-    let embed = if !reencode {
+    let (channels, samples) = super::samples8(&pixels);
+    let gray = super::gray_over_white(channels, &samples);
+    let embed = if !(c.interlaced || c.transparency) {
         let idat: Vec<u8> = c.idat.concat();
         // The decoder stops once it has every row; a PDF reader inflates the whole stream,
         // and one that ends early or breaks after the last row is a damaged page in the
@@ -272,26 +227,35 @@ pub(super) fn decode_page(bytes: &Arc<[u8]>, max_pixels: u64) -> Result<DecodedP
             colors: if c.color_type == 2 { 3 } else { 1 },
             bits_per_component: c.bit_depth,
             png_predictor: true,
-            palette: palette.map(Arc::from),
-            icc: icc.clone(),
+            palette: c.plte.map(Arc::from),
+            icc,
         }
     } else if c.transparency {
+        // The decoded samples composited over white paper, at 8 bits (16-bit samples keep
+        // their high byte, as the gray raster does).
+        let (colors, data) = super::composited_over_white(channels, samples);
         Embed::Flate {
-            data: zlib(&embed_rows),
-            colors: if conv.composited_colors == 3 { 3 } else { 1 },
+            data: zlib(&data),
+            colors,
             bits_per_component: 8,
             png_predictor: false,
             palette: None,
-            icc: icc.clone(),
+            icc,
         }
     } else {
+        // Interlaced: the deinterlaced samples, the same pixels; 16 bits stay 16, palette
+        // and 1/2/4-bit gray come expanded to 8 bits.
+        let (bits, data) = match super::samples16_be(&pixels) {
+            Some(d) => (16, d),
+            None => (8, samples.into_owned()),
+        };
         Embed::Flate {
-            data: zlib(&embed_rows),
-            colors: if c.color_type == 2 { 3 } else { 1 },
-            bits_per_component: c.bit_depth,
+            data: zlib(&data),
+            colors: channels as u8,
+            bits_per_component: bits,
             png_predictor: false,
-            palette: palette.map(Arc::from),
-            icc: icc.clone(),
+            palette: None,
+            icc,
         }
     };
     Ok(DecodedPage {
@@ -343,187 +307,17 @@ fn zlib_stream_complete(data: &[u8]) -> bool {
     }
 }
 
-fn decode_error(e: png::DecodingError) -> ImageError {
+fn decode_error(e: image::ImageError) -> ImageError {
     match e {
-        png::DecodingError::LimitsExceeded => ImageError::TooLarge {
-            format: F,
-            width: 0,
-            height: 0,
-            limit: DECODER_LIMIT_BYTES as u64,
-        },
-        png::DecodingError::Format(f) => corrupt(f.to_string()),
-        png::DecodingError::IoError(e) => corrupt(format!("{e} (truncated?)")),
+        image::ImageError::Limits(l) => corrupt(format!("decoder limit: {l}")),
+        image::ImageError::IoError(e) => corrupt(format!("{e} (truncated?)")),
         other => corrupt(other.to_string()),
-    }
-}
-
-/// Converts raw PNG rows (any colour type and depth) to gray and to composited samples.
-struct RowConverter {
-    color_type: u8,
-    bits: u8,
-    width: usize,
-    /// Palette index -> gray, transparency already composited.
-    palette_gray: Vec<u8>,
-    /// Palette index -> RGBA.
-    palette_rgba: Vec<[u8; 4]>,
-    /// tRNS for gray (one sample) or RGB (three samples), full depth.
-    key: Option<Vec<u16>>,
-    /// Channels of the composited output: 1 for gray sources, 3 for colour ones.
-    composited_colors: u8,
-}
-
-impl RowConverter {
-    fn new(c: &Chunks<'_>, palette: Option<&[u8]>, trns: Option<&[u8]>) -> Self {
-        let mut palette_rgba: Vec<[u8; 4]> = palette
-            .unwrap_or_default()
-            .chunks_exact(3)
-            .map(|p| [p[0], p[1], p[2], 255])
-            .collect();
-        let mut key = None;
-        if let Some(t) = trns {
-            match c.color_type {
-                3 => {
-                    for (e, &a) in palette_rgba.iter_mut().zip(t) {
-                        e[3] = a;
-                    }
-                }
-                0 | 2 => {
-                    key = Some(
-                        t.chunks_exact(2)
-                            .map(|s| u16::from_be_bytes([s[0], s[1]]))
-                            .collect(),
-                    )
-                }
-                _ => {}
-            }
-        }
-        let palette_gray = palette_rgba
-            .iter()
-            .map(|p| over_white(luma(p[0], p[1], p[2]), p[3]))
-            .collect();
-        RowConverter {
-            color_type: c.color_type,
-            bits: c.bit_depth,
-            width: c.width as usize,
-            palette_gray,
-            palette_rgba,
-            key,
-            composited_colors: if matches!(c.color_type, 0 | 4) { 1 } else { 3 },
-        }
-    }
-
-    /// The `i`th sample at full depth (16-bit samples are big-endian in PNG).
-    fn sample(&self, row: &[u8], i: usize) -> u16 {
-        match self.bits {
-            16 => u16::from_be_bytes([
-                row.get(2 * i).copied().unwrap_or(0),
-                row.get(2 * i + 1).copied().unwrap_or(0),
-            ]),
-            b => u16::from(super::packed_sample(row, b, i)),
-        }
-    }
-
-    /// The top 8 bits of the `i`th sample (scaled up for 1/2/4-bit gray).
-    fn sample8(&self, row: &[u8], i: usize) -> u8 {
-        match self.bits {
-            16 => row.get(2 * i).copied().unwrap_or(0),
-            8 => row.get(i).copied().unwrap_or(0),
-            b => (u16::from(super::packed_sample(row, b, i)) * (255 / ((1u16 << b) - 1))) as u8,
-        }
-    }
-
-    fn keyed_out(&self, row: &[u8], x: usize, channels: usize) -> bool {
-        self.key.as_ref().is_some_and(|k| {
-            k.len() == channels && (0..channels).all(|c| self.sample(row, x * channels + c) == k[c])
-        })
-    }
-
-    fn gray_row(&self, row: &[u8], out: &mut [u8]) {
-        let w = self.width.min(out.len());
-        match self.color_type {
-            0 if self.key.is_none() && self.bits < 8 => expand_low_bit_gray(row, self.bits, w, out),
-            0 => {
-                for (x, o) in out.iter_mut().enumerate().take(w) {
-                    *o = if self.keyed_out(row, x, 1) {
-                        255
-                    } else {
-                        self.sample8(row, x)
-                    };
-                }
-            }
-            2 => {
-                for (x, o) in out.iter_mut().enumerate().take(w) {
-                    *o = if self.keyed_out(row, x, 3) {
-                        255
-                    } else {
-                        luma(
-                            self.sample8(row, 3 * x),
-                            self.sample8(row, 3 * x + 1),
-                            self.sample8(row, 3 * x + 2),
-                        )
-                    };
-                }
-            }
-            3 => {
-                for (x, o) in out.iter_mut().enumerate().take(w) {
-                    let i = usize::from(super::packed_sample(row, self.bits, x));
-                    *o = self.palette_gray.get(i).copied().unwrap_or(0);
-                }
-            }
-            4 => {
-                for (x, o) in out.iter_mut().enumerate().take(w) {
-                    *o = over_white(self.sample8(row, 2 * x), self.sample8(row, 2 * x + 1));
-                }
-            }
-            _ => {
-                for (x, o) in out.iter_mut().enumerate().take(w) {
-                    let l = luma(
-                        self.sample8(row, 4 * x),
-                        self.sample8(row, 4 * x + 1),
-                        self.sample8(row, 4 * x + 2),
-                    );
-                    *o = over_white(l, self.sample8(row, 4 * x + 3));
-                }
-            }
-        }
-    }
-
-    /// Appends one row composited over white as 8-bit gray or RGB samples.
-    fn composited_row(&self, row: &[u8], out: &mut Vec<u8>) {
-        for x in 0..self.width {
-            match self.color_type {
-                0 => out.push(if self.keyed_out(row, x, 1) {
-                    255
-                } else {
-                    self.sample8(row, x)
-                }),
-                4 => out.push(over_white(
-                    self.sample8(row, 2 * x),
-                    self.sample8(row, 2 * x + 1),
-                )),
-                2 => {
-                    if self.keyed_out(row, x, 3) {
-                        out.extend_from_slice(&[255, 255, 255]);
-                    } else {
-                        out.extend((0..3).map(|c| self.sample8(row, 3 * x + c)));
-                    }
-                }
-                3 => {
-                    let i = usize::from(super::packed_sample(row, self.bits, x));
-                    let p = self.palette_rgba.get(i).copied().unwrap_or([0, 0, 0, 255]);
-                    out.extend(p[..3].iter().map(|&v| over_white(v, p[3])));
-                }
-                _ => {
-                    let a = self.sample8(row, 4 * x + 3);
-                    out.extend((0..3).map(|c| over_white(self.sample8(row, 4 * x + c), a)));
-                }
-            }
-        }
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::luma;
     use super::*;
     use std::io::Read;
 
@@ -551,6 +345,11 @@ pub(crate) mod tests {
     /// The `png` encoder writes no Adam7, so this builds an interlaced 8-bit gray PNG by hand
     /// (ISO 15948 8.2: seven passes, each a filtered sub-image).
     fn interlaced_gray8(w: u32, h: u32, px: &[u8]) -> Vec<u8> {
+        interlaced_8bit(w, h, px, None)
+    }
+
+    /// An Adam7-interlaced 8-bit PNG: gray, or indices into `plte` (RGB triples).
+    fn interlaced_8bit(w: u32, h: u32, px: &[u8], plte: Option<&[u8]>) -> Vec<u8> {
         let passes = [
             (0, 0, 8, 8),
             (4, 0, 8, 8),
@@ -584,8 +383,11 @@ pub(crate) mod tests {
         let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
         let mut ihdr = w.to_be_bytes().to_vec();
         ihdr.extend_from_slice(&h.to_be_bytes());
-        ihdr.extend_from_slice(&[8, 0, 0, 0, 1]);
+        ihdr.extend_from_slice(&[8, if plte.is_some() { 3 } else { 0 }, 0, 0, 1]);
         chunk(&mut out, b"IHDR", &ihdr);
+        if let Some(p) = plte {
+            chunk(&mut out, b"PLTE", p);
+        }
         chunk(&mut out, b"IDAT", &zlib(&raw));
         chunk(&mut out, b"IEND", &[]);
         out
@@ -823,6 +625,36 @@ pub(crate) mod tests {
         assert_eq!(inflate_all(data), px);
     }
 
+    /// The `image` crate expands palettes, so an interlaced palette page is embedded as the
+    /// RGB it shows (the same pixels, no longer indexed).
+    #[test]
+    fn interlaced_palette_png_is_embedded_as_its_rgb() {
+        let (w, h) = (11u32, 9u32);
+        let plte = [255u8, 0, 0, 0, 128, 0, 0, 0, 255, 250, 250, 240];
+        let px: Vec<u8> = (0..w * h).map(|i| (i * 7 % 4) as u8).collect();
+        let d = decode(interlaced_8bit(w, h, &px, Some(&plte))).unwrap();
+        let rgb: Vec<u8> = px
+            .iter()
+            .flat_map(|&i| plte[3 * usize::from(i)..3 * usize::from(i) + 3].to_vec())
+            .collect();
+        let gray: Vec<u8> = rgb
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect();
+        assert_eq!(d.gray.pixels, gray);
+        let Embed::Flate {
+            data,
+            colors: 3,
+            bits_per_component: 8,
+            palette: None,
+            ..
+        } = &d.embed
+        else {
+            panic!("{:?}", d.embed)
+        };
+        assert_eq!(inflate_all(data), rgb);
+    }
+
     #[test]
     fn giant_png_header_is_refused_fast() {
         // IHDR claims 200000 x 200000; the rest is a single tiny IDAT.
@@ -852,6 +684,30 @@ pub(crate) mod tests {
         );
         assert!(super::super::probe(&bomb, 150_000_000).is_err());
         assert!(t.elapsed().as_millis() < 200, "{:?}", t.elapsed());
+    }
+
+    /// The `image` decoder gets limits of exactly the size the header check passed, so it
+    /// can never be made to allocate for a larger frame than the one refused or allowed.
+    #[test]
+    fn image_decoder_is_held_to_the_checked_size() {
+        let file = encode(
+            8,
+            8,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &[9; 64],
+            |_| {},
+        );
+        let held = |w, h| {
+            image::codecs::png::PngDecoder::with_limits(
+                std::io::Cursor::new(&file[..]),
+                super::super::decoder_limits(w, h, 0),
+            )
+            .and_then(image::DynamicImage::from_decoder)
+        };
+        assert!(held(8, 8).is_ok());
+        assert!(matches!(held(8, 7), Err(image::ImageError::Limits(_))));
+        assert!(matches!(held(7, 8), Err(image::ImageError::Limits(_))));
     }
 
     #[test]
