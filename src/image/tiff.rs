@@ -223,14 +223,11 @@ fn read_ifd(dec: &mut Tiff<'_>, file_len: usize) -> Result<Ifd, ImageError> {
     };
     let width = dimension(uints(dec, Tag::ImageWidth)?, "ImageWidth")?;
     let height = dimension(uints(dec, Tag::ImageLength)?, "ImageLength")?;
-    let bits_all = uints(dec, Tag::BitsPerSample)?.unwrap_or_else(|| vec![1]);
-    let bits = *bits_all.first().unwrap_or(&1);
-    if bits_all.iter().any(|&b| b != bits) {
-        return Err(unsupported(format!("mixed BitsPerSample {bits_all:?}")));
-    }
+    // The crate has refused mixed BitsPerSample, a PlanarConfiguration other than 1 or 2 and
+    // a page without PhotometricInterpretation before we get here.
+    let bits = uint_or(dec, Tag::BitsPerSample, 1)?;
     let compression = uint_or(dec, Tag::Compression, 1)? as u16;
     let samples = uint_or(dec, Tag::SamplesPerPixel, 1)? as u16;
-    // The crate refuses a page without PhotometricInterpretation before we get here.
     let photometric = uint_or(dec, Tag::PhotometricInterpretation, 0)? as u16;
     let tile = match (uints(dec, Tag::TileWidth)?, uints(dec, Tag::TileLength)?) {
         (Some(w), Some(l)) => Some((
@@ -377,9 +374,6 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     }
     if !matches!(ifd.fill_order, 1 | 2) {
         return Err(corrupt(format!("FillOrder {}", ifd.fill_order)));
-    }
-    if !matches!(ifd.planar, 1 | 2) {
-        return Err(corrupt(format!("PlanarConfiguration {}", ifd.planar)));
     }
     if ifd.samples > 1 && ifd.planar == 2 && !matches!(ifd.bits, 8 | 16) {
         return Err(unsupported(format!(
@@ -2300,6 +2294,36 @@ pub(crate) mod tests {
             matches!(err, ImageError::Corrupt { .. }) && err.to_string().contains("byte counts"),
             "{err}"
         );
+    }
+
+    /// Checks we leave to the crate's directory reading: mixed BitsPerSample and an unknown
+    /// PlanarConfiguration are refused, naming the reason.
+    #[test]
+    fn mixed_bits_and_unknown_planar_configuration_are_refused() {
+        let rgb = || {
+            let mut p = TiffPage::new(1, 1, vec![vec![1, 2, 3]]);
+            p.samples = 3;
+            p.photometric = 2;
+            p
+        };
+        let mut file = write_tiff(&[rgb()], true);
+        let ifd = u32::from_le_bytes(file[4..8].try_into().unwrap()) as usize;
+        let n = usize::from(u16::from_le_bytes([file[ifd], file[ifd + 1]]));
+        let e = (0..n)
+            .map(|i| ifd + 2 + 12 * i)
+            .find(|&e| u16::from_le_bytes([file[e], file[e + 1]]) == 258)
+            .unwrap();
+        let values = u32::from_le_bytes(file[e + 8..e + 12].try_into().unwrap()) as usize;
+        file[values + 2..values + 4].copy_from_slice(&16u16.to_le_bytes());
+        let err = decode(file, 0).unwrap_err();
+        assert!(
+            matches!(err, ImageError::Unsupported { .. }) && err.to_string().contains("16"),
+            "{err}"
+        );
+        let mut page = rgb();
+        page.planar = 3;
+        let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+        assert!(err.to_string().contains("planar configuration"), "{err}");
     }
 
     /// A crafted value count is refused from the file's size, before the crate reserves
