@@ -2326,6 +2326,52 @@ pub(crate) mod tests {
         assert!(err.to_string().contains("planar configuration"), "{err}");
     }
 
+    /// On the plain cases the crate's own `read_image` decodes, it gives exactly our samples
+    /// (here: gray tiles with edge tiles and the Deflate predictor, PackBits strips). We keep
+    /// one decoder for every page anyway: `read_image` refuses palettes, ignores FillOrder and
+    /// old-style LZW, and gives no original strip bytes for the G4 and JPEG passthrough.
+    #[test]
+    fn the_crates_read_image_agrees_with_ours_where_it_decodes() {
+        let (w, h) = (40usize, 20usize);
+        let px = gray_ramp(w, h);
+        let mut tiled = TiffPage::new(
+            w as u32,
+            h as u32,
+            tiles_of(&px, w, h, 1, 16, 16)
+                .iter()
+                .map(|t| zlib(&differenced(t, 16, 1)).to_vec())
+                .collect(),
+        );
+        tiled.tile = Some((16, 16));
+        tiled.compression = 8;
+        tiled.predictor = 2;
+        let mut packbits = TiffPage::new(
+            w as u32,
+            h as u32,
+            px.chunks(3 * w)
+                .map(|rows| {
+                    rows.chunks(w)
+                        .flat_map(|r| [[(w - 1) as u8].as_slice(), r].concat())
+                        .collect()
+                })
+                .collect(),
+        );
+        packbits.rows_per_strip = 3;
+        packbits.compression = 32773;
+        for page in [tiled, packbits] {
+            let file = write_tiff(&[page], false);
+            let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&file[..])).unwrap();
+            let tiff::decoder::DecodingResult::U8(theirs) = dec.read_image().unwrap() else {
+                panic!("not 8-bit")
+            };
+            let Embed::Flate { data, .. } = decode(file, 0).unwrap().embed else {
+                panic!()
+            };
+            assert_eq!(inflate_all(&data), theirs);
+            assert_eq!(theirs, px);
+        }
+    }
+
     /// A crafted value count is refused from the file's size, before the crate reserves
     /// room for that many values (first IFD: the crate's default limits; later IFDs: ours).
     #[test]
