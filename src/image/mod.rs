@@ -216,13 +216,12 @@ pub(crate) fn detect_format(bytes: &[u8]) -> Result<FileFormat, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
-    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+    // Classic TIFF (42) or BigTIFF (43, read by the `tiff` crate's directory API).
+    if [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"]
+        .iter()
+        .any(|sig| bytes.starts_with(*sig))
+    {
         Ok(FileFormat::Tiff)
-    } else if bytes.starts_with(b"II+\0") || bytes.starts_with(b"MM\0+") {
-        Err(ImageError::Unsupported {
-            format: FileFormat::Tiff,
-            detail: "BigTIFF is not read".into(),
-        })
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Ok(FileFormat::Png)
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -428,11 +427,19 @@ mod tests {
     }
 
     #[test]
-    fn bigtiff_is_refused_clearly() {
+    fn a_bigtiff_header_alone_is_a_corrupt_tiff() {
+        // BigTIFF is read since the container goes through the `tiff` crate (see
+        // `tiff::tests::bigtiff_pages_are_read`); a header with nothing after it is corrupt.
         let err = probe(b"II+\0\x08\0\0\0", 10).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unsupported TIFF variant: BigTIFF is not read"
+        assert!(
+            matches!(
+                err,
+                ImageError::Corrupt {
+                    format: FileFormat::Tiff,
+                    ..
+                }
+            ),
+            "{err}"
         );
     }
 

@@ -1,15 +1,22 @@
-//! TIFF 6.0 reading: the IFD chain, the tags a scanner writes, strip and tile decompression
-//! (none, PackBits, LZW, Deflate, JPEG, CCITT Group 4), samples interleaved or in separate
-//! planes, YCbCr, and the hand-off to the PDF embedding.
+//! TIFF 6.0 reading. The container (header, IFD chain, tag values, byte order, BigTIFF)
+//! comes from the `tiff` crate's directory API: `Decoder` walks the pages and hands out
+//! each page's tags. What the pages hold is read here: strip and tile decompression (none,
+//! PackBits, LZW, Deflate, JPEG, CCITT Group 4), samples interleaved or in separate planes,
+//! YCbCr, FillOrder 2, palettes, and the hand-off to the PDF embedding.
 //!
-//! The container is parsed here rather than through `tiff::decoder` because that decoder
-//! (0.11) refuses palette images and ignores FillOrder, both of which archive scanners write;
-//! parsing the IFDs ourselves also gives us the original strip bytes that a single-strip G4
-//! page is embedded with (TR-03138 A.SC.12: no re-encoding), as is a JPEG page in one strip.
-//! The `tiff` crate's encoder is used by the tests as an independent writer.
+//! The pixels are not taken from `Decoder::read_image`: that decoder (0.11) refuses palette
+//! images and ignores FillOrder, both of which archive scanners write, and it gives decoded
+//! samples only, where a single-strip G4 page and a JPEG page in one strip are embedded with
+//! the original strip bytes (TR-03138 A.SC.12: no re-encoding). The `tiff` crate's encoder
+//! is also used by the tests as an independent writer.
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::sync::Arc;
+
+use tiff::decoder::ifd::Value;
+use tiff::decoder::{Decoder, Limits};
+use tiff::tags::{Tag, Type};
+use tiff::{TiffError, TiffFormatError};
 
 use super::jpeg;
 use super::{
@@ -39,42 +46,133 @@ fn unsupported(detail: impl Into<String>) -> ImageError {
     }
 }
 
-/// Byte-order aware access to the file (TIFF 6.0 section 2: "II" little, "MM" big endian).
-struct Bytes<'a> {
-    b: &'a [u8],
-    le: bool,
-}
+/// The `tiff` crate's decoder over the whole file in memory.
+type Tiff<'a> = Decoder<Cursor<&'a [u8]>>;
 
-impl Bytes<'_> {
-    fn u16_at(&self, off: usize) -> Option<u16> {
-        let s = self.b.get(off..off.checked_add(2)?)?;
-        let a = [s[0], s[1]];
-        Some(if self.le {
-            u16::from_le_bytes(a)
-        } else {
-            u16::from_be_bytes(a)
-        })
-    }
-
-    fn u32_at(&self, off: usize) -> Option<u32> {
-        let s = self.b.get(off..off.checked_add(4)?)?;
-        let a = [s[0], s[1], s[2], s[3]];
-        Some(if self.le {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
+/// A container error of the `tiff` crate in our terms, with what the operator needs to know.
+fn crate_error(e: TiffError) -> ImageError {
+    match e {
+        TiffError::UnsupportedError(u) => unsupported(u.to_string()),
+        TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            corrupt("an IFD or a tag value lies past the end of the file (truncated?)")
+        }
+        TiffError::FormatError(TiffFormatError::CycleInOffsets) => {
+            corrupt("IFD chain loops back on itself")
+        }
+        TiffError::FormatError(TiffFormatError::InconsistentSizesEncountered) => corrupt(
+            "strip or tile offsets and byte counts, BitsPerSample or ExtraSamples do not fit the page",
+        ),
+        TiffError::FormatError(TiffFormatError::StripTileTagConflict) => corrupt(
+            "no strip or tile byte counts tag (cannot tell where the image data ends), or strip and tile tags mixed",
+        ),
+        TiffError::LimitsExceeded => corrupt("a tag claims more values than the file holds"),
+        e => corrupt(e.to_string()),
     }
 }
 
-/// One IFD entry as stored: where its value lives is resolved on demand.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    tag: u16,
-    typ: u16,
-    count: u32,
-    /// File offset of the entry's 4-byte value/offset field.
-    field: usize,
+fn tag_error(tag: Tag, e: TiffError) -> ImageError {
+    match crate_error(e) {
+        ImageError::Corrupt { detail, .. } => corrupt(format!("tag {tag:?}: {detail}")),
+        other => other,
+    }
+}
+
+/// Opens the file with the `tiff` crate and finds its pages: the indices, in the IFD chain,
+/// of the IFDs that are paper pages. A reduced-resolution copy of a page (a preview some
+/// capture programs add, NewSubfileType bit 0 or SubfileType 2) and a transparency mask
+/// (bit 2) are not (TIFF 6.0 section 8) and are left out, unless nothing else is left, when
+/// every IFD counts as a page.
+fn open(bytes: &[u8]) -> Result<(Tiff<'_>, Vec<usize>), ImageError> {
+    // `Decoder::new` reads the first IFD with the crate's default limits; every later read
+    // is held to the file's size: no tag can hold more values than the file has bytes, so
+    // a crafted count cannot make the crate reserve more than that.
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = bytes.len().max(1 << 16) * std::mem::size_of::<Value>();
+    let mut dec = Decoder::new(Cursor::new(bytes))
+        .map_err(crate_error)?
+        .with_limits(limits);
+    let (mut ifds, mut pages) = (0, Vec::new());
+    loop {
+        if !is_preview_or_mask(&mut dec) {
+            pages.push(ifds);
+        }
+        ifds += 1;
+        if !dec.more_images() {
+            break;
+        }
+        if ifds >= MAX_PAGES {
+            return Err(unsupported(format!("more than {MAX_PAGES} pages")));
+        }
+        dec.next_image().map_err(crate_error)?;
+    }
+    if pages.is_empty() {
+        pages = (0..ifds).collect();
+    }
+    Ok((dec, pages))
+}
+
+fn is_preview_or_mask(dec: &mut Tiff<'_>) -> bool {
+    let new_subfile = dec.find_tag_unsigned::<u64>(Tag::NewSubfileType);
+    let subfile = dec.find_tag_unsigned::<u64>(Tag::SubfileType);
+    matches!(new_subfile, Ok(Some(v)) if v & 0b101 != 0) || matches!(subfile, Ok(Some(2)))
+}
+
+/// Every unsigned value of `tag` on the current page; `None` when the page lacks the tag.
+fn uints(dec: &mut Tiff<'_>, tag: Tag) -> Result<Option<Vec<u64>>, ImageError> {
+    dec.find_tag_unsigned_vec::<u64>(tag)
+        .map_err(|e| tag_error(tag, e))
+}
+
+/// The first unsigned value of `tag`, or `default` when the page lacks the tag.
+fn uint_or(dec: &mut Tiff<'_>, tag: Tag, default: u64) -> Result<u64, ImageError> {
+    Ok(uints(dec, tag)?
+        .and_then(|v| v.first().copied())
+        .unwrap_or(default))
+}
+
+/// Every value of a RATIONAL tag; `None` when the page lacks it, it has another type or a
+/// value has a zero denominator.
+fn rationals(dec: &mut Tiff<'_>, tag: Tag) -> Result<Option<Vec<f64>>, ImageError> {
+    let values = match dec.find_tag(tag).map_err(|e| tag_error(tag, e))? {
+        None => return Ok(None),
+        Some(Value::List(l)) => l,
+        Some(one) => vec![one],
+    };
+    Ok(values
+        .into_iter()
+        .map(|v| match v {
+            Value::Rational(n, d) if d != 0 => Some(f64::from(n) / f64::from(d)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The bytes of a BYTE or UNDEFINED tag as stored (an ICC profile, JPEGTables), read
+/// without the crate's one value per byte; `None` for a missing, empty or other-typed tag.
+fn raw_bytes(
+    dec: &mut Tiff<'_>,
+    tag: Tag,
+    file_len: usize,
+) -> Result<Option<Arc<[u8]>>, ImageError> {
+    let mut ifd = dec.image_ifd();
+    let Some(entry) = ifd.find_entry(tag) else {
+        return Ok(None);
+    };
+    if !matches!(entry.field_type(), Type::BYTE | Type::UNDEFINED) || entry.count() == 0 {
+        return Ok(None);
+    }
+    let n = usize::try_from(entry.count())
+        .ok()
+        .filter(|&n| n <= file_len)
+        .ok_or_else(|| {
+            corrupt(format!(
+                "tag {tag:?} points past the end of the file (truncated?)"
+            ))
+        })?;
+    let mut buf = vec![0; n];
+    ifd.find_tag_bytes(tag, &mut buf, 0)
+        .map_err(|e| tag_error(tag, e))?;
+    Ok(Some(buf.into()))
 }
 
 /// The tags of one page that decoding needs, with TIFF 6.0 defaults applied.
@@ -94,10 +192,10 @@ struct Ifd {
     strip_offsets: Vec<u64>,
     /// StripByteCounts, or TileByteCounts for a tiled page.
     strip_counts: Option<Vec<u64>>,
-    /// (TileWidth, TileLength) of a tiled page (TIFF 6.0 section 15).
     extra_samples: Vec<u64>,
     colormap: Option<Vec<u64>>,
     sample_format: u16,
+    /// (TileWidth, TileLength) of a tiled page (TIFF 6.0 section 15).
     tile: Option<(u32, u32)>,
     dpi: Option<(f64, f64)>,
     /// Orientation (TIFF 6.0 section 8), 1 = as stored.
@@ -115,217 +213,26 @@ struct Ifd {
     reference_black_white: [f64; 6],
 }
 
-/// Sizes of the TIFF field types 1..=13 (TIFF 6.0 section 2, plus IFD type 13 from TN1).
-fn type_size(typ: u16) -> Option<usize> {
-    Some(match typ {
-        1 | 2 | 6 | 7 => 1,
-        3 | 8 => 2,
-        4 | 9 | 11 | 13 => 4,
-        5 | 10 | 12 => 8,
-        _ => return None,
-    })
-}
-
-impl Bytes<'_> {
-    /// Start of an entry's value: inline in the field when it fits in 4 bytes.
-    fn value_start(&self, e: &Entry) -> Result<(usize, usize), ImageError> {
-        let size = type_size(e.typ)
-            .ok_or_else(|| corrupt(format!("tag {} has unknown field type {}", e.tag, e.typ)))?;
-        let len = size
-            .checked_mul(e.count as usize)
-            .ok_or_else(|| corrupt(format!("tag {} count overflows", e.tag)))?;
-        let start = if len <= 4 {
-            e.field
-        } else {
-            self.u32_at(e.field)
-                .ok_or_else(|| corrupt("IFD entry cut off"))? as usize
-        };
-        // The value must lie inside the file: this also bounds every allocation below by the
-        // file's own size, whatever count the tag claims.
-        match start.checked_add(len) {
-            Some(end) if end <= self.b.len() => Ok((start, size)),
-            _ => Err(corrupt(format!(
-                "tag {} points past the end of the file (truncated?)",
-                e.tag
-            ))),
-        }
-    }
-
-    /// Unsigned integer values of a BYTE, SHORT or LONG tag.
-    fn uints(&self, e: &Entry) -> Result<Vec<u64>, ImageError> {
-        let (start, size) = self.value_start(e)?;
-        let n = e.count as usize;
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let off = start + i * size;
-            let v = match e.typ {
-                1 => u64::from(self.b[off]),
-                3 => u64::from(self.u16_at(off).unwrap_or(0)),
-                4 | 13 => u64::from(self.u32_at(off).unwrap_or(0)),
-                _ => {
-                    return Err(corrupt(format!(
-                        "tag {} has type {}, expected an unsigned integer",
-                        e.tag, e.typ
-                    )));
-                }
-            };
-            out.push(v);
-        }
-        Ok(out)
-    }
-
-    fn uint(&self, e: &Entry) -> Result<u64, ImageError> {
-        self.uints(e)?
-            .first()
-            .copied()
-            .ok_or_else(|| corrupt(format!("tag {} has no value", e.tag)))
-    }
-
-    /// Every value of a RATIONAL tag; `None` when the tag has another type, too few values or
-    /// a zero denominator.
-    fn rationals(&self, e: &Entry, n: usize) -> Result<Option<Vec<f64>>, ImageError> {
-        if e.typ != 5 || (e.count as usize) < n {
-            return Ok(None);
-        }
-        let (start, _) = self.value_start(e)?;
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let num = self.u32_at(start + 8 * i).unwrap_or(0);
-            let den = self.u32_at(start + 8 * i + 4).unwrap_or(0);
-            if den == 0 {
-                return Ok(None);
-            }
-            out.push(f64::from(num) / f64::from(den));
-        }
-        Ok(Some(out))
-    }
-
-    /// First value of a RATIONAL tag; `None` for a zero denominator.
-    fn rational(&self, e: &Entry) -> Result<Option<f64>, ImageError> {
-        if e.typ != 5 || e.count == 0 {
-            return Ok(None);
-        }
-        let (start, _) = self.value_start(e)?;
-        let num = self.u32_at(start).unwrap_or(0);
-        let den = self.u32_at(start + 4).unwrap_or(0);
-        Ok((den != 0).then(|| f64::from(num) / f64::from(den)))
-    }
-}
-
-/// Offsets of every IFD in the chain, refusing loops (a classic crafted-file hang).
-fn ifd_offsets(r: &Bytes<'_>) -> Result<Vec<usize>, ImageError> {
-    let mut next = r.u32_at(4).ok_or_else(|| corrupt("header cut off"))? as usize;
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    while next != 0 {
-        if !seen.insert(next) {
-            return Err(corrupt("IFD chain loops back on itself"));
-        }
-        if out.len() >= MAX_PAGES {
-            return Err(unsupported(format!("more than {MAX_PAGES} pages")));
-        }
-        let n = r.u16_at(next).ok_or_else(|| {
-            corrupt(format!(
-                "IFD at offset {next} lies past the end of the file"
-            ))
-        })? as usize;
-        let after = next + 2 + 12 * n;
-        out.push(next);
-        next = match r.u32_at(after) {
-            Some(v) => v as usize,
-            // A missing next-IFD pointer after the last entry is common enough in scanner
-            // output to read as "no more pages"; the entries themselves are checked later.
-            None => 0,
-        };
-    }
-    if out.is_empty() {
-        return Err(corrupt("no image file directory"));
-    }
-    Ok(out)
-}
-
-/// The IFDs that are pages of the document. A reduced-resolution copy of a page (a preview
-/// some capture programs add, NewSubfileType bit 0 or SubfileType 2) and a transparency mask
-/// (bit 2) are not paper pages (TIFF 6.0 section 8) and are left out, unless nothing else is
-/// left, when every IFD counts as a page.
-fn page_offsets(r: &Bytes<'_>) -> Result<Vec<usize>, ImageError> {
-    let all = ifd_offsets(r)?;
-    let pages: Vec<usize> = all
-        .iter()
-        .copied()
-        .filter(|&at| !is_preview_or_mask(r, at))
-        .collect();
-    Ok(if pages.is_empty() { all } else { pages })
-}
-
-fn is_preview_or_mask(r: &Bytes<'_>, at: usize) -> bool {
-    let n = usize::from(r.u16_at(at).unwrap_or(0));
-    (0..n).any(|i| {
-        let e = at + 2 + 12 * i;
-        let entry = match (r.u16_at(e), r.u16_at(e + 2), r.u32_at(e + 4)) {
-            (Some(tag), Some(typ), Some(count)) => Entry {
-                tag,
-                typ,
-                count,
-                field: e + 8,
-            },
-            _ => return false,
-        };
-        match entry.tag {
-            254 => r.uint(&entry).is_ok_and(|v| v & 0b101 != 0),
-            255 => r.uint(&entry).is_ok_and(|v| v == 2),
-            _ => false,
-        }
-    })
-}
-
-fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
-    let n = r.u16_at(at).ok_or_else(|| corrupt("IFD cut off"))? as usize;
-    let mut entries = Vec::with_capacity(n);
-    for i in 0..n {
-        let e = at + 2 + 12 * i;
-        let (Some(tag), Some(typ), Some(count)) = (r.u16_at(e), r.u16_at(e + 2), r.u32_at(e + 4))
-        else {
-            return Err(corrupt(format!("IFD entry {i} cut off (truncated file?)")));
-        };
-        entries.push(Entry {
-            tag,
-            typ,
-            count,
-            field: e + 8,
-        });
-    }
-    let find = |tag: u16| entries.iter().find(|e| e.tag == tag);
-    let uint_or = |tag: u16, default: u64| -> Result<u64, ImageError> {
-        match find(tag) {
-            Some(e) => r.uint(e),
-            None => Ok(default),
-        }
+/// Reads the tags of the decoder's current page.
+fn read_ifd(dec: &mut Tiff<'_>, file_len: usize) -> Result<Ifd, ImageError> {
+    let dimension = |v: Option<Vec<u64>>, name: &str| -> Result<u32, ImageError> {
+        let v = v
+            .and_then(|v| v.first().copied())
+            .ok_or_else(|| corrupt(format!("no {name} tag")))?;
+        u32::try_from(v).map_err(|_| corrupt(format!("{name} too big")))
     };
-    let width = find(256).ok_or_else(|| corrupt("no ImageWidth tag"))?;
-    let height = find(257).ok_or_else(|| corrupt("no ImageLength tag"))?;
-    let width = u32::try_from(r.uint(width)?).map_err(|_| corrupt("ImageWidth too big"))?;
-    let height = u32::try_from(r.uint(height)?).map_err(|_| corrupt("ImageLength too big"))?;
-    let bits_all = match find(258) {
-        Some(e) => r.uints(e)?,
-        None => vec![1],
-    };
-    let bits = *bits_all.first().unwrap_or(&1);
-    if bits_all.iter().any(|&b| b != bits) {
-        return Err(unsupported(format!("mixed BitsPerSample {bits_all:?}")));
-    }
-    let compression = uint_or(259, 1)? as u16;
-    let samples = uint_or(277, 1)? as u16;
-    let photometric = match find(262) {
-        Some(e) => r.uint(e)? as u16,
-        // Fax-style files often omit it; libtiff then assumes WhiteIsZero for bilevel.
-        None if bits == 1 && samples == 1 => 0,
-        None => return Err(corrupt("no PhotometricInterpretation tag")),
-    };
-    let tile = match (find(322), find(323)) {
+    let width = dimension(uints(dec, Tag::ImageWidth)?, "ImageWidth")?;
+    let height = dimension(uints(dec, Tag::ImageLength)?, "ImageLength")?;
+    // The crate has refused mixed BitsPerSample, a PlanarConfiguration other than 1 or 2 and
+    // a page without PhotometricInterpretation before we get here.
+    let bits = uint_or(dec, Tag::BitsPerSample, 1)?;
+    let compression = uint_or(dec, Tag::Compression, 1)? as u16;
+    let samples = uint_or(dec, Tag::SamplesPerPixel, 1)? as u16;
+    let photometric = uint_or(dec, Tag::PhotometricInterpretation, 0)? as u16;
+    let tile = match (uints(dec, Tag::TileWidth)?, uints(dec, Tag::TileLength)?) {
         (Some(w), Some(l)) => Some((
-            u32::try_from(r.uint(w)?).map_err(|_| corrupt("TileWidth too big"))?,
-            u32::try_from(r.uint(l)?).map_err(|_| corrupt("TileLength too big"))?,
+            dimension(Some(w), "TileWidth")?,
+            dimension(Some(l), "TileLength")?,
         )),
         (None, None) => None,
         _ => {
@@ -335,90 +242,73 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         }
     };
     let (offsets_tag, counts_tag) = if tile.is_some() {
-        (324, 325)
+        (Tag::TileOffsets, Tag::TileByteCounts)
     } else {
-        (273, 279)
+        (Tag::StripOffsets, Tag::StripByteCounts)
     };
-    let strip_offsets = match find(offsets_tag) {
-        Some(e) => r.uints(e)?,
+    let strip_offsets = match uints(dec, offsets_tag)? {
+        Some(v) => v,
         None if tile.is_some() => return Err(corrupt("tiled page without TileOffsets")),
         None => return Err(corrupt("no StripOffsets tag")),
     };
-    let strip_counts = find(counts_tag).map(|e| r.uints(e)).transpose()?;
-    let colormap = find(320).map(|e| r.uints(e)).transpose()?;
-    let extra_samples = find(338)
-        .map(|e| r.uints(e))
-        .transpose()?
-        .unwrap_or_default();
+    let strip_counts = uints(dec, counts_tag)?;
+    let colormap = uints(dec, Tag::ColorMap)?;
+    let extra_samples = uints(dec, Tag::ExtraSamples)?.unwrap_or_default();
     // ICC profile (tag 34675, TIFF/EP and Adobe's TIFF Technote): UNDEFINED or BYTE data.
-    let icc = match find(34675) {
-        Some(e) if matches!(e.typ, 1 | 7) && e.count > 0 => {
-            let (start, _) = r.value_start(e)?;
-            Some(Arc::from(&r.b[start..start + e.count as usize]))
-        }
-        _ => None,
-    };
-    let jpeg_tables = match find(347) {
-        Some(e) if matches!(e.typ, 1 | 7) && e.count > 0 => {
-            let (start, _) = r.value_start(e)?;
-            Some(Arc::from(&r.b[start..start + e.count as usize]))
-        }
-        _ => None,
-    };
+    let icc = raw_bytes(dec, Tag::IccProfile, file_len)?;
+    let jpeg_tables = raw_bytes(dec, Tag::JPEGTables, file_len)?;
     // TIFF 6.0 section 21 defaults: chroma halved both ways, CCIR 601-1 coefficients, and
     // full-range codes with chroma centred on 128. Read only where they are used, on YCbCr
     // pages that are not JPEG (whose data carries its own sampling): other pages may carry
     // these tags with any values.
     let ycbcr_raw = photometric == 6 && compression != 7;
-    let ycbcr_subsampling = match find(530)
-        .filter(|_| ycbcr_raw)
-        .map(|e| r.uints(e))
-        .transpose()?
-        .as_deref()
-    {
-        None => (2, 2),
-        Some(&[h, v, ..]) if matches!(h, 1 | 2 | 4) && matches!(v, 1 | 2 | 4) && v <= h => {
-            (h as usize, v as usize)
+    let (mut ycbcr_subsampling, mut ycbcr_coefficients, mut reference_black_white) = (
+        (2, 2),
+        [0.299, 0.587, 0.114],
+        [0.0, 255.0, 128.0, 255.0, 128.0, 255.0],
+    );
+    if ycbcr_raw {
+        match uints(dec, Tag::ChromaSubsampling)?.as_deref() {
+            None => {}
+            Some(&[h, v, ..]) if matches!(h, 1 | 2 | 4) && matches!(v, 1 | 2 | 4) && v <= h => {
+                ycbcr_subsampling = (h as usize, v as usize);
+            }
+            Some(other) => return Err(corrupt(format!("YCbCrSubsampling {other:?}"))),
         }
-        Some(other) => return Err(corrupt(format!("YCbCrSubsampling {other:?}"))),
-    };
-    let ycbcr_coefficients = match find(529).filter(|_| ycbcr_raw) {
-        None => [0.299, 0.587, 0.114],
-        Some(e) => match r.rationals(e, 3)?.as_deref() {
-            Some(&[red, green, blue]) if red > 0.0 && green > 0.0 && blue > 0.0 => {
-                [red, green, blue]
+        let coefficients = Tag::from_u16_exhaustive(529);
+        if dec.image_ifd().find_entry(coefficients).is_some() {
+            match rationals(dec, coefficients)?.as_deref() {
+                Some(&[red, green, blue, ..]) if red > 0.0 && green > 0.0 && blue > 0.0 => {
+                    ycbcr_coefficients = [red, green, blue];
+                }
+                _ => {
+                    return Err(corrupt(
+                        "YCbCrCoefficients are not three positive fractions",
+                    ));
+                }
             }
-            _ => {
-                return Err(corrupt(
-                    "YCbCrCoefficients are not three positive fractions",
-                ));
+        }
+        let black_white = Tag::from_u16_exhaustive(532);
+        if dec.image_ifd().find_entry(black_white).is_some() {
+            match rationals(dec, black_white)?.as_deref() {
+                Some(v) if v.len() >= 6 && v[..6].chunks_exact(2).all(|p| p[1] > p[0]) => {
+                    reference_black_white = [v[0], v[1], v[2], v[3], v[4], v[5]];
+                }
+                _ => {
+                    return Err(corrupt(
+                        "ReferenceBlackWhite is not three black/white pairs",
+                    ));
+                }
             }
-        },
-    };
-    let reference_black_white = match find(532).filter(|_| ycbcr_raw) {
-        None => [0.0, 255.0, 128.0, 255.0, 128.0, 255.0],
-        Some(e) => match r.rationals(e, 6)?.as_deref() {
-            Some(v) if v.chunks_exact(2).all(|p| p[1] > p[0]) => {
-                [v[0], v[1], v[2], v[3], v[4], v[5]]
-            }
-            _ => {
-                return Err(corrupt(
-                    "ReferenceBlackWhite is not three black/white pairs",
-                ));
-            }
-        },
-    };
-    let sample_format = match find(339) {
-        Some(e) => r.uints(e)?.first().copied().unwrap_or(1) as u16,
-        None => 1,
-    };
+        }
+    }
 
     // Resolution (TIFF 6.0 section 8): ResolutionUnit 2 = inch (the default), 3 = centimetre,
     // 1 = no absolute unit, which is an aspect ratio and not a resolution.
-    let xres = find(282).map(|e| r.rational(e)).transpose()?.flatten();
-    let yres = find(283).map(|e| r.rational(e)).transpose()?.flatten();
-    let unit = uint_or(296, 2)?;
-    let factor = match unit {
+    let first = |v: Option<Vec<f64>>| v.and_then(|v| v.first().copied());
+    let xres = first(rationals(dec, Tag::XResolution)?);
+    let yres = first(rationals(dec, Tag::YResolution)?);
+    let factor = match uint_or(dec, Tag::ResolutionUnit, 2)? {
         2 => Some(1.0),
         3 => Some(2.54),
         _ => None,
@@ -437,18 +327,19 @@ fn parse_ifd(r: &Bytes<'_>, at: usize) -> Result<Ifd, ImageError> {
         samples,
         photometric,
         compression,
-        predictor: uint_or(317, 1)? as u16,
-        fill_order: uint_or(266, 1)? as u16,
-        planar: uint_or(284, 1)? as u16,
-        rows_per_strip: u32::try_from(uint_or(278, u64::from(u32::MAX))?).unwrap_or(u32::MAX),
+        predictor: uint_or(dec, Tag::Predictor, 1)? as u16,
+        fill_order: uint_or(dec, Tag::FillOrder, 1)? as u16,
+        planar: uint_or(dec, Tag::PlanarConfiguration, 1)? as u16,
+        rows_per_strip: u32::try_from(uint_or(dec, Tag::RowsPerStrip, u64::from(u32::MAX))?)
+            .unwrap_or(u32::MAX),
         strip_offsets,
         strip_counts,
         extra_samples,
         colormap,
-        sample_format,
+        sample_format: uint_or(dec, Tag::SampleFormat, 1)? as u16,
         tile,
         dpi,
-        orientation: uint_or(274, 1)?,
+        orientation: uint_or(dec, Tag::Orientation, 1)?,
         icc,
         jpeg_tables,
         ycbcr_subsampling,
@@ -483,9 +374,6 @@ fn layout(ifd: &Ifd) -> Result<Layout, ImageError> {
     }
     if !matches!(ifd.fill_order, 1 | 2) {
         return Err(corrupt(format!("FillOrder {}", ifd.fill_order)));
-    }
-    if !matches!(ifd.planar, 1 | 2) {
-        return Err(corrupt(format!("PlanarConfiguration {}", ifd.planar)));
     }
     if ifd.samples > 1 && ifd.planar == 2 && !matches!(ifd.bits, 8 | 16) {
         return Err(unsupported(format!(
@@ -646,18 +534,12 @@ fn page_info(ifd: &Ifd, l: &Layout) -> PageInfo {
     }
 }
 
-fn open(bytes: &[u8]) -> Bytes<'_> {
-    Bytes {
-        b: bytes,
-        le: bytes.starts_with(b"II"),
-    }
-}
-
 pub(super) fn probe(bytes: &[u8], max_pixels: u64) -> Result<Vec<PageInfo>, ImageError> {
-    let r = open(bytes);
-    let mut pages = Vec::new();
-    for at in page_offsets(&r)? {
-        let ifd = parse_ifd(&r, at)?;
+    let (mut dec, ifds) = open(bytes)?;
+    let mut pages = Vec::with_capacity(ifds.len());
+    for i in ifds {
+        dec.seek_to_image(i).map_err(crate_error)?;
+        let ifd = read_ifd(&mut dec, bytes.len())?;
         check_pixel_budget(F, ifd.width, ifd.height, max_pixels)?;
         let l = layout(&ifd)?;
         pages.push(page_info(&ifd, &l));
@@ -670,14 +552,14 @@ pub(super) fn decode_page(
     index: usize,
     max_pixels: u64,
 ) -> Result<DecodedPage, ImageError> {
-    let r = open(bytes);
-    let offsets = page_offsets(&r)?;
-    let at = *offsets.get(index).ok_or(ImageError::NoSuchPage {
+    let (mut dec, ifds) = open(bytes)?;
+    let at = *ifds.get(index).ok_or(ImageError::NoSuchPage {
         format: F,
         index,
-        pages: offsets.len(),
+        pages: ifds.len(),
     })?;
-    let ifd = parse_ifd(&r, at)?;
+    dec.seek_to_image(at).map_err(crate_error)?;
+    let ifd = read_ifd(&mut dec, bytes.len())?;
     check_pixel_budget(F, ifd.width, ifd.height, max_pixels)?;
     let l = layout(&ifd)?;
     let info = page_info(&ifd, &l);
@@ -694,7 +576,8 @@ pub(super) fn decode_page(
     let raw = if ifd.photometric == 6 && ifd.compression != 7 {
         ycbcr_to_rgb(&ifd, &chunks)?
     } else {
-        decompressed(&ifd, &l, &r, &chunks)?
+        let le = dec.byte_order() == tiff::tags::ByteOrder::LittleEndian;
+        decompressed(&ifd, &l, le, &chunks)?
     };
     let (embed, gray) = embed_and_gray(&ifd, &l, raw)?;
     Ok(DecodedPage { info, embed, gray })
@@ -921,7 +804,7 @@ fn fill_order_1(data: &[u8], fill_order: u16) -> std::borrow::Cow<'_, [u8]> {
 fn decompressed(
     ifd: &Ifd,
     l: &Layout,
-    r: &Bytes<'_>,
+    le: bool,
     chunks: &[Chunk<'_>],
 ) -> Result<Vec<u8>, ImageError> {
     let spp = usize::from(l.samples);
@@ -951,7 +834,7 @@ fn decompressed(
             decompress_chunk(ifd, c.data, dst)
         }
         .map_err(|e| corrupt(format!("{} {i}: {e}", chunk_name(ifd))))?;
-        if l.bits == 16 && r.le {
+        if l.bits == 16 && le {
             for pair in dst.chunks_exact_mut(2) {
                 pair.swap(0, 1);
             }
@@ -1353,6 +1236,9 @@ pub(super) struct ExifFacts {
 
 /// Reads [`ExifFacts`] from `tiff`, the block after "Exif\0\0"; a damaged block gives what
 /// could be read before the damage.
+///
+/// Read by hand: the `tiff` crate's `Decoder` insists on a page (ImageWidth, strips) in the
+/// first IFD, which an EXIF block does not have.
 pub(super) fn exif_facts(tiff: &[u8]) -> ExifFacts {
     let mut facts = ExifFacts::default();
     let le = match tiff.get(..2) {
@@ -1360,30 +1246,56 @@ pub(super) fn exif_facts(tiff: &[u8]) -> ExifFacts {
         Some(b"MM") => false,
         _ => return facts,
     };
-    let r = Bytes { b: tiff, le };
-    let Some(at) = r.u32_at(4).map(|v| v as usize) else {
+    let u16_at = |off: usize| {
+        let s = tiff.get(off..off.checked_add(2)?)?;
+        let a = [s[0], s[1]];
+        Some(if le {
+            u16::from_le_bytes(a)
+        } else {
+            u16::from_be_bytes(a)
+        })
+    };
+    let u32_at = |off: usize| {
+        let s = tiff.get(off..off.checked_add(4)?)?;
+        let a = [s[0], s[1], s[2], s[3]];
+        Some(if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
+    };
+    let Some(at) = u32_at(4).map(|v| v as usize) else {
         return facts;
     };
-    let n = usize::from(r.u16_at(at).unwrap_or(0));
+    let n = usize::from(u16_at(at).unwrap_or(0));
     let (mut x, mut y, mut unit) = (None, None, Some(2u64));
     for i in 0..n {
         let field = at + 2 + 12 * i;
         let (Some(tag), Some(typ), Some(count)) =
-            (r.u16_at(field), r.u16_at(field + 2), r.u32_at(field + 4))
+            (u16_at(field), u16_at(field + 2), u32_at(field + 4))
         else {
             break;
         };
-        let e = Entry {
-            tag,
-            typ,
-            count,
-            field: field + 8,
+        let value = field + 8;
+        // The first value of a BYTE, SHORT or LONG tag, which sits in the entry itself.
+        let uint = || match (typ, count) {
+            (_, 0) => None,
+            (1, _) => tiff.get(value).map(|&b| u64::from(b)),
+            (3, _) => u16_at(value).map(u64::from),
+            (4, _) => u32_at(value).map(u64::from),
+            _ => None,
         };
-        match e.tag {
-            274 => facts.orientation = super::orientation_turn(r.uint(&e).unwrap_or(1)),
-            282 => x = r.rational(&e).ok().flatten(),
-            283 => y = r.rational(&e).ok().flatten(),
-            296 => unit = r.uint(&e).ok(),
+        // The first value of a RATIONAL tag, stored at the offset the entry holds.
+        let rational = || {
+            let off = u32_at(value).filter(|_| typ == 5 && count > 0)? as usize;
+            let (num, den) = (u32_at(off)?, u32_at(off.checked_add(4)?)?);
+            (den != 0).then(|| f64::from(num) / f64::from(den))
+        };
+        match tag {
+            274 => facts.orientation = super::orientation_turn(uint().unwrap_or(1)),
+            282 => x = rational(),
+            283 => y = rational(),
+            296 => unit = uint(),
             _ => {}
         }
     }
@@ -2322,6 +2234,193 @@ pub(crate) mod tests {
         let d = decode(write_tiff(&[page], true), 0).unwrap();
         assert_eq!(d.gray.pixels, want);
         assert!(matches!(d.embed, Embed::Flate { .. }));
+    }
+
+    /// Changes the tag number of an entry in the first IFD of a little-endian file.
+    fn retag_first_ifd(file: &mut [u8], from: u16, to: u16) {
+        let ifd = u32::from_le_bytes(file[4..8].try_into().unwrap()) as usize;
+        let n = usize::from(u16::from_le_bytes([file[ifd], file[ifd + 1]]));
+        let e = (0..n)
+            .map(|i| ifd + 2 + 12 * i)
+            .find(|&e| u16::from_le_bytes([file[e], file[e + 1]]) == from)
+            .expect("tag present");
+        file[e..e + 2].copy_from_slice(&to.to_le_bytes());
+    }
+
+    /// Where the `tiff` crate's directory reading refuses what our own IFD walk (before
+    /// issue #13) read: each refusal names its reason, nothing panics.
+    #[test]
+    fn files_the_hand_walk_read_and_the_tiff_crate_refuses() {
+        let bilevel = || {
+            let mut p = TiffPage::new(8, 1, vec![vec![0x0F]]);
+            p.bits = 1;
+            p.photometric = 0;
+            p
+        };
+        assert_eq!(
+            decode(write_tiff(&[bilevel()], true), 0)
+                .unwrap()
+                .gray
+                .pixels,
+            [255, 255, 255, 255, 0, 0, 0, 0]
+        );
+        // Without PhotometricInterpretation: the walk read a bilevel page as WhiteIsZero, as
+        // libtiff does; the crate refuses the file (tag 262 renamed to 263, Threshholding).
+        let mut file = write_tiff(&[bilevel()], true);
+        retag_first_ifd(&mut file, 262, 263);
+        let err = decode(file.clone(), 0).unwrap_err();
+        assert!(
+            matches!(err, ImageError::Unsupported { .. })
+                && err.to_string().contains("photometric interpretation"),
+            "{err}"
+        );
+        assert!(super::super::probe(&file, 100).is_err());
+        // The last IFD cut off just before its next-IFD pointer: the walk took it as the
+        // last page, the crate needs the pointer.
+        let mut file = write_tiff(&[bilevel()], true);
+        file.truncate(file.len() - 4);
+        let err = decode(file, 0).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    /// Strips that do not cover the page are refused by the crate's directory check, with
+    /// the reason in our words.
+    #[test]
+    fn strips_that_do_not_fit_the_page_are_corrupt() {
+        let mut page = TiffPage::new(2, 4, vec![vec![0; 4]]);
+        page.rows_per_strip = 2;
+        let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+        assert!(
+            matches!(err, ImageError::Corrupt { .. }) && err.to_string().contains("byte counts"),
+            "{err}"
+        );
+    }
+
+    /// Checks we leave to the crate's directory reading: mixed BitsPerSample and an unknown
+    /// PlanarConfiguration are refused, naming the reason.
+    #[test]
+    fn mixed_bits_and_unknown_planar_configuration_are_refused() {
+        let rgb = || {
+            let mut p = TiffPage::new(1, 1, vec![vec![1, 2, 3]]);
+            p.samples = 3;
+            p.photometric = 2;
+            p
+        };
+        let mut file = write_tiff(&[rgb()], true);
+        let ifd = u32::from_le_bytes(file[4..8].try_into().unwrap()) as usize;
+        let n = usize::from(u16::from_le_bytes([file[ifd], file[ifd + 1]]));
+        let e = (0..n)
+            .map(|i| ifd + 2 + 12 * i)
+            .find(|&e| u16::from_le_bytes([file[e], file[e + 1]]) == 258)
+            .unwrap();
+        let values = u32::from_le_bytes(file[e + 8..e + 12].try_into().unwrap()) as usize;
+        file[values + 2..values + 4].copy_from_slice(&16u16.to_le_bytes());
+        let err = decode(file, 0).unwrap_err();
+        assert!(
+            matches!(err, ImageError::Unsupported { .. }) && err.to_string().contains("16"),
+            "{err}"
+        );
+        let mut page = rgb();
+        page.planar = 3;
+        let err = decode(write_tiff(&[page], true), 0).unwrap_err();
+        assert!(err.to_string().contains("planar configuration"), "{err}");
+    }
+
+    /// On the plain cases the crate's own `read_image` decodes, it gives exactly our samples
+    /// (here: gray tiles with edge tiles and the Deflate predictor, PackBits strips). We keep
+    /// one decoder for every page anyway: `read_image` refuses palettes, ignores FillOrder and
+    /// old-style LZW, and gives no original strip bytes for the G4 and JPEG passthrough.
+    #[test]
+    fn the_crates_read_image_agrees_with_ours_where_it_decodes() {
+        let (w, h) = (40usize, 20usize);
+        let px = gray_ramp(w, h);
+        let mut tiled = TiffPage::new(
+            w as u32,
+            h as u32,
+            tiles_of(&px, w, h, 1, 16, 16)
+                .iter()
+                .map(|t| zlib(&differenced(t, 16, 1)).to_vec())
+                .collect(),
+        );
+        tiled.tile = Some((16, 16));
+        tiled.compression = 8;
+        tiled.predictor = 2;
+        let mut packbits = TiffPage::new(
+            w as u32,
+            h as u32,
+            px.chunks(3 * w)
+                .map(|rows| {
+                    rows.chunks(w)
+                        .flat_map(|r| [[(w - 1) as u8].as_slice(), r].concat())
+                        .collect()
+                })
+                .collect(),
+        );
+        packbits.rows_per_strip = 3;
+        packbits.compression = 32773;
+        for page in [tiled, packbits] {
+            let file = write_tiff(&[page], false);
+            let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&file[..])).unwrap();
+            let tiff::decoder::DecodingResult::U8(theirs) = dec.read_image().unwrap() else {
+                panic!("not 8-bit")
+            };
+            let Embed::Flate { data, .. } = decode(file, 0).unwrap().embed else {
+                panic!()
+            };
+            assert_eq!(inflate_all(&data), theirs);
+            assert_eq!(theirs, px);
+        }
+    }
+
+    /// A crafted value count is refused from the file's size, before the crate reserves
+    /// room for that many values (first IFD: the crate's default limits; later IFDs: ours).
+    #[test]
+    fn a_tag_count_beyond_the_file_is_refused() {
+        for pages in [1, 2] {
+            let file_pages: Vec<TiffPage> = (0..pages)
+                .map(|_| TiffPage::new(2, 2, vec![vec![0; 4]]))
+                .collect();
+            let mut file = write_tiff(&file_pages, true);
+            // The last IFD's StripOffsets claims 2^28 values in a file of a few hundred bytes.
+            let mut ifd = u32::from_le_bytes(file[4..8].try_into().unwrap()) as usize;
+            for _ in 1..pages {
+                let n = usize::from(u16::from_le_bytes([file[ifd], file[ifd + 1]]));
+                let next = ifd + 2 + 12 * n;
+                ifd = u32::from_le_bytes(file[next..next + 4].try_into().unwrap()) as usize;
+            }
+            let n = usize::from(u16::from_le_bytes([file[ifd], file[ifd + 1]]));
+            let e = (0..n)
+                .map(|i| ifd + 2 + 12 * i)
+                .find(|&e| u16::from_le_bytes([file[e], file[e + 1]]) == 273)
+                .unwrap();
+            file[e + 4..e + 8].copy_from_slice(&(1u32 << 28).to_le_bytes());
+            let err = super::super::probe(&file, 100).unwrap_err();
+            assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
+        }
+    }
+
+    /// BigTIFF (64-bit offsets), which our own IFD walk refused, comes through the `tiff`
+    /// crate's directory API: two pages written by its BigTIFF encoder decode exactly.
+    #[test]
+    fn bigtiff_pages_are_read() {
+        let (w, h) = (37, 11);
+        let ramp = gray_ramp(w, h);
+        let inverse: Vec<u8> = ramp.iter().map(|v| !v).collect();
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut enc = tiff::encoder::TiffEncoder::new_big(&mut out)
+            .unwrap()
+            .with_compression(tiff::encoder::Compression::Lzw);
+        for px in [&ramp, &inverse] {
+            enc.write_image::<tiff::encoder::colortype::Gray8>(w as u32, h as u32, px)
+                .unwrap();
+        }
+        let file = out.into_inner();
+        assert!(file.starts_with(b"II+\0") || file.starts_with(b"MM\0+"));
+        let pages = super::super::probe(&file, 1000).unwrap();
+        assert_eq!(pages.len(), 2);
+        assert_eq!((pages[1].width, pages[1].height), (w as u32, h as u32));
+        assert_eq!(decode(file.clone(), 0).unwrap().gray.pixels, ramp);
+        assert_eq!(decode(file, 1).unwrap().gray.pixels, inverse);
     }
 
     #[test]
