@@ -403,9 +403,22 @@ fn verify_batch(
     if let Some(addendum) = super::verify_addendum(batch_dir, trust) {
         items.push(addendum);
     }
-    for (pdf, doc_note) in docs {
-        items.push(verify_pdf(&pdf, trust));
-        items.push(verify_note_hashed(&doc_note, trust, &seen.hashes));
+    // Each document's PDF signature and note are checked on their own (hashing, CMS and chain
+    // checks): spread over the cores, reported in the note's order.
+    use rayon::prelude::*;
+    let hashed = &seen.hashes;
+    let checked: Vec<(ItemReport, ItemReport)> = docs
+        .par_iter()
+        .map(|(pdf, doc_note)| {
+            (
+                verify_pdf(pdf, trust),
+                verify_note_hashed(doc_note, trust, hashed),
+            )
+        })
+        .collect();
+    for (pdf, note) in checked {
+        items.push(pdf);
+        items.push(note);
     }
 }
 
