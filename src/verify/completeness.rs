@@ -184,6 +184,7 @@ pub(super) fn verify_files(
     store: &Path,
     view: &ChainView,
     seen: &Seen,
+    trust: &TrustStore,
     items: &mut Vec<ItemReport>,
     mut pending: impl FnMut(&Path, &str, &mut Vec<ItemReport>),
 ) {
@@ -251,6 +252,19 @@ pub(super) fn verify_files(
             }
             continue;
         }
+        // An archive timestamp `renew` wrote: checked whether or not a link holds it yet.
+        if rel.ends_with(crate::store::renew::ARCHIVE_TIMESTAMP_EXT) {
+            let mut r = super::renewed::check_archive_timestamp(path, trust);
+            if !exp.files.contains_key(&rel) {
+                r.pending(
+                    "no signed chain link records it yet: a renew run stopped before its \
+                     link; `resiscan renew` again records it",
+                );
+                items.push(r);
+                continue;
+            }
+            items.push(r);
+        }
         match exp.files.get(&rel) {
             Some((sha, seq)) => {
                 let actual = match seen.hashes.get(path) {
@@ -265,6 +279,17 @@ pub(super) fn verify_files(
                     }
                     // A batch under way rewrites its note and reports; `verify_batch` checks
                     // the note's signature, and the batch link will vouch for them.
+                    // A PDF `renew` extended before its run wrote the link: PENDING.
+                    Ok(a) if &a != sha && rel.ends_with(".pdf") && renewed(path, sha) => {
+                        let mut r = ItemReport::new(path, ItemKind::Pdf);
+                        r.pending(format!(
+                            "renewed (document timestamp appended after the file signed \
+                             chain link {seq} recorded), but no link records the renewal yet: \
+                             a renew run stopped before its link; `resiscan renew` again \
+                             records it"
+                        ));
+                        items.push(r);
+                    }
                     Ok(a) if &a != sha && view.under_way_batch_folder(&rel).is_none() => {
                         let mut r = ItemReport::new(path, ItemKind::Unknown);
                         r.fail(format!(
@@ -432,6 +457,14 @@ pub(super) fn reconcile_index(
         ));
         items.push(r);
     }
+}
+
+/// Whether the PDF at `path` is the file `sha` names extended only by renewal revisions.
+fn renewed(path: &Path, sha: &str) -> bool {
+    matches!(
+        super::renewed::pdf_against_record(path, sha),
+        Ok(super::renewed::PdfAgainstRecord::Renewed { .. })
+    )
 }
 
 /// `path` relative to `store`, with `/` separators; `None` for a name that is not UTF-8
