@@ -211,13 +211,6 @@ impl Store {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if full
-                .with_file_name(archive_timestamp_name(&name, &today))
-                .exists()
-            {
-                out.notes_current += 1;
-                continue;
-            }
             let imprint = match archive_imprint(&full) {
                 Ok(i) => i,
                 Err(e) => {
@@ -225,14 +218,24 @@ impl Store {
                     continue;
                 }
             };
+            // Today's token over the note as it is now: nothing to do. One over an earlier
+            // version (`qa record` rewrote the addendum since) is replaced.
+            let todays = full.with_file_name(archive_timestamp_name(&name, &today));
+            let current = std::fs::read(&todays).ok().is_some_and(|t| {
+                crate::crypto::tsp::token_claims(&t).is_ok_and(|(_, i)| i == imprint)
+            });
+            if current {
+                out.notes_current += 1;
+                continue;
+            }
             let token = with.tsa.stamp(&imprint).map_err(|cause| RenewError::Tsa {
                 path: full.clone(),
                 cause,
                 done,
             })?;
             // Named by the day the token proves (UTC), which `verify` holds it to.
-            let day = crate::crypto::tsp::token_gen_time(&token)
-                .map(|t| crate::machine::rfc3339(t)[..10].to_string())
+            let day = crate::crypto::tsp::token_claims(&token)
+                .map(|(t, _)| crate::machine::rfc3339(t)[..10].to_string())
                 .unwrap_or_else(|_| today.clone());
             let tst = full.with_file_name(archive_timestamp_name(&name, &day));
             super::atomic_write(&tst, &token).map_err(StoreError::io(&tst))?;
@@ -393,7 +396,8 @@ fn renew_pdf(full: &Path, today: &str, with: &RenewWith<'_>) -> Result<Option<u6
     let newest = appended
         .doc_timestamps
         .iter()
-        .filter_map(|t| crate::crypto::tsp::token_gen_time(&t.token).ok())
+        .filter_map(|t| crate::crypto::tsp::token_claims(&t.token).ok())
+        .map(|(time, _)| time)
         .max();
     if newest.is_some_and(|t| crate::machine::rfc3339(t).starts_with(today)) {
         return Ok(None);

@@ -47,6 +47,11 @@ impl PdfAgainstRecord {
         }
     }
 
+    /// Whether the file is the recorded one or a renewal of it.
+    pub fn is_recorded(&self) -> bool {
+        !matches!(self, PdfAgainstRecord::Differs { .. })
+    }
+
     /// `None` when the file is the recorded one or a renewal of it; else the finding, e.g.
     /// "x.pdf: SHA-256 … differs from the note's …".
     pub fn problem(&self, pdf: &Path, whose: &str, recorded: &str) -> Option<String> {
@@ -141,8 +146,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// note and the note's signature are beside it, the token's imprint is the SHA-256 of the
 /// note followed by its signature, the TSA's signature and certificate are valid, and the TSA
 /// chains to a `--trust` anchor. A token whose name does not fit, whose note is gone or whose
-/// imprint does not match is INVALID.
-pub fn check_archive_timestamp(path: &Path, trust: &TrustStore) -> ItemReport {
+/// imprint does not match is INVALID — unless `rewritten_since`: the signed chain shows that
+/// the note was rewritten after the token was recorded (`qa record` rewrites the QA addendum),
+/// so the token covers an earlier version; then its own imprint is checked and it is a note.
+pub fn check_archive_timestamp(
+    path: &Path,
+    trust: &TrustStore,
+    rewritten_since: Option<u64>,
+) -> ItemReport {
     let mut r = ItemReport::new(path, ItemKind::Detached);
     let name = path
         .file_name()
@@ -174,7 +185,20 @@ pub fn check_archive_timestamp(path: &Path, trust: &TrustStore) -> ItemReport {
             return r;
         }
     };
-    match crate::crypto::tsp::check_token(&token, &imprint, None, &trust.anchors) {
+    let claimed = crate::crypto::tsp::token_claims(&token).map(|(_, i)| i);
+    let stale = match (rewritten_since, &claimed) {
+        (Some(seq), Ok(i)) if i.as_slice() != imprint.as_slice() => Some((seq, i.clone())),
+        _ => None,
+    };
+    let checked_imprint = stale.as_ref().map_or(imprint.to_vec(), |(_, i)| i.clone());
+    if let Some((seq, _)) = &stale {
+        r.notes.push(format!(
+            "covers an earlier version of {} and its signature, which signed chain link {seq} \
+             rewrote since; the next renew stamps the current one",
+            note.file_name().unwrap_or_default().to_string_lossy()
+        ));
+    }
+    match crate::crypto::tsp::check_token(&token, &checked_imprint, None, &trust.anchors) {
         Ok(info) => {
             if !info.trusted {
                 r.distrust(format!(
@@ -188,10 +212,12 @@ pub fn check_archive_timestamp(path: &Path, trust: &TrustStore) -> ItemReport {
                     "its name says {date}, the token's time is {day} (renamed or copied)"
                 ));
             }
-            r.notes.push(format!(
-                "archive timestamp over {} and its signature",
-                note.file_name().unwrap_or_default().to_string_lossy()
-            ));
+            if stale.is_none() {
+                r.notes.push(format!(
+                    "archive timestamp over {} and its signature",
+                    note.file_name().unwrap_or_default().to_string_lossy()
+                ));
+            }
             r.timestamp = Some(info.gen_time);
             r.timestamp_by = Some(info.tsa_subject);
         }

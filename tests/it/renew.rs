@@ -294,3 +294,81 @@ fn renew_without_a_tsa_is_refused_and_changes_nothing() {
     assert_eq!(code, 1, "{out}");
     assert!(!env.path("nowhere").exists());
 }
+
+fn qa(env: &TestEnv, store: &Path, args: &[&str]) -> (i32, String) {
+    let out = env
+        .cmd()
+        .arg("qa")
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Visual QA after a renewal: the renewed PDF is still the inspected document (the addendum
+/// records the note's hash), the new addendum gets its archive timestamp at the next renew,
+/// and a token over an addendum `qa record` rewrote since is an earlier version, not a
+/// forgery; renew replaces it.
+#[test]
+fn qa_after_renew_records_the_renewed_pdf_and_the_next_renew_stamps_the_addendum() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let (store, profile, root) = filed_store(&env, &tsa, 2);
+    let (code, out) = renew(&env, &store, Some(&profile));
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = qa(&env, &store, &["sample"]);
+    assert_eq!(code, 0, "{out}");
+    let sel: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("_batches/b/qa-selection.json")).unwrap())
+            .unwrap();
+    let doc = sel["documents"][0]["id"].as_str().unwrap().to_string();
+    let profile_arg = profile.to_string_lossy().into_owned();
+    let record = |inspector: &str| {
+        qa(
+            &env,
+            &store,
+            &[
+                "record",
+                "--batch",
+                "b",
+                "--doc",
+                &doc,
+                "--ok",
+                "--inspector",
+                inspector,
+                "--profile",
+                &profile_arg,
+            ],
+        )
+    };
+    let (code, out) = record("A. Prüfer");
+    assert_eq!(code, 0, "{out}");
+    let (code, v) = verify(&env, &store, &[&root], None);
+    assert_eq!(code, 0, "{v}");
+
+    let (code, out) = renew(&env, &store, Some(&profile));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 PDF(s) got a document timestamp"), "{out}");
+    assert!(out.contains("1 note(s) an archive timestamp"), "{out}");
+    // The addendum rewritten after its token: an earlier version, reported as a note.
+    let (code, out) = record("B. Prüferin");
+    assert_eq!(code, 0, "{out}");
+    let (code, v) = verify(&env, &store, &[&root], None);
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        v.contains("covers an earlier version of qa-addendum.yaml"),
+        "{v}"
+    );
+    let (code, out) = renew(&env, &store, Some(&profile));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 note(s) an archive timestamp"), "{out}");
+    let (code, v) = verify(&env, &store, &[&root], None);
+    assert_eq!(code, 0, "{v}");
+    assert!(!v.contains("earlier version"), "{v}");
+    assert!(!v.contains("PENDING"), "{v}");
+}
