@@ -372,3 +372,62 @@ fn qa_after_renew_records_the_renewed_pdf_and_the_next_renew_stamps_the_addendum
     assert!(!v.contains("earlier version"), "{v}");
     assert!(!v.contains("PENDING"), "{v}");
 }
+
+/// A real `kill -9` in the middle of a renewal (the TSA answers slowly, so the run is caught
+/// while it waits for the second PDF's token): whatever it left verifies (exit 0), and the
+/// same command afterwards finishes and links everything.
+#[test]
+fn a_renewal_killed_mid_run_verifies_and_the_same_command_finishes() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let (store, profile, root) = filed_store(&env, &tsa, 2);
+    tsa.set_mode(Mode::Slow(std::time::Duration::from_millis(1500)));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("resiscan"))
+        .env("OMP_THREAD_LIMIT", "1")
+        .args(["renew", "--store"])
+        .arg(&store)
+        .arg("--profile")
+        .arg(&profile)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stamped = || {
+        files(&store, ".pdf")
+            .iter()
+            .filter(|p| count(&std::fs::read(p).unwrap(), b"/Type /DocTimeStamp") == 1)
+            .count()
+    };
+    // Wait (bounded) for the first PDF to be renewed, then kill while the second waits.
+    let mut waited = 0;
+    while stamped() == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "renew ended too early");
+        assert!(waited < 600, "renew renewed no PDF within a minute");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(stamped(), 1, "the kill came after the second PDF");
+    let links = chain_links(&store);
+
+    let (code, v) = verify(&env, &store, &[&root], None);
+    assert_eq!(code, 0, "{v}");
+    assert!(v.contains("PENDING"), "{v}");
+
+    tsa.set_mode(Mode::Ok);
+    let (code, out) = renew(&env, &store, Some(&profile));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 PDF(s) got a document timestamp"), "{out}");
+    assert_eq!(chain_links(&store), links + 1);
+    assert_eq!(stamped(), 2);
+    let (code, v) = verify(&env, &store, &[&root], None);
+    assert_eq!(code, 0, "{v}");
+    assert!(!v.contains("PENDING"), "{v}");
+    assert!(
+        files(&store, "")
+            .iter()
+            .all(|p| !p.to_string_lossy().contains(".tmp-")),
+        "a temporary file was left"
+    );
+}
