@@ -431,3 +431,53 @@ fn a_renewal_killed_mid_run_verifies_and_the_same_command_finishes() {
         "a temporary file was left"
     );
 }
+
+/// Measurement, not a check (`cargo test --test it renew_figures -- --ignored --nocapture`):
+/// wall time of `renew` over a store of 8 B-LT PDFs and 9 notes at the local test TSA, and
+/// the bytes it adds per PDF; then the same-day re-run.
+#[test]
+#[ignore = "measurement, not a check"]
+fn renew_figures() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let (store, profile, _root) = filed_store(&env, &tsa, 8);
+    let size = |s: &Path| -> u64 {
+        files(s, ".pdf")
+            .iter()
+            .map(|p| std::fs::metadata(p).unwrap().len())
+            .sum()
+    };
+    let before = size(&store);
+    let t = std::time::Instant::now();
+    let (code, out) = renew(&env, &store, Some(&profile));
+    let first = t.elapsed();
+    assert_eq!(code, 0, "{out}");
+    let t = std::time::Instant::now();
+    let (code, again) = renew(&env, &store, Some(&profile));
+    let second = t.elapsed();
+    assert_eq!(code, 0, "{again}");
+    let pdfs = files(&store, ".pdf").len() as u64;
+    // The size of each revision of one renewed PDF, and of one token.
+    let bytes = std::fs::read(&files(&store, ".pdf")[0]).unwrap();
+    let mut ends = vec![0];
+    let mut from = 0;
+    while let Some(p) = bytes[from..].windows(5).position(|w| w == b"%%EOF") {
+        from += p + 5;
+        ends.push(from);
+    }
+    let revs: Vec<usize> = ends.windows(2).map(|w| w[1] - w[0]).collect();
+    eprintln!(
+        "revisions of one renewed PDF (bytes): {revs:?}; one token: {} bytes",
+        std::fs::metadata(&files(&store, ".tst")[0]).unwrap().len()
+    );
+    eprintln!(
+        "renew: {pdfs} PDFs + {} notes in {:.0} ms ({:.1} ms per PDF+note pair), {} bytes added \
+         ({} per PDF); same-day re-run {:.0} ms\n{out}",
+        files(&store, ".tst").len(),
+        first.as_secs_f64() * 1e3,
+        first.as_secs_f64() * 1e3 / pdfs as f64,
+        size(&store) - before,
+        (size(&store) - before) / pdfs,
+        second.as_secs_f64() * 1e3
+    );
+}
