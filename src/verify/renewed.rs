@@ -91,6 +91,11 @@ pub fn pdf_against_record(path: &Path, recorded: &str) -> std::io::Result<PdfAga
     };
     let mut file = File::open(path)?;
     match crate::pdf::update::check_appended(&mut file, end as u64, bytes.len() as u64) {
+        // Only revisions count as renewal; bytes that add none (whitespace) are a change.
+        Ok(found) if found.revisions.is_empty() => Ok(PdfAgainstRecord::Differs {
+            actual,
+            reason: Some("bytes were added after it that are no revision".into()),
+        }),
         Ok(found) => Ok(PdfAgainstRecord::Renewed {
             actual,
             recorded_len: end as u64,
@@ -229,6 +234,60 @@ pub fn check_archive_timestamp(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_renewed_pdf_counts_as_recorded_and_any_other_change_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, _) = crate::crypto::cms::tests::test_identity();
+        let path = dir.path().join("doc.pdf");
+        crate::pdf::sign::tests::signed_pdf(&path, &id);
+        let recorded = crate::crypto::sha256_file_hex(&path).unwrap();
+        let signed = std::fs::read(&path).unwrap();
+        assert!(matches!(
+            pdf_against_record(&path, &recorded).unwrap(),
+            PdfAgainstRecord::Same { .. }
+        ));
+        let mut f = File::options().read(true).write(true).open(&path).unwrap();
+        let dss = crate::pdf::update::Dss {
+            certs: vec![id.certificate_der().to_vec()],
+            crls: Vec::new(),
+        };
+        crate::pdf::update::append_dss(&mut f, &dss).unwrap();
+        drop(f);
+        let m = pdf_against_record(&path, &recorded).unwrap();
+        assert!(
+            matches!(m, PdfAgainstRecord::Renewed { recorded_len, revisions: 1, .. }
+                if recorded_len == signed.len() as u64),
+            "{m:?}"
+        );
+        assert!(m.is_recorded());
+        let renewed = std::fs::read(&path).unwrap();
+        // One byte of the recorded revision changed: differs, with no prefix to excuse it.
+        let mut edited = renewed.clone();
+        edited[signed.len() / 2] ^= 0x01;
+        std::fs::write(&path, &edited).unwrap();
+        let m = pdf_against_record(&path, &recorded).unwrap();
+        assert!(
+            matches!(m, PdfAgainstRecord::Differs { reason: None, .. }),
+            "{m:?}"
+        );
+        assert!(m.problem(&path, "the note's", &recorded).is_some());
+        // Whitespace only after the recorded file, or an update that is not renewal.
+        let mut padded = signed.clone();
+        padded.extend_from_slice(b"\n\n");
+        std::fs::write(&path, &padded).unwrap();
+        assert!(!pdf_against_record(&path, &recorded).unwrap().is_recorded());
+        let mut forged = signed.clone();
+        forged.extend_from_slice(b"9 0 obj\n<< /JS (x) >>\nendobj\n%%EOF\n");
+        std::fs::write(&path, &forged).unwrap();
+        assert!(matches!(
+            pdf_against_record(&path, &recorded).unwrap(),
+            PdfAgainstRecord::Differs {
+                reason: Some(_),
+                ..
+            }
+        ));
+    }
 
     #[test]
     fn the_revision_end_with_the_recorded_hash_is_found() {
