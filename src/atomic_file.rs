@@ -70,7 +70,8 @@ impl AtomicFile {
         let temp = dir.join(temp_name(name));
         // create_new: never write into a file someone else is writing.
         let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
+        // Readable too: an incremental update (renew) reads the copy it extends.
+        opts.read(true).write(true).create_new(true);
         #[cfg(unix)]
         if private {
             use std::os::unix::fs::OpenOptionsExt;
@@ -119,6 +120,12 @@ impl AtomicFile {
             let _ = std::fs::remove_file(&self.temp);
         }
         result
+    }
+
+    /// The temporary file itself (read and write), e.g. to extend a copy in place before
+    /// the commit.
+    pub fn file_mut(&mut self) -> io::Result<&mut File> {
+        self.file()
     }
 
     fn file(&mut self) -> io::Result<&mut File> {

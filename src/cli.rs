@@ -46,7 +46,7 @@ pub enum Command {
     /// the same data in plain text. Put one in front of a document: at ingest it routes it.
     Coversheet(CoversheetArgs),
     /// Renew the store's evidence (PAdES B-LTA document timestamps, archive timestamps over
-    /// the notes; SPEC §7). Not built in this version: it says so and changes nothing.
+    /// the notes; SPEC §7): needs a profile with signing.timestamp; idempotent per day.
     Renew(RenewArgs),
 }
 
@@ -55,7 +55,8 @@ pub struct RenewArgs {
     /// The e-file store whose evidence to renew.
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
-    /// The profile whose signing.timestamp (and signing.crls) renewal would use.
+    /// The profile whose signing.timestamp (and, with revocation: embed, signing.crls) renewal
+    /// uses; required (without one renew says so and exits 2).
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
 }

@@ -545,16 +545,105 @@ fn explain(args: &crate::cli::ExplainArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// `renew` is part of SPEC §7 but not built yet: say so plainly, touch nothing.
+/// `renew` (SPEC §7): a document timestamp on every filed PDF (with the DSS brought up to
+/// date), a fresh archive timestamp beside every note, one signed `renew` chain link.
 fn renew(args: &crate::cli::RenewArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!(
-        "`resiscan renew` is not built in this version: no document timestamps (PAdES B-LTA) \
-         and no archive timestamps over the notes are made, and nothing in {} was changed. \
-         PDFs filed with `signing.revocation: embed` are PAdES B-LT (signature timestamp, \
-         chains and CRLs embedded); renewing them before the TSA's certificate or the \
-         algorithms weaken is still to be done",
-        args.store.display()
-    )
+    use crate::config::{Needs, SignerSource, configure};
+    let Some(profile) = &args.profile else {
+        eprintln!(
+            "resiscan: error: renew needs the profile whose signing.timestamp it stamps with: \
+             resiscan renew --store {} --profile FILE (nothing was changed)",
+            args.store.display()
+        );
+        return Ok(Exit::Usage);
+    };
+    let configured = configure(profile, Needs::All)
+        .with_context(|| format!("renew: profile {}", profile.display()))?;
+    let has_tsa = configured.timestamp.is_some()
+        || configured
+            .identity
+            .as_ref()
+            .is_some_and(|i| i.timestamper().is_some());
+    if !has_tsa {
+        anyhow::bail!(
+            "renew: profile {} has no signing.timestamp: renewing means new RFC 3161 \
+             timestamps, so a TSA must be configured (nothing in {} was changed)",
+            profile.display(),
+            args.store.display()
+        );
+    }
+    if !args.store.join(crate::store::BATCHES_DIR).is_dir() {
+        return Err(crate::store::RenewError::NoStore {
+            store: args.store.clone(),
+        })
+        .context("renew");
+    }
+    let identity = match configured.identity {
+        Some(identity) => identity,
+        None => SignerSource::Demo
+            .load(&args.store)
+            .context("renew: the store's demo identity")?
+            .with_timestamp(configured.timestamp.clone()),
+    };
+    let tsa = identity
+        .timestamper()
+        .context("renew: the signing identity carries no TSA")?;
+    let with = crate::store::renew::RenewWith {
+        tsa,
+        embed: identity.embed(),
+        identity: &identity,
+    };
+    let report = |r: &crate::store::Renewed| {
+        for b in &r.skipped_batches {
+            eprintln!(
+                "resiscan: batch {b} left out: its ingest has not finished (run it again, then \
+                 renew)"
+            );
+        }
+        if r.changed_nothing() {
+            println!(
+                "{}: already renewed today ({}): {} PDF(s) and {} note(s) carry a timestamp of \
+                 today; nothing changed",
+                args.store.display(),
+                r.date,
+                r.pdfs_current,
+                r.notes_current
+            );
+        } else {
+            println!(
+                "{}: renewed {}: {} PDF(s) got a document timestamp{} ({} bytes added), {} \
+                 note(s) an archive timestamp; {} already current; chain link records {} \
+                 file(s); store head: {}",
+                args.store.display(),
+                r.date,
+                r.pdfs_renewed,
+                if with.embed.is_some() {
+                    " and an updated DSS"
+                } else {
+                    ""
+                },
+                r.bytes_added,
+                r.notes_stamped,
+                r.pdfs_current + r.notes_current,
+                r.linked,
+                r.store_head.as_deref().unwrap_or("-")
+            );
+        }
+    };
+    match crate::store::Store::renew(&args.store, &with) {
+        Ok(r) => {
+            report(&r);
+            Ok(Exit::Ok)
+        }
+        Err(crate::store::RenewError::NotRenewed(problems, r)) => {
+            report(&r);
+            Err(anyhow::Error::from(crate::store::RenewError::NotRenewed(
+                problems, r,
+            )))
+            .context("renew")
+        }
+        Err(e) => Err(anyhow::Error::from(e)).context("renew"),
+    }
 }
 
 fn coversheet(args: &crate::cli::CoversheetArgs) -> anyhow::Result<Exit> {

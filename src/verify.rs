@@ -14,6 +14,7 @@
 
 mod addendum;
 mod completeness;
+pub(crate) mod renewed;
 mod walk;
 pub use addendum::verify_addendum;
 pub use walk::{VerifyOptions, VerifyOutcome, run, run_with};
@@ -508,21 +509,66 @@ fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result
         .metadata()
         .map_err(|e| format!("cannot read: {e}"))?
         .len();
-    // The newest signature dictionary that is a signature, not a document timestamp (PAdES
-    // B-LTA appends those after it; they are checked with the revisions they close).
+    let (obj_start, dict) = own_signature_dictionary(&mut file, len)?;
+    let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    check_signature_dictionary(&mut file, len, obj_start, get, trust, report)
+}
+
+/// The newest signature dictionary that is a signature, not a document timestamp (PAdES
+/// B-LTA appends those after it; they are checked with the revisions they close).
+fn own_signature_dictionary(file: &mut File, len: u64) -> Result<(u64, DictEntries), String> {
     let mut search_end = len;
-    let (obj_start, dict) = loop {
-        let (obj_start, dict) = signature_dictionary(&mut file, len, search_end)?;
+    loop {
+        let (obj_start, dict) = signature_dictionary(file, len, search_end)?;
         let is_doc_ts = dict
             .iter()
             .any(|(k, v)| k == b"Type" && matches!(v, Obj::Name(n) if n == b"DocTimeStamp"));
         if !is_doc_ts {
-            break (obj_start, dict);
+            return Ok((obj_start, dict));
         }
         search_end = obj_start;
-    };
+    }
+}
+
+/// What `renew` reads of a filed PDF before it extends it: the CMS of the PDF's own signature
+/// and what the revisions after the signed range hold (DSS, document timestamps), judged as
+/// `verify` judges them. Signatures are not checked here; `renew` first holds the file
+/// against its signed record.
+pub(crate) fn pdf_evidence(path: &Path) -> Result<(Vec<u8>, crate::pdf::update::Appended), String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let len = file
+        .metadata()
+        .map_err(|e| format!("cannot read: {e}"))?
+        .len();
+    let (_, dict) = own_signature_dictionary(&mut file, len)?;
     let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    check_signature_dictionary(&mut file, len, obj_start, get, trust, report)
+    let ranges: Vec<u64> = match get(b"ByteRange") {
+        Some(Obj::Array(items)) => items
+            .iter()
+            .filter_map(|o| match o {
+                Obj::Int(i) => u64::try_from(*i).ok(),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let [_, _, start2, len2] = ranges[..] else {
+        return Err("/ByteRange is not an array of four non-negative integers".into());
+    };
+    let Some(Obj::Hex { bytes: cms, .. }) = get(b"Contents") else {
+        return Err("signature dictionary has no /Contents hex string".into());
+    };
+    let signed_end = start2.checked_add(len2).ok_or("/ByteRange overflows")?;
+    if signed_end > len {
+        return Err("/ByteRange runs past the end of the file".into());
+    }
+    let appended = if signed_end < len {
+        crate::pdf::update::check_appended(&mut file, signed_end, len)
+            .map_err(|reason| format!("{APPENDED}: {reason}"))?
+    } else {
+        crate::pdf::update::Appended::default()
+    };
+    Ok((cms.clone(), appended))
 }
 
 /// A dictionary's entries as the lexer reads them.

@@ -274,6 +274,19 @@ pub fn token_of_reply(body: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("the token does not encode: {e}"))
 }
 
+/// The time a token states (TSTInfo genTime) and the imprint it covers, read without
+/// checking it: for deciding what to renew, never for trusting (that is [`check_token`]).
+pub fn token_claims(token: &[u8]) -> Result<(OffsetDateTime, Vec<u8>), String> {
+    let signed = super::cms::verify_tst(token).map_err(|e| e.to_string())?;
+    let tst =
+        TstInfo::from_der(&signed.tst_info).map_err(|e| format!("TSTInfo does not decode: {e}"))?;
+    let secs = i64::try_from(tst.gen_time.to_unix_duration().as_secs())
+        .map_err(|_| "genTime out of range".to_string())?;
+    let time = OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|_| "genTime out of range".to_string())?;
+    Ok((time, tst.message_imprint.hashed_message.as_bytes().to_vec()))
+}
+
 /// Checks a timestamp token against the imprint it must cover (SHA-256) and, when given, the
 /// nonce of our request: the CMS signature of the TSA over the TSTInfo, the TSA certificate's
 /// extended key usage timeStamping and validity at genTime, and its chain at genTime (whether

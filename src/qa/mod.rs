@@ -387,17 +387,23 @@ pub fn record(req: &RecordRequest<'_>) -> Result<RecordOutcome, QaError> {
         });
     }
     let pdf = req.store.join(pdf_rel);
-    let actual = crate::crypto::sha256_file_hex(&pdf).map_err(|cause| QaError::Read {
-        path: pdf.clone(),
-        cause,
-    })?;
-    if &actual != recorded_sha {
+    // A PDF `renew` extended (DSS and document timestamps appended) is still the recorded
+    // document: the entry names the recorded hash, which is what the inspector saw.
+    let against =
+        crate::verify::renewed::pdf_against_record(&pdf, recorded_sha).map_err(|cause| {
+            QaError::Read {
+                path: pdf.clone(),
+                cause,
+            }
+        })?;
+    if let crate::verify::renewed::PdfAgainstRecord::Differs { actual, .. } = against {
         return Err(QaError::PdfChanged {
             path: pdf,
             actual,
             recorded: recorded_sha.clone(),
         });
     }
+    let actual = recorded_sha.clone();
     let identity = signing_identity(req.store, &batch, req.profile)?;
     // Read meta.json before anything is signed: a decision that cannot reach the DMS's view of
     // the document must not be half-recorded.

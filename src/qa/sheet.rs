@@ -480,12 +480,13 @@ fn hashes(h: &mut String, doc: &DocumentRecord, pdf: Option<&Path>) {
         );
     }
     if let (Some(rel), Some(recorded)) = (&doc.pdf, &doc.pdf_sha256) {
-        let actual = pdf.map(crate::crypto::sha256_file_hex);
+        // A renewed PDF (document timestamps appended) counts as the recorded one.
+        let actual = pdf.map(|p| crate::verify::renewed::pdf_against_record(p, recorded));
         let (class, note) = match actual {
-            Some(Ok(a)) if &a == recorded => ("hash", String::new()),
-            Some(Ok(a)) => (
+            Some(Ok(m)) if m.is_recorded() => ("hash", String::new()),
+            Some(Ok(m)) => (
                 "hash mismatch",
-                format!(" — NOW {} (changed after signing!)", e(&a)),
+                format!(" — NOW {} (changed after signing!)", e(m.actual())),
             ),
             Some(Err(err)) => (
                 "hash mismatch",

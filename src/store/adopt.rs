@@ -105,7 +105,7 @@ impl Store {
 }
 
 /// The batch folders of the store, sorted.
-fn batch_dirs(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+pub(super) fn batch_dirs(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     let root = dir.join(BATCHES_DIR);
     let mut out: Vec<PathBuf> = match std::fs::read_dir(&root) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

@@ -15,6 +15,8 @@
 //!   addendum and the `meta.json` it updated.
 //! - `adopt`, written by `store adopt` for each batch of a store written before the chain
 //!   existed: what that batch's signed notes account for (see `store::adopt`).
+//! - `renew`, written by `renew` once its PDFs and archive timestamps are on disk: their new
+//!   hashes (see `store::renew`); `batch` is empty.
 //!
 //! `verify` folds the links in order into the set of files the store must hold, with their
 //! hashes, and holds the disk against it: a file missing, changed or present without a link
@@ -45,6 +47,9 @@ pub enum Event {
     /// Written by `store adopt` for a batch of a store that had no chain yet: it vouches for
     /// what the batch's signed notes account for, as a `batch` link would.
     Adopt,
+    /// Written by `renew`: the new SHA-256 of every PDF it extended (DSS and document
+    /// timestamp appended) and every archive timestamp (`.tst`) it wrote beside a note.
+    Renew,
 }
 
 /// One link of the chain, as written to `_chain/<seq>.json`.
@@ -265,7 +270,7 @@ pub fn expected(chain: &[ReadLink]) -> Expected {
                 out.under_way.remove(&l.link.batch);
                 out.batches.insert(l.link.batch.clone(), Some(l.link.seq));
             }
-            Event::Qa => {}
+            Event::Qa | Event::Renew => {}
         }
         previous = Some(l);
     }

@@ -16,6 +16,7 @@ mod index;
 mod meta;
 mod paths;
 mod reindex;
+pub mod renew;
 mod unfinished;
 
 use std::fmt::Write as _;
@@ -35,6 +36,7 @@ pub use paths::{
     doc_name_problem, filing_problem, render_path, sanitised_path_segment,
 };
 pub use reindex::Reindexed;
+pub use renew::{RenewError, Renewed};
 pub use unfinished::{
     RUN_MARKER, RunMarker, marker_bytes, read_run_marker, run_marker_path, run_marker_rel,
 };

@@ -184,6 +184,7 @@ pub(super) fn verify_files(
     store: &Path,
     view: &ChainView,
     seen: &Seen,
+    trust: &TrustStore,
     items: &mut Vec<ItemReport>,
     mut pending: impl FnMut(&Path, &str, &mut Vec<ItemReport>),
 ) {
@@ -251,6 +252,31 @@ pub(super) fn verify_files(
             }
             continue;
         }
+        // An archive timestamp `renew` wrote: checked whether or not a link holds it yet.
+        if rel.ends_with(crate::store::renew::ARCHIVE_TIMESTAMP_EXT) {
+            let linked = exp.files.get(&rel);
+            let mut r = super::renewed::check_archive_timestamp(
+                path,
+                trust,
+                rewritten_since(exp, &rel, linked.map(|(_, seq)| *seq)),
+            );
+            let actual = crate::crypto::hash::sha256_file_hex(path).ok();
+            match linked {
+                Some((sha, _)) if actual.as_ref() == Some(sha) => {
+                    items.push(r);
+                }
+                // Unlinked, or replaced (today's token over a rewritten note) by a run that
+                // stopped before its link: a valid token is PENDING, a bad one INVALID.
+                _ => {
+                    r.pending(
+                        "no signed chain link records it yet: a renew run stopped before its \
+                         link; `resiscan renew` again records it",
+                    );
+                    items.push(r);
+                }
+            }
+            continue;
+        }
         match exp.files.get(&rel) {
             Some((sha, seq)) => {
                 let actual = match seen.hashes.get(path) {
@@ -265,6 +291,17 @@ pub(super) fn verify_files(
                     }
                     // A batch under way rewrites its note and reports; `verify_batch` checks
                     // the note's signature, and the batch link will vouch for them.
+                    // A PDF `renew` extended before its run wrote the link: PENDING.
+                    Ok(a) if &a != sha && rel.ends_with(".pdf") && renewed(path, sha) => {
+                        let mut r = ItemReport::new(path, ItemKind::Pdf);
+                        r.pending(format!(
+                            "renewed (document timestamp appended after the file signed \
+                             chain link {seq} recorded), but no link records the renewal yet: \
+                             a renew run stopped before its link; `resiscan renew` again \
+                             records it"
+                        ));
+                        items.push(r);
+                    }
                     Ok(a) if &a != sha && view.under_way_batch_folder(&rel).is_none() => {
                         let mut r = ItemReport::new(path, ItemKind::Unknown);
                         r.fail(format!(
@@ -432,6 +469,32 @@ pub(super) fn reconcile_index(
         ));
         items.push(r);
     }
+}
+
+/// The seq of the link that rewrote the note an archive timestamp at `rel` covers after link
+/// `tst_seq` recorded the token; `None` when the note is as old as the token or older.
+fn rewritten_since(exp: &Expected, rel: &str, tst_seq: Option<u64>) -> Option<u64> {
+    let tst_seq = tst_seq?;
+    let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let (note, _) = crate::store::renew::parse_archive_timestamp_name(name)?;
+    let note_rel = if folder.is_empty() {
+        note.to_string()
+    } else {
+        format!("{folder}/{note}")
+    };
+    [note_rel.clone(), format!("{note_rel}.p7s")]
+        .iter()
+        .filter_map(|r| exp.files.get(r).map(|(_, seq)| *seq))
+        .max()
+        .filter(|seq| *seq > tst_seq)
+}
+
+/// Whether the PDF at `path` is the file `sha` names extended only by renewal revisions.
+fn renewed(path: &Path, sha: &str) -> bool {
+    matches!(
+        super::renewed::pdf_against_record(path, sha),
+        Ok(super::renewed::PdfAgainstRecord::Renewed { .. })
+    )
 }
 
 /// `path` relative to `store`, with `/` separators; `None` for a name that is not UTF-8

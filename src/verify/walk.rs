@@ -214,12 +214,10 @@ fn verify_note_hashed(
             for d in &note.documents {
                 let pdf = folder.join(format!("{}.pdf", d.id));
                 match (hashed.get(&pdf), d.pdf_sha256.as_deref()) {
-                    (Some(actual), Some(recorded)) if actual != recorded => report.fail(format!(
-                        "{}: SHA-256 {actual} differs from the note's {recorded}",
-                        pdf.display()
-                    )),
-                    (Some(_), _) => {}
-                    (None, recorded) => {
+                    (Some(actual), Some(recorded)) if actual == recorded => {}
+                    (Some(_), None) => {}
+                    // Not the recorded file: perhaps a renewal of it (read again to tell).
+                    (_, recorded) => {
                         check_pdf_hash(&mut report, &pdf, recorded);
                     }
                 }
@@ -230,22 +228,21 @@ fn verify_note_hashed(
     report
 }
 
-/// Holds `pdf` against the hash a note records; returns the hash read.
+/// Holds `pdf` against the hash a note records (a renewal of it counts, see
+/// [`super::renewed`]); returns the hash read.
 fn check_pdf_hash(report: &mut ItemReport, pdf: &Path, recorded: Option<&str>) -> Option<String> {
     let recorded = recorded?;
-    match crate::crypto::hash::sha256_file_hex(pdf) {
+    // A PDF `renew` extended is its recorded self plus DSS and document-timestamp revisions.
+    match super::renewed::pdf_against_record(pdf, recorded) {
         Err(e) => {
             report.fail(format!("{} is missing or unreadable: {e}", pdf.display()));
             None
         }
-        Ok(actual) => {
-            if actual != recorded {
-                report.fail(format!(
-                    "{}: SHA-256 {actual} differs from the note's {recorded}",
-                    pdf.display()
-                ));
+        Ok(m) => {
+            if let Some(p) = m.problem(pdf, "the note's", recorded) {
+                report.fail(p);
             }
-            Some(actual)
+            Some(m.actual().to_string())
         }
     }
 }
@@ -445,7 +442,7 @@ fn verify_store(store: &Path, trust: &TrustStore, head: Option<&str>, items: &mu
     // files themselves are the evidence.
     let index = crate::store::Store::open_read_only(store).ok();
     let unfinished: Vec<String> = view.expected.under_way.keys().cloned().collect();
-    completeness::verify_files(store, &view, &seen, items, |pdf, _batch, items| {
+    completeness::verify_files(store, &view, &seen, trust, items, |pdf, _batch, items| {
         if seen.listed.contains(pdf) {
             return;
         }

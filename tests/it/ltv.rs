@@ -12,7 +12,7 @@ use crate::tsa::{batch, files, ingest, profile_text, revoke_signer, signer_secti
 use crate::tsa_server::{TestTsa, TsaCert};
 
 /// A current CRL of the test root in `dir` (whatever index.txt says is revoked) at `name`.
-fn gen_crl(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn gen_crl(dir: &Path, name: &str) -> PathBuf {
     crate::tsa_server::openssl(
         dir,
         &[
@@ -24,7 +24,7 @@ fn gen_crl(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// pyHanko's verdict (tests/tools/pyhanko_validate.py), its first two lines and details.
-fn pyhanko(pdf: &Path, ltv: bool, roots: &[&Path]) -> String {
+pub(crate) fn pyhanko(pdf: &Path, ltv: bool, roots: &[&Path]) -> String {
     let python = repo_path(".venv-tools/bin/python");
     assert!(
         python.is_file(),
@@ -39,7 +39,7 @@ fn pyhanko(pdf: &Path, ltv: bool, roots: &[&Path]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-fn ltv_section(tsa: &TestTsa, crls: &[&Path]) -> String {
+pub(crate) fn ltv_section(tsa: &TestTsa, crls: &[&Path]) -> String {
     let list: Vec<String> = crls.iter().map(|c| c.display().to_string()).collect();
     format!(
         "{}  revocation: embed\n  crls: [{}]\n",
@@ -48,7 +48,7 @@ fn ltv_section(tsa: &TestTsa, crls: &[&Path]) -> String {
     )
 }
 
-fn count(hay: &[u8], needle: &[u8]) -> usize {
+pub(crate) fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
@@ -336,27 +336,7 @@ fn bad_crl_files_are_refused_at_profile_load_naming_the_file() {
     assert!(text.contains("rests on a signature timestamp"), "{text}");
 }
 
-/// `renew` (SPEC §7, PAdES B-LTA) is not built: the command says so plainly, exits 1 and
-/// leaves the store as it was.
-#[test]
-fn renew_says_plainly_that_it_is_not_built_and_changes_nothing() {
-    let env = TestEnv::new();
-    let store = env.mkdir("store");
-    let marker = env.write("store/keep.txt", "unchanged");
-    let out = env
-        .cmd()
-        .args(["renew", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("not built"), "{text}");
-    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "unchanged");
-    assert_eq!(std::fs::read_dir(&store).unwrap().count(), 1);
-}
-
-/// The PDF half of PAdES B-LTA, through the library (the `renew` command is not built): a DSS
+/// The PDF half of PAdES B-LTA, through the library (`renew` does this for a whole store): a DSS
 /// refresh and a document timestamp appended to a B-LT PDF. Our verify accepts both updates
 /// and checks the document timestamp; pyHanko finds the signature still intact and trusted
 /// (the updates judged LTA_UPDATES) and the document timestamp intact and trusted. A byte

@@ -12,6 +12,7 @@ mod ltv;
 mod pki;
 mod qa;
 mod qa_serve;
+mod renew;
 mod scans;
 mod stacks;
 mod store_proof;

@@ -333,13 +333,17 @@ pub(crate) fn document(
         .map(|d| d.reasons.clone());
     let pdf = doc.pdf.as_ref().map(|p| station.store.join(p));
     let changed = match (&pdf, &doc.pdf_sha256) {
-        (Some(p), Some(recorded)) => match crate::crypto::sha256_file_hex(p) {
-            Ok(a) if &a == recorded => None,
-            Ok(a) => Some(format!(
-                "The PDF's SHA-256 is now {a}, not the {recorded} the signed note records: it changed after signing. Do not inspect it; run `resiscan verify`."
-            )),
-            Err(e) => Some(format!("{}: {e}", p.display())),
-        },
+        // A renewed PDF (document timestamps appended) counts as the recorded one.
+        (Some(p), Some(recorded)) => {
+            match crate::verify::renewed::pdf_against_record(p, recorded) {
+                Ok(m) if m.is_recorded() => None,
+                Ok(m) => Some(format!(
+                    "The PDF's SHA-256 is now {}, not the {recorded} the signed note records: it changed after signing. Do not inspect it; run `resiscan verify`.",
+                    m.actual()
+                )),
+                Err(e) => Some(format!("{}: {e}", p.display())),
+            }
+        }
         _ => Some("The note records no PDF for this document.".to_string()),
     };
     let pages = scan_pages(doc);
