@@ -435,8 +435,23 @@ fn verify_store(store: &Path, trust: &TrustStore, head: Option<&str>, items: &mu
         })
         .unwrap_or_default();
     dirs.sort();
-    for dir in &dirs {
-        verify_batch(store, dir, trust, items, &mut seen, &view);
+    // Batches are checked on their own (their notes, PDFs and document notes), spread over
+    // the cores; their findings are reported, and what they saw merged, in folder order.
+    use rayon::prelude::*;
+    let checked: Vec<(Vec<ItemReport>, Seen)> = dirs
+        .par_iter()
+        .map(|dir| {
+            let mut found = Vec::new();
+            let mut saw = Seen::default();
+            verify_batch(store, dir, trust, &mut found, &mut saw, &view);
+            (found, saw)
+        })
+        .collect();
+    for (found, saw) in checked {
+        items.extend(found);
+        seen.listed.extend(saw.listed);
+        seen.hashes.extend(saw.hashes);
+        seen.docs.extend(saw.docs);
     }
     // The index is the commit point of every document; without one (a copied store) the
     // files themselves are the evidence.
