@@ -591,6 +591,11 @@ fn with_default_photometric(bytes: &[u8]) -> Option<Vec<u8>> {
             pointer_at = next_at;
             continue;
         }
+        // Copies of IFDs that overlap in the file could add more than the file holds: a real
+        // fax file's directories are a sliver of it.
+        if out.len() > bytes.len().saturating_mul(2).max(1 << 20) {
+            return None;
+        }
         if out.len() % 2 == 1 {
             out.push(0);
         }
