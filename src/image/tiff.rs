@@ -534,8 +534,100 @@ fn page_info(ifd: &Ifd, l: &Layout) -> PageInfo {
     }
 }
 
+/// A bilevel page without PhotometricInterpretation — a tag the TIFF spec requires, but old
+/// fax software leaves out — is read as WhiteIsZero, as libtiff reads it. The `tiff` crate
+/// refuses such a page, so when it refuses a file, the file is handed to it again with each
+/// such IFD copied to the end, the tag added (WhiteIsZero), and linked in place of the
+/// original. Every original byte, and so every strip offset, stays where it was. `None` when
+/// no bilevel page lacks the tag (nothing to mend: the crate's refusal stands), or the file is
+/// not a classic TIFF whose IFD chain can be followed.
+fn with_default_photometric(bytes: &[u8]) -> Option<Vec<u8>> {
+    let le = match bytes.get(..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let u16_at = |b: &[u8], at: usize| -> Option<u16> {
+        let s: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(if le {
+            u16::from_le_bytes(s)
+        } else {
+            u16::from_be_bytes(s)
+        })
+    };
+    let u32_at = |b: &[u8], at: usize| -> Option<u32> {
+        let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(if le {
+            u32::from_le_bytes(s)
+        } else {
+            u32::from_be_bytes(s)
+        })
+    };
+    let put16 = |v: u16| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+    let put32 = |v: u32| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+    if u16_at(bytes, 2)? != 42 {
+        return None;
+    }
+    let mut out = bytes.to_vec();
+    // Where the offset of the next IFD is stored, in `out`.
+    let mut pointer_at = 4usize;
+    let mut seen = std::collections::HashSet::new();
+    let mut mended = false;
+    loop {
+        let ifd = u32_at(&out, pointer_at)? as usize;
+        if ifd == 0 || !seen.insert(ifd) || seen.len() > MAX_PAGES {
+            break;
+        }
+        let n = usize::from(u16_at(bytes, ifd)?);
+        let next_at = ifd + 2 + 12 * n;
+        let entries: Vec<&[u8]> = bytes.get(ifd + 2..next_at)?.chunks(12).collect();
+        u32_at(bytes, next_at)?;
+        let tag = |e: &[u8]| u16_at(e, 0).unwrap_or(0);
+        // BitsPerSample absent means 1; one SHORT value sits in the entry itself.
+        let bilevel = entries.iter().find(|e| tag(e) == 258).is_none_or(|e| {
+            u16_at(e, 2) == Some(3) && u32_at(e, 4) == Some(1) && u16_at(e, 8) == Some(1)
+        });
+        if entries.iter().any(|e| tag(e) == 262) || !bilevel {
+            pointer_at = next_at;
+            continue;
+        }
+        // Copies of IFDs that overlap in the file could add more than the file holds: a real
+        // fax file's directories are a sliver of it.
+        if out.len() > bytes.len().saturating_mul(2).max(1 << 20) {
+            return None;
+        }
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let copy_at = out.len();
+        let mut photometric = [0u8; 12];
+        photometric[..2].copy_from_slice(&put16(262));
+        photometric[2..4].copy_from_slice(&put16(3));
+        photometric[4..8].copy_from_slice(&put32(1));
+        let mut list: Vec<&[u8]> = entries;
+        list.push(&photometric);
+        list.sort_by_key(|e| tag(e));
+        out.extend_from_slice(&put16(u16::try_from(list.len()).ok()?));
+        for e in list {
+            out.extend_from_slice(e);
+        }
+        out.extend_from_slice(&bytes[next_at..next_at + 4]);
+        let copy_offset = u32::try_from(copy_at).ok()?;
+        out[pointer_at..pointer_at + 4].copy_from_slice(&put32(copy_offset));
+        pointer_at = copy_at + 2 + 12 * (n + 1);
+        mended = true;
+    }
+    mended.then_some(out)
+}
+
 pub(super) fn probe(bytes: &[u8], max_pixels: u64) -> Result<Vec<PageInfo>, ImageError> {
-    let (mut dec, ifds) = open(bytes)?;
+    let (mut dec, ifds) = match open(bytes) {
+        Ok(opened) => opened,
+        Err(e) => match with_default_photometric(bytes) {
+            Some(mended) => return probe(&mended, max_pixels),
+            None => return Err(e),
+        },
+    };
     let mut pages = Vec::with_capacity(ifds.len());
     for i in ifds {
         dec.seek_to_image(i).map_err(crate_error)?;
@@ -552,7 +644,13 @@ pub(super) fn decode_page(
     index: usize,
     max_pixels: u64,
 ) -> Result<DecodedPage, ImageError> {
-    let (mut dec, ifds) = open(bytes)?;
+    let (mut dec, ifds) = match open(bytes) {
+        Ok(opened) => opened,
+        Err(e) => match with_default_photometric(bytes) {
+            Some(mended) => return decode_page(&Arc::from(mended), index, max_pixels),
+            None => return Err(e),
+        },
+    };
     let at = *ifds.get(index).ok_or(ImageError::NoSuchPage {
         format: F,
         index,
@@ -2248,7 +2346,8 @@ pub(crate) mod tests {
     }
 
     /// Where the `tiff` crate's directory reading refuses what our own IFD walk (before
-    /// issue #13) read: each refusal names its reason, nothing panics.
+    /// issue #13) read: a bilevel page without PhotometricInterpretation is mended and read;
+    /// every other refusal names its reason, nothing panics.
     #[test]
     fn files_the_hand_walk_read_and_the_tiff_crate_refuses() {
         let bilevel = || {
@@ -2264,17 +2363,43 @@ pub(crate) mod tests {
                 .pixels,
             [255, 255, 255, 255, 0, 0, 0, 0]
         );
-        // Without PhotometricInterpretation: the walk read a bilevel page as WhiteIsZero, as
-        // libtiff does; the crate refuses the file (tag 262 renamed to 263, Threshholding).
+        // Without PhotometricInterpretation (tag 262 renamed to 263, Threshholding) the crate
+        // refuses the file; it is handed over again with the tag added: a bilevel page reads
+        // as WhiteIsZero, as libtiff reads it, with the same pixels as above.
         let mut file = write_tiff(&[bilevel()], true);
         retag_first_ifd(&mut file, 262, 263);
-        let err = decode(file.clone(), 0).unwrap_err();
+        assert!(open(&file).is_err());
+        assert_eq!(
+            decode(file.clone(), 0).unwrap().gray.pixels,
+            [255, 255, 255, 255, 0, 0, 0, 0]
+        );
+        assert_eq!(super::super::probe(&file, 100).unwrap().len(), 1);
+        // The same on the second page of two: its IFD is copied and linked from the first.
+        let mut two = write_tiff(&[bilevel(), bilevel()], true);
+        let first = u32::from_le_bytes(two[4..8].try_into().unwrap()) as usize;
+        let n = usize::from(u16::from_le_bytes([two[first], two[first + 1]]));
+        let at = first + 2 + 12 * n;
+        let second = u32::from_le_bytes(two[at..at + 4].try_into().unwrap());
+        let mut moved = two.clone();
+        moved[4..8].copy_from_slice(&second.to_le_bytes());
+        retag_first_ifd(&mut moved, 262, 263);
+        let ifd2 = second as usize;
+        two[ifd2..ifd2 + 2 + 12 * n].copy_from_slice(&moved[ifd2..ifd2 + 2 + 12 * n]);
+        assert!(open(&two).is_err());
+        assert_eq!(super::super::probe(&two, 100).unwrap().len(), 2);
+        assert_eq!(
+            decode(two, 1).unwrap().gray.pixels,
+            [255, 255, 255, 255, 0, 0, 0, 0]
+        );
+        // A gray page without the tag is not guessed at: still refused.
+        let mut gray = write_tiff(&[TiffPage::new(1, 1, vec![vec![7]])], true);
+        retag_first_ifd(&mut gray, 262, 263);
+        let err = decode(gray, 0).unwrap_err();
         assert!(
             matches!(err, ImageError::Unsupported { .. })
                 && err.to_string().contains("photometric interpretation"),
             "{err}"
         );
-        assert!(super::super::probe(&file, 100).is_err());
         // The last IFD cut off just before its next-IFD pointer: the walk took it as the
         // last page, the crate needs the pointer.
         let mut file = write_tiff(&[bilevel()], true);
