@@ -24,6 +24,13 @@ impl Fate {
     pub fn needs_person(self) -> bool {
         matches!(self, Fate::Unclassified | Fate::Quarantined)
     }
+
+    /// Whether the document's files are in the store under this batch: filed, unclassified,
+    /// or filed by an earlier run of the same batch (a re-run's note lists those as already
+    /// filed; they are still this batch's documents).
+    pub fn in_store(self) -> bool {
+        matches!(self, Fate::Filed | Fate::Unclassified | Fate::AlreadyFiled)
+    }
 }
 
 /// The process exit codes of SPEC §1. The discriminants are the codes, which do not follow

@@ -221,12 +221,7 @@ pub(super) fn finish_batch(
     .iter()
     .map(|n| format!("{batch_rel}/{n}"))
     .collect();
-    for o in outcomes.iter().filter(|o| {
-        matches!(
-            o.fate,
-            Fate::Filed | Fate::Unclassified | Fate::AlreadyFiled
-        )
-    }) {
+    for o in outcomes.iter().filter(|o| o.fate.in_store()) {
         if let Some(e) = lock(store).lookup(&o.id)?
             && e.batch_id == batch.id
             && (o.fate != Fate::AlreadyFiled || !chained.contains_key(&e.pdf_path))

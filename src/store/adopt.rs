@@ -15,7 +15,6 @@ use super::chain::{self, Event};
 use super::{BATCHES_DIR, Store, StoreError};
 use crate::crypto::identity::SigningIdentity;
 use crate::note::TransferNote;
-use crate::outcome::Fate;
 
 /// Why a store cannot be adopted.
 #[derive(Debug, thiserror::Error)]
@@ -184,15 +183,11 @@ fn vouched_files(dir: &Path, bdir: &Path) -> Result<Vec<String>, AdoptError> {
         reason: e.to_string(),
     })?;
     for d in &note.documents {
-        if !matches!(
-            d.fate,
-            Fate::Filed | Fate::Unclassified | Fate::AlreadyFiled
-        ) {
+        if !d.fate.in_store() {
             continue;
         }
         let Some(pdf) = &d.pdf else { continue };
-        let folder = pdf.rsplit_once('/').map(|(f, _)| f).unwrap_or("");
-        let paths = Store::doc_paths(folder, &d.id);
+        let paths = Store::doc_paths_beside(pdf, &d.id);
         rels.extend([pdf.clone(), paths.note, paths.p7s, paths.meta]);
     }
     Ok(rels)

@@ -205,6 +205,12 @@ impl Store {
         }
     }
 
+    /// The files of document `doc_id` whose PDF is at the store path `pdf` (as a note
+    /// records it): its note, signature and meta beside it.
+    pub fn doc_paths_beside(pdf: &str, doc_id: &str) -> DocPaths {
+        Store::doc_paths(pdf.rsplit_once('/').map_or("", |(f, _)| f), doc_id)
+    }
+
     /// Opens (creating if needed) the store at `dir` for filing: takes the lock, removes the
     /// temporary files a crashed run left, opens or creates the index.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {

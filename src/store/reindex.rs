@@ -64,10 +64,7 @@ pub(super) fn rebuild(dir: &Path) -> Result<Reindexed, StoreError> {
         };
         out.batches += 1;
         for d in &note.documents {
-            if !matches!(
-                d.fate,
-                Fate::Filed | Fate::Unclassified | Fate::AlreadyFiled
-            ) {
+            if !d.fate.in_store() {
                 continue;
             }
             let Some(pdf) = &d.pdf else { continue };
@@ -75,8 +72,7 @@ pub(super) fn rebuild(dir: &Path) -> Result<Reindexed, StoreError> {
             if entries.contains_key(&d.id) && d.fate == Fate::AlreadyFiled {
                 continue;
             }
-            let folder = pdf.rsplit_once('/').map(|(f, _)| f).unwrap_or("");
-            let paths = Store::doc_paths(folder, &d.id);
+            let paths = Store::doc_paths_beside(pdf, &d.id);
             let own_note = std::fs::read(dir.join(&paths.note))
                 .ok()
                 .and_then(|b| TransferNote::from_yaml(&b).ok())

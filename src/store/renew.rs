@@ -33,7 +33,6 @@ use super::{BATCHES_DIR, Store, StoreError};
 use crate::crypto::identity::SigningIdentity;
 use crate::crypto::tsp::{Tsa, TsaError};
 use crate::note::TransferNote;
-use crate::outcome::Fate;
 
 /// The ending of an archive timestamp's file name.
 pub const ARCHIVE_TIMESTAMP_EXT: &str = ".tst";
@@ -349,12 +348,11 @@ fn batch_scope(bdir: &Path, id: &str, scope: &mut Scope) -> Result<(), String> {
             .push(format!("{batch_rel}/{}", crate::addendum::ADDENDUM_FILE));
     }
     for d in &note.documents {
-        if !matches!(d.fate, Fate::Filed | Fate::Unclassified) {
+        if !d.fate.in_store() {
             continue;
         }
         let Some(pdf) = &d.pdf else { continue };
-        let folder = pdf.rsplit_once('/').map(|(f, _)| f).unwrap_or("");
-        let paths = Store::doc_paths(folder, &d.id);
+        let paths = Store::doc_paths_beside(pdf, &d.id);
         scope.pdfs.push(pdf.clone());
         scope.notes.push(paths.note);
     }

@@ -13,7 +13,7 @@ use super::{
     ItemKind, ItemReport, Status, TrustStore, VerifyError, verify_detached_file, verify_pdf,
 };
 use crate::note::{NoteKind, TransferNote};
-use crate::outcome::{Exit, Fate};
+use crate::outcome::Exit;
 
 /// Everything `verify` found.
 #[derive(Debug, Clone, Serialize)]
@@ -352,10 +352,7 @@ fn verify_batch(
     }
     let mut docs = Vec::new();
     for d in &note.documents {
-        if !matches!(
-            d.fate,
-            Fate::Filed | Fate::Unclassified | Fate::AlreadyFiled
-        ) {
+        if !d.fate.in_store() {
             continue;
         }
         let Some(pdf_rel) = &d.pdf else {

@@ -481,3 +481,31 @@ fn renew_figures() {
         second.as_secs_f64() * 1e3
     );
 }
+
+/// A batch run twice (a cron re-run): its note then lists the documents as already filed, and
+/// they are still the batch's documents — renew must stamp them like the others.
+#[test]
+fn documents_a_rerun_lists_as_already_filed_are_renewed_too() {
+    let env = TestEnv::new();
+    let tsa = TestTsa::start(&env.path("tsa"), TsaCert::Good);
+    let (store, profile, root) = filed_store(&env, &tsa, 2);
+    let (code, out) = ingest(&env, &env.path("b"), &profile, &store);
+    assert_eq!(code, 0, "{out}");
+    let note = std::fs::read_to_string(store.join("_batches/b/transfer-note.yaml")).unwrap();
+    assert_eq!(note.matches("fate: already_filed").count(), 2, "{note}");
+
+    let (code, out) = renew(&env, &store, Some(&profile));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 PDF(s) got a document timestamp and an updated DSS"),
+        "{out}"
+    );
+    for p in files(&store, ".pdf") {
+        assert_eq!(
+            count(&std::fs::read(&p).unwrap(), b"/Type /DocTimeStamp"),
+            1
+        );
+    }
+    let (code, v) = verify(&env, &store, &[&root], None);
+    assert_eq!(code, 0, "{v}");
+}
