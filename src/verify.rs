@@ -542,19 +542,7 @@ pub(crate) fn pdf_evidence(path: &Path) -> Result<(Vec<u8>, crate::pdf::update::
         .len();
     let (_, dict) = own_signature_dictionary(&mut file, len)?;
     let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    let ranges: Vec<u64> = match get(b"ByteRange") {
-        Some(Obj::Array(items)) => items
-            .iter()
-            .filter_map(|o| match o {
-                Obj::Int(i) => u64::try_from(*i).ok(),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let [_, _, start2, len2] = ranges[..] else {
-        return Err("/ByteRange is not an array of four non-negative integers".into());
-    };
+    let [_, _, start2, len2] = byte_range(get(b"ByteRange"))?;
     let Some(Obj::Hex { bytes: cms, .. }) = get(b"Contents") else {
         return Err("signature dictionary has no /Contents hex string".into());
     };
@@ -569,6 +557,22 @@ pub(crate) fn pdf_evidence(path: &Path) -> Result<(Vec<u8>, crate::pdf::update::
         crate::pdf::update::Appended::default()
     };
     Ok((cms.clone(), appended))
+}
+
+/// A signature dictionary's /ByteRange: four non-negative integers.
+fn byte_range(value: Option<&Obj>) -> Result<[u64; 4], String> {
+    let ints: Vec<u64> = match value {
+        Some(Obj::Array(items)) => items
+            .iter()
+            .filter_map(|o| match o {
+                Obj::Int(i) => u64::try_from(*i).ok(),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    <[u64; 4]>::try_from(ints)
+        .map_err(|_| "/ByteRange is not an array of four non-negative integers".to_string())
 }
 
 /// A dictionary's entries as the lexer reads them.
@@ -654,19 +658,7 @@ fn check_signature_dictionary<'d>(
         _ => None,
     };
 
-    let ranges: Vec<u64> = match get(b"ByteRange") {
-        Some(Obj::Array(items)) => items
-            .iter()
-            .filter_map(|o| match o {
-                Obj::Int(i) => u64::try_from(*i).ok(),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let [start, len1, start2, len2] = ranges[..] else {
-        return Err("/ByteRange is not an array of four non-negative integers".into());
-    };
+    let [start, len1, start2, len2] = byte_range(get(b"ByteRange"))?;
     if start != 0 {
         return Err(format!(
             "/ByteRange starts at {start}, not 0: the file's start is not signed"
