@@ -5,8 +5,8 @@
 //! CMYK JPEG to the gray raster, and writing a page whose JPEG carries an ICC profile or is
 //! CMYK (the ICCBased colour space, with the default CMYK profile). The whole-batch
 //! comparison against bare Tesseract is `benches/batch.sh`. Issue #14 added the patch-code
-//! reader, a stack page's separator check and the barcode readers; its second round an ink
-//! test (not used by the readers) and the readers on a page with a label.
+//! reader, a stack page's separator check and the barcode readers; its second round the readers on
+//! a page with a label, its third the finder that picks the regions they read.
 //!
 //! Run: `cargo bench --bench stages`.
 
@@ -208,11 +208,11 @@ fn stages(c: &mut Criterion) {
             )
         })
     });
-    // The ink test alone (meant to spare pages of plain print the readers; not used by them,
-    // see `barcode::BARCODE_INK`), and the readers on the letter with a Code 128 label (0.33 mm
-    // modules, 12 mm high).
-    c.bench_function("barcode_ink_test", |b| {
-        b.iter(|| resiscan::barcode::may_hold_barcode(black_box(&page), DPI))
+    // The finder alone (the look at the whole page that picks the regions the readers read;
+    // `barcodes_all_four` includes it), and the readers on the letter with a Code 128 label
+    // (0.33 mm modules, 12 mm high).
+    c.bench_function("barcode_finder", |b| {
+        b.iter(|| resiscan::barcode::finder::look(black_box(&page), DPI))
     });
     let mut labelled = page.clone();
     let m =
