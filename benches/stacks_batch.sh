@@ -8,9 +8,10 @@
 #   text      + separation: {split_on: ["barcode:PATCHT"]} (every page read for 4 symbologies);
 #   fields    + separation as `text` and the az field also read from barcodes (one read a page,
 #             handed from the stack stage to the page stage).
-# Prints the median wall seconds of each and its ratio to `plain`, and the same for CPU seconds
-# (user + system): on a machine shared with other work the wall time swings with their load,
-# the CPU time far less.
+# Prints the median wall seconds of each and its ratio to `plain`, the same for CPU seconds
+# (user + system), plain's spread, and the median of each round's own ratio to that round's
+# plain run: on a machine shared with other work (a virtual machine's host) the speed drifts
+# between rounds, by 15 % and more, and the per-round ratio is the steadier figure.
 # Usage: benches/stacks_batch.sh [PAGES (default 12)] [JOBS (default 2)] [RUNS (default 3)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,12 @@ for round in $(seq "$RUNS"); do
     line="$line $p ${s}s/$(tail -n 1 "$work/$p.cpu")cpu"
   done
   echo "$line" >&2
+  # The same round's ratios: a machine whose speed drifts between rounds (a shared host)
+  # affects the four runs of one round alike, far less than it moves the medians.
+  p0=$(tail -n 1 "$work/plain.s")
+  for p in patch text fields; do
+    echo "scale=4; $(tail -n 1 "$work/$p.s") / $p0" | bc >>"$work/$p.ratio"
+  done
 done
 plain=$(median <"$work/plain.s")
 plain_cpu=$(median <"$work/plain.cpu")
@@ -55,4 +62,8 @@ for p in plain patch text fields; do
   s=$(median <"$work/$p.s")
   c=$(median <"$work/$p.cpu")
   echo "$p: wall ${s} s (ratio $(echo "scale=3; $s / $plain" | bc)), cpu ${c} s (ratio $(echo "scale=3; $c / $plain_cpu" | bc))"
+done
+echo "plain's rounds: $(sort -g "$work/plain.s" | head -n 1)-$(sort -g "$work/plain.s" | tail -n 1) s"
+for p in patch text fields; do
+  echo "$p: median of the rounds' own wall ratios $(median <"$work/$p.ratio")"
 done
