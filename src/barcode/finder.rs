@@ -136,6 +136,13 @@ const MAX_REGION_SHARE: f64 = 0.4;
 /// millimetres of quiet zone, and a tenth of its size.
 const MARGIN_MM: f32 = 2.0;
 
+/// The least difference between ink and paper, in grey levels, that counts: rxing's own
+/// binariser reads a block with this much (its `MIN_DYNAMIC_RANGE`), so a finder that asked
+/// for more would hide faint symbols rxing reads on the whole page.
+const MIN_CONTRAST: usize = 24;
+/// Ink that is clearly ink: this much darker than the paper.
+const CLEAR_CONTRAST: usize = 40;
+
 /// Where `page` (at `dpi`) may hold a barcode.
 pub fn look(page: &GrayImage, dpi: u32) -> Look {
     let Some(threshold) = ink_threshold(page) else {
@@ -189,10 +196,11 @@ fn joined(mut regions: Vec<Region>) -> Vec<Region> {
 }
 
 /// The gray level below which a pixel is ink: half-way between the paper (the page's 90th
-/// percentile) and the typical ink (the median of the pixels clearly darker than the paper),
-/// at least 40 levels below the paper. So faint grey print on grey paper is judged by its own
-/// contrast, and a few black specks do not move the level. `None` when fewer than 64 pixels
-/// (16 sampled) are clearly darker than the paper: no symbol could be there.
+/// percentile) and the typical ink (the median of the pixels at least [`CLEAR_CONTRAST`]
+/// darker than the paper, or on a page without such pixels, [`MIN_CONTRAST`]). So faint grey
+/// print on grey paper is judged by its own contrast, and a few black specks do not move the
+/// level. `None` when fewer than 64 pixels (16 sampled) are even that much darker than the
+/// paper: no symbol could be there.
 fn ink_threshold(page: &GrayImage) -> Option<u8> {
     // Every fourth row: the percentiles do not need more. Four histograms, so that a run of
     // equal pixels (a white page is mostly 255) does not wait on one counter.
@@ -224,21 +232,29 @@ fn ink_threshold(page: &GrayImage) -> Option<u8> {
             seen > total * 9 / 10
         })
         .unwrap_or(255);
-    let dark_below = paper.checked_sub(40)?;
-    let dark: usize = hist[..dark_below].iter().sum();
-    if dark < 16 {
-        return None;
+    // Ink clearly darker than the paper first; only a page without any is searched for
+    // fainter ink (were the faint level always used, the grey of binned dust would count as
+    // ink and hide black symbols among it).
+    for contrast in [CLEAR_CONTRAST, MIN_CONTRAST] {
+        let Some(dark_below) = paper.checked_sub(contrast) else {
+            continue;
+        };
+        let dark: usize = hist[..dark_below].iter().sum();
+        if dark < 16 {
+            continue;
+        }
+        let mut seen = 0;
+        let ink = hist[..dark_below]
+            .iter()
+            .position(|&n| {
+                seen += n;
+                seen > dark / 2
+            })
+            .unwrap_or(0);
+        let half = ((paper - ink) / 2).max(contrast);
+        return Some((paper - half) as u8);
     }
-    let mut seen = 0;
-    let ink = hist[..dark_below]
-        .iter()
-        .position(|&n| {
-            seen += n;
-            seen > dark / 2
-        })
-        .unwrap_or(0);
-    let half = ((paper - ink) / 2).max(40);
-    Some((paper - half) as u8)
+    None
 }
 
 /// Per-cell counts of one pass over the binarised page.

@@ -443,8 +443,9 @@ mod tests {
         }
     }
 
-    /// Every symbology skewed by 2° and noised, at 200–600 dpi, and faint (grey ink on grey
-    /// paper): whatever rxing reads on the whole page, it reads in the finder's regions too.
+    /// Every symbology skewed by 2° and noised, at 200–600 dpi, faint (grey ink on grey paper)
+    /// and very faint (30 grey levels): whatever rxing reads on the whole page, it reads in the
+    /// finder's regions too.
     /// (Salt-and-pepper noise breaks a 0.3 mm QR code's finder patterns for the whole-page
     /// reader as well; the cover sheet reader bins such pages by two, `separation`.)
     #[test]
@@ -468,6 +469,12 @@ mod tests {
                 .iter_mut()
                 .for_each(|v| *v = if *v < 128 { 150 } else { 225 });
             pages.push((format!("{} faint", s.name()), p, 300));
+            // Fainter still: 30 grey levels, above rxing's own least contrast (24).
+            let mut p = sheet(s, text, 300);
+            p.pixels
+                .iter_mut()
+                .for_each(|v| *v = if *v < 128 { 200 } else { 230 });
+            pages.push((format!("{} very faint", s.name()), p, 300));
             for (name, p, dpi) in pages {
                 cases += 1;
                 let factor = (dpi / READ_DPI).max(1);
@@ -482,9 +489,9 @@ mod tests {
                 }
             }
         }
-        // Not an empty promise: the whole-page reader reads 12 of the 16 (the noisy 0.3 mm QR
-        // codes at 300 and 600 dpi are among its misses).
-        assert!(read_whole * 4 >= cases * 3, "{read_whole} of {cases}");
+        // Not an empty promise: the whole-page reader reads 14 of the 20 (the noisy 0.3 mm
+        // QR codes at 300 and 600 dpi and some of the very faint symbols are its misses).
+        assert!(read_whole >= 14, "{read_whole} of {cases}");
     }
 
     /// Module sizes from 0.25 mm (fine office print) to 1 mm (a separator sheet meant to be
