@@ -504,14 +504,39 @@ fn check_revocation(
 
 /// The PDF checks; an `Err` is a reason that ends the verification (Invalid).
 fn check_pdf(path: &Path, trust: &TrustStore, report: &mut ItemReport) -> Result<(), String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let len = file
-        .metadata()
-        .map_err(|e| format!("cannot read: {e}"))?
-        .len();
-    let (obj_start, dict) = own_signature_dictionary(&mut file, len)?;
+    let Signed {
+        mut file,
+        len,
+        obj_start,
+        dict,
+    } = Signed::open(path)?;
     let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
     check_signature_dictionary(&mut file, len, obj_start, get, trust, report)
+}
+
+/// A filed PDF opened at its own signature dictionary (see [`own_signature_dictionary`]).
+struct Signed {
+    file: File,
+    len: u64,
+    obj_start: u64,
+    dict: DictEntries,
+}
+
+impl Signed {
+    fn open(path: &Path) -> Result<Signed, String> {
+        let mut file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+        let len = file
+            .metadata()
+            .map_err(|e| format!("cannot read: {e}"))?
+            .len();
+        let (obj_start, dict) = own_signature_dictionary(&mut file, len)?;
+        Ok(Signed {
+            file,
+            len,
+            obj_start,
+            dict,
+        })
+    }
 }
 
 /// The newest signature dictionary that is a signature, not a document timestamp (PAdES
@@ -535,12 +560,12 @@ fn own_signature_dictionary(file: &mut File, len: u64) -> Result<(u64, DictEntri
 /// `verify` judges them. Signatures are not checked here; `renew` first holds the file
 /// against its signed record.
 pub(crate) fn pdf_evidence(path: &Path) -> Result<(Vec<u8>, crate::pdf::update::Appended), String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let len = file
-        .metadata()
-        .map_err(|e| format!("cannot read: {e}"))?
-        .len();
-    let (_, dict) = own_signature_dictionary(&mut file, len)?;
+    let Signed {
+        mut file,
+        len,
+        dict,
+        ..
+    } = Signed::open(path)?;
     let get = |key: &[u8]| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
     let [_, _, start2, len2] = byte_range(get(b"ByteRange"))?;
     let Some(Obj::Hex { bytes: cms, .. }) = get(b"Contents") else {
